@@ -1,0 +1,120 @@
+# libgpupager - build, test, run, install.
+#
+#   make            build the library, tools, simulator and tests' prerequisites
+#   make run        the main job on an embedded default (see README.md)
+#   make test       build and run the test suite (SAN=1: ASan+UBSan, TSAN=1: ThreadSanitizer)
+#   make fuzz       run each fuzz target for FUZZ_SECONDS (clang + libFuzzer)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make deps       install missing Debian packages (root), or print the apt-get line
+#
+# O=DIR puts every build output under DIR (default build/, build-san/ with
+# SAN=1, build-tsan/ with TSAN=1), so several builds can live side by side.
+# Sources are found by wildcard: a new .c file in lib/ pager/ uring/ cuda/
+# joins the library, tools/NAME/*.c makes build/bin/NAME, tests/test_*.c
+# makes a test program.  Extra rules live in mk/*.mk.
+
+CUDA_HOME ?= /usr/local/cuda
+PREFIX ?= /usr/local
+CC ?= gcc
+FUZZ_SECONDS ?= 60
+
+ifeq ($(SAN),1)
+O ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else ifeq ($(TSAN),1)
+O ?= build-tsan
+SANFLAGS := -fsanitize=thread
+else
+O ?= build
+SANFLAGS :=
+endif
+
+BUILD := $(abspath $(O))
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
+CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude -Ilib -I$(CUDA_HOME)/include \
+	-DGP_BUILD_DIR='"$(BUILD)"' -DGP_SOURCE_DIR='"$(CURDIR)"'
+CFLAGS_ALL := -std=gnu11 -O2 -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CFLAGS)
+LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
+LIBS := -luring -lnuma -ljansson -ldl -lm
+
+LIB_SRCS := $(sort $(wildcard lib/*.c pager/*.c uring/*.c cuda/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+TOOL_NAMES := $(sort $(patsubst tools/%/,%,$(dir $(wildcard tools/*/*.c))))
+TOOL_BINS := $(TOOL_NAMES:%=$(BUILD)/bin/%)
+TEST_COMMON_SRCS := $(wildcard tests/common/*.c)
+TEST_COMMON_OBJS := $(TEST_COMMON_SRCS:%.c=$(BUILD)/obj/%.o)
+TEST_SRCS := $(sort $(wildcard tests/test_*.c))
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+
+STATIC_LIB := $(BUILD)/lib/libgpupager.a
+SHARED_LIB := $(BUILD)/lib/libgpupager.so
+
+.PHONY: all deps test run install clean fuzz tests check-cuda-h
+.DEFAULT_GOAL := all
+
+all: $(STATIC_LIB) $(SHARED_LIB) $(TOOL_BINS)
+
+deps:
+	@CUDA_HOME="$(CUDA_HOME)" sh scripts/deps.sh
+
+# Every object needs the dependencies present; order-only so a check never forces a rebuild.
+$(BUILD)/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_ALL) $(CPPFLAGS) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+# The shared library exports only GP_API symbols.
+$(LIB_OBJS): CFLAGS_ALL += -fvisibility=hidden
+
+$(STATIC_LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(SHARED_LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,libgpupager.so.0 -Wl,--no-undefined $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+
+# tools/NAME/*.c -> build/bin/NAME, linked statically against the library.
+define tool_rule
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(STATIC_LIB)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LIBS)
+endef
+$(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
+
+# Each tests/test_NAME.c is one Criterion program.
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_COMMON_OBJS) $(STATIC_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS_ALL) -o $@ $^ -lcriterion $(LIBS)
+
+# What the tests run besides themselves: tools, simulator, kernels (mk/*.mk add to it).
+TEST_PREREQS := all
+
+tests: $(TEST_BINS) $(TEST_PREREQS)
+
+test: tests
+	@BUILD="$(BUILD)" sh tests/run.sh $(TEST_BINS)
+
+SAMPLE_DIR := $(BUILD)/sample/wan2.1-14b
+SAMPLE_SCALE ?= 0.36
+
+run: all
+	@test -f $(SAMPLE_DIR)/model.safetensors.index.json || \
+		$(BUILD)/bin/gpupager mkmodel --arch wan2.1-14b --scale $(SAMPLE_SCALE) $(SAMPLE_DIR)
+	$(BUILD)/bin/gpupager inspect $(SAMPLE_DIR)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 0644 include/gpupager.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/libgpupager.so.0
+	ln -sf libgpupager.so.0 $(DESTDIR)$(PREFIX)/lib/libgpupager.so
+	install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define GP_VERSION_STRING "\(.*\)"/\1/p' include/gpupager.h)|' \
+		gpupager.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gpupager.pc
+
+clean:
+	rm -rf build build-san build-tsan build-fuzz
+
+-include $(wildcard mk/*.mk)
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
