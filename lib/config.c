@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <regex.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,8 +83,12 @@ static const struct var vars[] = {
 
 static int bad_value(const struct var *v, const char *value, const char *why)
 {
-	return gp_fail(GP_ECONFIG, "%s='%s': %s; accepted: %s", v->doc.name, value,
-		       why ? why : "invalid value", v->doc.accepted);
+	char reason[256];
+
+	/* why may be gp_last_error() itself, which gp_fail overwrites. */
+	snprintf(reason, sizeof(reason), "%s", why ? why : "invalid value");
+	return gp_fail(GP_ECONFIG, "%s='%s': %s; accepted: %s", v->doc.name, value, reason,
+		       v->doc.accepted);
 }
 
 static int parse_enum(const struct var *v, const char *value, int *out)

@@ -1,0 +1,126 @@
+/* test_config.c - strict parsing of the GPUPAGER_* environment. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+static void clear_env(void)
+{
+	for (size_t i = 0; gp_config_doc(i); i++)
+		unsetenv(gp_config_doc(i)->name);
+}
+
+TestSuite(config, .init = clear_env);
+
+static void expect_bad(const char *name, const char *value)
+{
+	struct gp_config cfg;
+
+	setenv(name, value, 1);
+	cr_assert_eq(gp_config_parse(&cfg), GP_ECONFIG, "%s=%s accepted", name, value);
+	cr_assert(strstr(gp_last_error(), name), "message does not name the variable: %s",
+		  gp_last_error());
+	cr_assert(strstr(gp_last_error(), "accepted:"), "message lacks accepted forms: %s",
+		  gp_last_error());
+	unsetenv(name);
+}
+
+Test(config, defaults)
+{
+	struct gp_config cfg;
+
+	cr_assert_eq(gp_config_parse(&cfg), 0);
+	cr_assert_eq(cfg.log_level, GP_LOG_WARN);
+	cr_assert_eq(cfg.chunk_size, 2u << 20);
+	cr_assert_float_eq(cfg.vram_budget_pct, 90.0, 1e-9);
+	cr_assert_eq(cfg.io_mode, GP_IO_AUTO);
+	cr_assert_eq(cfg.backend, GP_BACKEND_VMM);
+	cr_assert_eq(cfg.policy, GP_POLICY_AUTO);
+	cr_assert_eq(cfg.numa_node, -1);
+	cr_assert_str_eq(cfg.cuda_lib, "libcuda.so.1");
+	cr_assert_null(cfg.swap_blocks);
+	cr_assert_eq(cfg.sim_vram, 4ull << 30);
+}
+
+Test(config, valid_values)
+{
+	struct gp_config cfg;
+
+	setenv("GPUPAGER_LOG", "debug", 1);
+	setenv("GPUPAGER_CHUNK_SIZE", "4MiB", 1);
+	setenv("GPUPAGER_VRAM_BUDGET", "6G", 1);
+	setenv("GPUPAGER_HOST_BUDGET", "25%", 1);
+	setenv("GPUPAGER_IO", "pread", 1);
+	setenv("GPUPAGER_POLICY", "static", 1);
+	setenv("GPUPAGER_SWAP_BLOCKS", "20-39", 1);
+	setenv("GPUPAGER_NUMA_NODE", "1", 1);
+	setenv("GPUPAGER_GROUP_PATTERN", "^(stage[0-9]+)\\.", 1);
+	setenv("GPUPAGER_SIM_H2D_GBPS", "12.5", 1);
+	setenv("GPUPAGER_VRAM_HEADROOM", "", 1); /* empty means unset */
+	cr_assert_eq(gp_config_parse(&cfg), 0, "%s", gp_last_error());
+	cr_assert_eq(cfg.log_level, GP_LOG_DEBUG);
+	cr_assert_eq(cfg.chunk_size, 4u << 20);
+	cr_assert_eq(cfg.vram_budget, 6ull << 30);
+	cr_assert_eq(cfg.vram_budget_pct, 0.0);
+	cr_assert_float_eq(cfg.host_budget_pct, 25.0, 1e-9);
+	cr_assert_eq(cfg.io_mode, GP_IO_PREAD);
+	cr_assert_eq(cfg.policy, GP_POLICY_STATIC);
+	cr_assert_str_eq(cfg.swap_blocks, "20-39");
+	cr_assert_eq(cfg.numa_node, 1);
+	cr_assert_float_eq(cfg.sim_h2d_gbps, 12.5, 1e-9);
+	cr_assert_eq(cfg.vram_headroom, 256u << 20);
+}
+
+Test(config, bad_values_name_the_variable)
+{
+	expect_bad("GPUPAGER_LOG", "verbose");
+	expect_bad("GPUPAGER_LOG", "WARN");
+	expect_bad("GPUPAGER_CHUNK_SIZE", "3M");
+	expect_bad("GPUPAGER_CHUNK_SIZE", "4K");
+	expect_bad("GPUPAGER_CHUNK_SIZE", "2Gi");
+	expect_bad("GPUPAGER_VRAM_BUDGET", "lots");
+	expect_bad("GPUPAGER_VRAM_BUDGET", "150%");
+	expect_bad("GPUPAGER_HOST_BUDGET", "-1G");
+	expect_bad("GPUPAGER_IO", "aio");
+	expect_bad("GPUPAGER_BACKEND", "hmm");
+	expect_bad("GPUPAGER_POLICY", "fifo");
+	expect_bad("GPUPAGER_NUMA_NODE", "-2");
+	expect_bad("GPUPAGER_NUMA_NODE", "one");
+	expect_bad("GPUPAGER_SIM_H2D_GBPS", "0");
+	expect_bad("GPUPAGER_SIM_VRAM", "4 G");
+	expect_bad("GPUPAGER_GROUP_PATTERN", "blocks\\.[0-9]+");
+	expect_bad("GPUPAGER_GROUP_PATTERN", "(unclosed");
+}
+
+Test(config, swap_blocks_error_carries_range_message)
+{
+	struct gp_config cfg;
+
+	setenv("GPUPAGER_SWAP_BLOCKS", "0-5,9-3", 1);
+	cr_assert_eq(gp_config_parse(&cfg), GP_ECONFIG);
+	cr_assert(strstr(gp_last_error(), "Invalid range: '9-3'"), "%s", gp_last_error());
+}
+
+Test(config, process_config_reports_error_every_time)
+{
+	const struct gp_config *cfg = NULL;
+
+	setenv("GPUPAGER_IO", "nope", 1);
+	cr_assert_eq(gp_config_get(&cfg), GP_ECONFIG);
+	cr_assert_eq(gp_config_get(&cfg), GP_ECONFIG);
+	cr_assert(strstr(gp_last_error(), "GPUPAGER_IO"));
+	cr_assert_null(cfg);
+}
+
+Test(config, every_variable_is_documented)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; gp_config_doc(i); i++, n++) {
+		const struct gp_env_doc *d = gp_config_doc(i);
+		cr_assert(strncmp(d->name, "GPUPAGER_", 9) == 0);
+		cr_assert(d->accepted && *d->accepted && d->help && *d->help && d->default_text);
+	}
+	cr_assert_geq(n, 10);
+}

@@ -1,0 +1,123 @@
+/* test_parse.c - sizes, budgets, dtypes, error names and the checksum. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "gpupager.h"
+
+Test(parse_size, accepted_forms)
+{
+	static const struct {
+		const char *text;
+		uint64_t bytes;
+	} cases[] = {
+		{ "0", 0 },           { "123", 123 },          { "1K", 1024 },
+		{ "512M", 512ull << 20 }, { "8G", 8ull << 30 }, { "8GiB", 8ull << 30 },
+		{ "8gb", 8ull << 30 }, { "2t", 2ull << 40 },    { "7B", 7 },
+		{ "16777215T", 16777215ull << 40 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t v = 1;
+		cr_assert_eq(gp_parse_size(cases[i].text, &v), 0, "%s: %s", cases[i].text,
+			     gp_last_error());
+		cr_assert_eq(v, cases[i].bytes, "%s", cases[i].text);
+	}
+}
+
+Test(parse_size, rejected_forms)
+{
+	static const char *bad[] = { "", "G", "-1", " 1", "1 G", "1.5G", "12Q", "0x10", "1GG" };
+	uint64_t v = 42;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(gp_parse_size(bad[i], &v), GP_EINVAL, "'%s' accepted", bad[i]);
+		cr_assert(strstr(gp_last_error(), "Invalid size"), "%s", gp_last_error());
+	}
+	cr_assert_eq(v, 42, "output written on failure");
+}
+
+Test(parse_size, overflow)
+{
+	uint64_t v;
+
+	cr_assert_eq(gp_parse_size("16777215T", &v), 0);
+	cr_assert_eq(gp_parse_size("16777216T", &v), GP_ERANGE);
+	cr_assert_eq(gp_parse_size("18446744073709551616", &v), GP_ERANGE);
+}
+
+Test(parse_budget, sizes_and_percentages)
+{
+	uint64_t bytes;
+	double pct;
+
+	cr_assert_eq(gp_parse_budget("40%", &bytes, &pct), 0);
+	cr_assert_eq(bytes, 0);
+	cr_assert_float_eq(pct, 40.0, 1e-9);
+	cr_assert_eq(gp_parse_budget("12.5%", &bytes, &pct), 0);
+	cr_assert_float_eq(pct, 12.5, 1e-9);
+	cr_assert_eq(gp_parse_budget("6G", &bytes, &pct), 0);
+	cr_assert_eq(bytes, 6ull << 30);
+	cr_assert_eq(pct, 0.0);
+	cr_assert_eq(gp_parse_budget("0%", &bytes, &pct), GP_ERANGE);
+	cr_assert_eq(gp_parse_budget("101%", &bytes, &pct), GP_ERANGE);
+	cr_assert_eq(gp_parse_budget("%", &bytes, &pct), GP_EINVAL);
+	cr_assert_eq(gp_parse_budget("4x%", &bytes, &pct), GP_EINVAL);
+	cr_assert_eq(gp_parse_budget("-5%", &bytes, &pct), GP_EINVAL);
+}
+
+Test(dtype, names_sizes_round_trip)
+{
+	static const size_t sizes[GP_DTYPE_COUNT] = { 1, 1, 1, 2, 2, 4, 4, 8, 8, 2, 2, 4, 8, 1, 1, 1 };
+
+	for (int i = 0; i < GP_DTYPE_COUNT; i++) {
+		enum gp_dtype d;
+		cr_assert_eq(gp_dtype_size((enum gp_dtype)i), sizes[i]);
+		cr_assert_eq(gp_dtype_parse(gp_dtype_name((enum gp_dtype)i), &d), 0);
+		cr_assert_eq(d, (enum gp_dtype)i);
+	}
+	cr_assert_null(gp_dtype_name(GP_DTYPE_COUNT));
+	cr_assert_eq(gp_dtype_size(GP_DTYPE_COUNT), 0);
+}
+
+Test(dtype, unknown_is_unsupported)
+{
+	enum gp_dtype d;
+
+	cr_assert_eq(gp_dtype_parse("F4", &d), GP_EUNSUPPORTED);
+	cr_assert_str_eq(gp_last_error(), "unsupported dtype 'F4'");
+	cr_assert_eq(gp_dtype_parse("f32", &d), GP_EUNSUPPORTED, "dtype names are case-sensitive");
+}
+
+Test(errors, every_code_has_a_name_and_text)
+{
+	for (int code = 0; code >= GP_ERROR_MIN; code--) {
+		cr_assert_str_neq(gp_error_name(code), "GP_E?", "code %d", code);
+		cr_assert_str_neq(gp_strerror(code), "unknown error", "code %d", code);
+	}
+	cr_assert_str_eq(gp_strerror(GP_ERROR_MIN - 1), "unknown error");
+	cr_assert_str_eq(gp_error_name(GP_EFORMAT), "GP_EFORMAT");
+}
+
+Test(checksum, pieces_add_up)
+{
+	unsigned char buf[1000];
+	uint64_t whole, split;
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (unsigned char)(i * 131 + 7);
+	whole = gp_checksum(buf, sizeof(buf));
+	split = gp_checksum_at(buf, 504, 0) + gp_checksum_at(buf + 504, sizeof(buf) - 504, 504);
+	cr_assert_eq(whole, split);
+	/* Position matters: swapping two words changes the sum. */
+	memcpy(buf, buf + 8, 8);
+	cr_assert_neq(gp_checksum(buf, sizeof(buf)), whole);
+}
+
+Test(checksum, trailing_bytes_count)
+{
+	unsigned char a[13] = { 0 }, b[13] = { 0 };
+
+	b[12] = 1;
+	cr_assert_neq(gp_checksum(a, sizeof(a)), gp_checksum(b, sizeof(b)));
+	cr_assert_eq(gp_checksum(a, 0), 0);
+}
