@@ -37,7 +37,7 @@ else
 Q := @
 endif
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
-CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude -Ilib -I$(CUDA_HOME)/include \
+CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude -Ilib -Icuda -I$(CUDA_HOME)/include \
 	-DGP_BUILD_DIR='"$(BUILD)"' -DGP_SOURCE_DIR='"$(CURDIR)"'
 CFLAGS_ALL := -std=gnu11 -O2 -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
@@ -55,8 +55,10 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 STATIC_LIB := $(BUILD)/lib/libgpupager.a
 SHARED_LIB := $(BUILD)/lib/libgpupager.so
 
-.PHONY: all deps test run install clean fuzz tests check-cuda-h
+.PHONY: all deps test run install clean fuzz tests
 .DEFAULT_GOAL := all
+# Keep objects that only feed a test program (make would delete them as intermediate).
+.SECONDARY:
 
 all: $(STATIC_LIB) $(SHARED_LIB) $(TOOL_BINS)
 

@@ -68,6 +68,10 @@ static const struct var vars[] = {
 	{ { "GPUPAGER_CUDA_LIB", "path", "libcuda.so.1",
 	    "CUDA driver library to load (e.g. build/lib/sim/libcuda.so.1 for the simulator)." },
 	  KIND_STRING, FIELD(cuda_lib) },
+	{ { "GPUPAGER_KERNELS", "directory", "(build dir)/lib/kernels",
+	    "Where the test kernels are: gpupager-kernels.fatbin (real GPUs) and "
+	    "gpupager-kernels-sim.so (the simulator)." },
+	  KIND_STRING, FIELD(kernels_dir) },
 	{ { "GPUPAGER_SIM_VRAM", "size", "4G", "Simulated device: memory capacity." },
 	  KIND_SIZE, FIELD(sim_vram) },
 	{ { "GPUPAGER_SIM_H2D_GBPS", "positive number (GB/s)", "25",

@@ -30,6 +30,7 @@ struct gp_config {
 	int policy;                 /* enum gp_policy_kind */
 	int numa_node;              /* -1: from the GPU's PCI bus id */
 	const char *cuda_lib;       /* driver library to dlopen */
+	const char *kernels_dir;    /* kernel modules' directory, or NULL: the build's */
 	const char *swap_blocks;    /* validated range text, or NULL */
 	const char *group_pattern;  /* validated regex, or NULL */
 	/* Read by the simulated device (cuda/sim) only. */
