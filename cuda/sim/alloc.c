@@ -1,0 +1,239 @@
+/*
+ * alloc.c - plain device allocations (cuMemAlloc / cuMemFree), memory
+ * accounting, and pointer queries.  cuMemAlloc is reserve + create + map +
+ * set-access in one step; each allocation is rounded up to the 2 MiB
+ * granularity (real drivers sub-allocate small ones).
+ */
+#include <sys/mman.h>
+
+#include "sim.h"
+
+CUresult sim_dev_alloc(size_t bytes, enum sim_resv_kind kind, struct sim_resv **out)
+{
+	size_t size = (bytes + SIM_GRANULARITY - 1) / SIM_GRANULARITY * SIM_GRANULARITY;
+	struct sim_phys *phys;
+	struct sim_resv *resv;
+	CUresult err;
+
+	if (!bytes || size < bytes)
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "cannot allocate %zu bytes", bytes);
+	sim_vm_lock();
+	err = sim_phys_create(size, &phys);
+	if (err)
+		goto unlock;
+	err = sim_resv_create(size, SIM_GRANULARITY, 0, kind, &resv);
+	if (err)
+		goto put_phys;
+	err = sim_map(resv->base, size, phys);
+	if (err)
+		goto destroy_resv;
+	err = sim_set_access(resv->base, size, PROT_READ | PROT_WRITE);
+	if (err)
+		goto unmap;
+	resv->bytes = bytes;
+	/* The mapping holds the memory from here on. */
+	phys->handle_live = false;
+	sim_phys_put(phys);
+	sim_vm_unlock();
+	*out = resv;
+	return CUDA_SUCCESS;
+unmap:
+	sim_unmap(resv->base, size);
+destroy_resv:
+	sim_resv_destroy(resv);
+put_phys:
+	sim_phys_put(phys);
+unlock:
+	sim_vm_unlock();
+	return err;
+}
+
+CUresult sim_dev_free(uintptr_t ptr)
+{
+	struct sim_resv *resv;
+	CUresult err;
+
+	/* As with CUDA, freeing waits for the device to be idle. */
+	err = sim_streams_drain();
+	if (err)
+		return err;
+	sim_vm_lock();
+	resv = sim_resv_find(ptr);
+	if (!resv || resv->base != ptr || resv->kind == SIM_RESV_VMM) {
+		err = sim_error(CUDA_ERROR_INVALID_VALUE,
+				"cuMemFree: %#lx is not from cuMemAlloc/cuMemAllocManaged",
+				(unsigned long)ptr);
+		goto unlock;
+	}
+	err = sim_unmap(resv->base, resv->size);
+	if (err)
+		goto unlock;
+	sim_managed_release(resv->managed);
+	err = sim_resv_destroy(resv);
+unlock:
+	sim_vm_unlock();
+	return err;
+}
+
+CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
+{
+	CUresult err = sim_enter("cuMemAlloc", SIM_NEED_CTX);
+	struct sim_resv *resv;
+
+	if (err)
+		return err;
+	if (!dptr)
+		return CUDA_ERROR_INVALID_VALUE;
+	err = sim_dev_alloc(bytesize, SIM_RESV_ALLOC, &resv);
+	if (err)
+		return err;
+	*dptr = (CUdeviceptr)resv->base;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuMemFree_v2(CUdeviceptr dptr)
+{
+	CUresult err = sim_enter("cuMemFree", SIM_NEED_CTX);
+
+	if (err)
+		return err;
+	return sim_dev_free((uintptr_t)dptr);
+}
+
+CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes)
+{
+	CUresult err = sim_enter("cuMemGetInfo", SIM_NEED_CTX);
+	size_t used, capacity;
+
+	if (err)
+		return err;
+	if (!free_bytes || !total_bytes)
+		return CUDA_ERROR_INVALID_VALUE;
+	sim_vm_lock();
+	sim_physmem_usage(&used, &capacity);
+	sim_vm_unlock();
+	*free_bytes = capacity - used;
+	*total_bytes = capacity;
+	return CUDA_SUCCESS;
+}
+
+/* The allocation (cuMemAlloc, managed) or mapping (VMM) that holds ptr. */
+static CUresult device_range(uintptr_t ptr, uintptr_t *base, size_t *size)
+{
+	struct sim_dev_range where;
+	CUresult err;
+
+	sim_vm_lock();
+	err = sim_dev_check(ptr, 1, PROT_NONE, &where);
+	if (!err && where.resv->kind == SIM_RESV_VMM) {
+		*base = where.mapping->va;
+		*size = where.mapping->size;
+	} else if (!err) {
+		*base = where.resv->base;
+		*size = where.resv->bytes;
+		if (ptr - *base >= *size)
+			err = CUDA_ERROR_INVALID_VALUE;
+	}
+	sim_vm_unlock();
+	return err;
+}
+
+CUresult cuMemGetAddressRange_v2(CUdeviceptr *pbase, size_t *psize, CUdeviceptr dptr)
+{
+	CUresult err = sim_enter("cuMemGetAddressRange", SIM_NEED_CTX);
+	uintptr_t base;
+	size_t size;
+
+	if (err)
+		return err;
+	if (device_range((uintptr_t)dptr, &base, &size))
+		return sim_error(CUDA_ERROR_NOT_FOUND,
+				 "cuMemGetAddressRange: %#llx is not in a device allocation", dptr);
+	if (pbase)
+		*pbase = (CUdeviceptr)base;
+	if (psize)
+		*psize = size;
+	return CUDA_SUCCESS;
+}
+
+/* What a pointer is, for cuPointerGetAttribute. */
+struct pointer_info {
+	CUmemorytype type;
+	bool managed;
+	uintptr_t base;
+	size_t size;
+};
+
+static CUresult pointer_info(uintptr_t ptr, struct pointer_info *info)
+{
+	struct sim_resv *resv;
+
+	if (!sim_vspace_contains(ptr)) {
+		info->type = CU_MEMORYTYPE_HOST;
+		info->managed = false;
+		if (sim_host_find((void *)ptr, &info->base, &info->size))
+			return CUDA_SUCCESS;
+		return sim_error(CUDA_ERROR_INVALID_VALUE,
+				 "cuPointerGetAttribute: %#lx is neither device nor page-locked memory",
+				 (unsigned long)ptr);
+	}
+	if (device_range(ptr, &info->base, &info->size))
+		return sim_error(CUDA_ERROR_INVALID_VALUE,
+				 "cuPointerGetAttribute: device address %#lx is not mapped",
+				 (unsigned long)ptr);
+	sim_vm_lock();
+	resv = sim_resv_find(ptr);
+	info->managed = resv && resv->kind == SIM_RESV_MANAGED;
+	sim_vm_unlock();
+	info->type = CU_MEMORYTYPE_DEVICE;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuPointerGetAttribute(void *data, CUpointer_attribute attribute, CUdeviceptr ptr)
+{
+	CUresult err = sim_enter("cuPointerGetAttribute", SIM_NEED_INIT);
+	struct pointer_info info;
+
+	if (err)
+		return err;
+	if (!data)
+		return CUDA_ERROR_INVALID_VALUE;
+	err = pointer_info((uintptr_t)ptr, &info);
+	if (err)
+		return err;
+	switch (attribute) {
+	case CU_POINTER_ATTRIBUTE_CONTEXT:
+		*(CUcontext *)data = sim_primary_context();
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_MEMORY_TYPE:
+		*(unsigned int *)data = info.type;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_DEVICE_POINTER:
+		/* Unified addressing: the same address on both sides. */
+		*(CUdeviceptr *)data = ptr;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_HOST_POINTER:
+		if (info.type == CU_MEMORYTYPE_DEVICE && !info.managed)
+			return sim_error(CUDA_ERROR_INVALID_VALUE,
+					 "cuPointerGetAttribute: device memory has no host pointer");
+		*(void **)data = (void *)(uintptr_t)ptr;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_IS_MANAGED:
+		/* "a boolean" in the documentation: one byte, as the C type. */
+		*(bool *)data = info.managed;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL:
+		*(int *)data = 0;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR:
+		*(CUdeviceptr *)data = (CUdeviceptr)info.base;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_RANGE_SIZE:
+		*(size_t *)data = info.size;
+		return CUDA_SUCCESS;
+	default:
+		return sim_error(CUDA_ERROR_NOT_SUPPORTED,
+				 "cuPointerGetAttribute: attribute %d is not simulated",
+				 (int)attribute);
+	}
+}

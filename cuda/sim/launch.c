@@ -1,0 +1,188 @@
+/*
+ * launch.c - kernel launches and host functions on streams.  Argument
+ * values are copied at launch time (kernelParams, or the packed `extra`
+ * buffer) so the caller may reuse its variables at once, as with CUDA.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sim.h"
+
+/* Launch limits of current GPUs. */
+#define SIM_MAX_BLOCK_THREADS 1024u
+#define SIM_MAX_BLOCK_Z 64u
+#define SIM_MAX_GRID_YZ 65535u
+#define SIM_MAX_SHARED_BYTES (48u << 10)
+
+struct launch_op {
+	struct sim_op op;
+	gp_sim_kernel_fn fn;
+	struct gp_sim_launch launch;
+	void *params[GP_SIM_MAX_PARAMS];
+	unsigned char args[]; /* the parameter block */
+};
+
+struct host_fn_op {
+	struct sim_op op;
+	CUhostFn fn;
+	void *data;
+};
+
+static uint64_t run_launch(struct sim_op *op, uint64_t start_ns)
+{
+	struct launch_op *l = (struct launch_op *)op;
+
+	(void)start_ns;
+	l->fn(l->params, &l->launch);
+	free(l);
+	return sim_now_ns();
+}
+
+static CUresult check_dims(const struct gp_sim_launch *launch)
+{
+	const struct gp_sim_dim3 *g = &launch->grid, *b = &launch->block;
+
+	if (!g->x || !g->y || !g->z || !b->x || !b->y || !b->z || g->x > 0x7fffffffu ||
+	    g->y > SIM_MAX_GRID_YZ || g->z > SIM_MAX_GRID_YZ || b->z > SIM_MAX_BLOCK_Z ||
+	    (uint64_t)b->x * b->y * b->z > SIM_MAX_BLOCK_THREADS)
+		return sim_error(CUDA_ERROR_INVALID_VALUE,
+				 "launch: grid (%u,%u,%u) or block (%u,%u,%u) out of range", g->x,
+				 g->y, g->z, b->x, b->y, b->z);
+	if (launch->shared_bytes > SIM_MAX_SHARED_BYTES)
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "launch: %u bytes of shared memory",
+				 launch->shared_bytes);
+	return CUDA_SUCCESS;
+}
+
+/* The packed form: {CU_LAUNCH_PARAM_BUFFER_POINTER, p, CU_LAUNCH_PARAM_BUFFER_SIZE, &n, END}. */
+static CUresult copy_extra(void **extra, struct launch_op *l, size_t param_bytes)
+{
+	const void *buffer = NULL;
+	const size_t *size = NULL;
+
+	for (size_t i = 0; extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
+		if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER)
+			buffer = extra[i + 1];
+		else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE)
+			size = extra[i + 1];
+		else
+			return sim_error(CUDA_ERROR_INVALID_VALUE,
+					 "launch: unknown key %p in extra", extra[i]);
+	}
+	if (!buffer || !size || *size < param_bytes)
+		return sim_error(CUDA_ERROR_INVALID_VALUE,
+				 "launch: extra needs a buffer of at least %zu bytes", param_bytes);
+	memcpy(l->args, buffer, param_bytes);
+	return CUDA_SUCCESS;
+}
+
+static CUresult launch(const char *func_name, CUfunction f, const struct gp_sim_launch *dims,
+		       CUstream hstream, void **kernel_params, void **extra)
+{
+	CUresult err = sim_enter(func_name, SIM_NEED_CTX);
+	const struct gp_sim_kernel_desc *desc;
+	struct launch_op *l;
+	CUstream s;
+
+	if (!err)
+		err = sim_stream_get(hstream, &s);
+	if (err)
+		return err;
+	if (!f)
+		return CUDA_ERROR_INVALID_HANDLE;
+	desc = f->desc;
+	err = check_dims(dims);
+	if (err)
+		return err;
+	if ((kernel_params && extra) || (desc->n_params && !kernel_params && !extra))
+		return sim_error(CUDA_ERROR_INVALID_VALUE,
+				 "%s: kernel '%s' needs its arguments in exactly one of "
+				 "kernelParams and extra", func_name, desc->name);
+	l = calloc(1, sizeof(*l) + f->param_bytes);
+	if (!l)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	l->op.run = run_launch;
+	l->fn = desc->fn;
+	l->launch = *dims;
+	for (unsigned i = 0; i < desc->n_params; i++) {
+		l->params[i] = l->args + f->offsets[i];
+		if (kernel_params)
+			memcpy(l->params[i], kernel_params[i], desc->param_sizes[i]);
+	}
+	if (extra)
+		err = copy_extra(extra, l, f->param_bytes);
+	if (!err)
+		err = sim_stream_submit(s, &l->op, NULL);
+	if (err)
+		free(l);
+	return err;
+}
+
+CUresult cuLaunchKernel(CUfunction f, unsigned int grid_x, unsigned int grid_y,
+			unsigned int grid_z, unsigned int block_x, unsigned int block_y,
+			unsigned int block_z, unsigned int shared_bytes, CUstream hstream,
+			void **kernel_params, void **extra)
+{
+	struct gp_sim_launch dims = {
+		.grid = { grid_x, grid_y, grid_z },
+		.block = { block_x, block_y, block_z },
+		.shared_bytes = shared_bytes,
+	};
+
+	return launch("cuLaunchKernel", f, &dims, hstream, kernel_params, extra);
+}
+
+/* Launch attributes (clusters, priorities...) have no effect on the simulator. */
+CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f, void **kernel_params,
+			  void **extra)
+{
+	struct gp_sim_launch dims;
+
+	if (!config) {
+		CUresult err = sim_enter("cuLaunchKernelEx", SIM_NEED_CTX);
+
+		if (!err)
+			err = sim_error(CUDA_ERROR_INVALID_VALUE, "cuLaunchKernelEx: no config");
+		return err;
+	}
+	dims = (struct gp_sim_launch){
+		.grid = { config->gridDimX, config->gridDimY, config->gridDimZ },
+		.block = { config->blockDimX, config->blockDimY, config->blockDimZ },
+		.shared_bytes = config->sharedMemBytes,
+	};
+	return launch("cuLaunchKernelEx", f, &dims, config->hStream, kernel_params, extra);
+}
+
+static uint64_t run_host_fn(struct sim_op *op, uint64_t start_ns)
+{
+	struct host_fn_op *h = (struct host_fn_op *)op;
+
+	(void)start_ns;
+	h->fn(h->data);
+	free(h);
+	return sim_now_ns();
+}
+
+CUresult cuLaunchHostFunc(CUstream hstream, CUhostFn fn, void *user_data)
+{
+	CUresult err = sim_enter("cuLaunchHostFunc", SIM_NEED_CTX);
+	struct host_fn_op *h;
+	CUstream s;
+
+	if (!err)
+		err = sim_stream_get(hstream, &s);
+	if (err)
+		return err;
+	if (!fn)
+		return CUDA_ERROR_INVALID_VALUE;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	h->op.run = run_host_fn;
+	h->fn = fn;
+	h->data = user_data;
+	err = sim_stream_submit(s, &h->op, NULL);
+	if (err)
+		free(h);
+	return err;
+}

@@ -1,0 +1,149 @@
+/*
+ * physmem.c - simulated VRAM: a memfd whose slices are the physical
+ * allocations.  Mapping a slice moves no data, so a chunk unmapped at one
+ * address and mapped at another keeps its contents, as on a GPU.  Freed
+ * slices are hole-punched, so host RAM use follows simulated VRAM use.
+ *
+ * Capacity (GPUPAGER_SIM_VRAM) is shared by cuMemCreate, cuMemAlloc and
+ * cuMemAllocManaged.  Callers hold sim_vm_lock.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "extent.h"
+#include "log.h"
+#include "sim.h"
+
+/* The file is larger than the capacity so that fragmentation never fails an allocation. */
+#define SIM_PHYS_FILE_FACTOR 2
+
+static int memfd = -1;
+static struct sim_extents slices;
+static uint64_t capacity;
+static uint64_t used;
+/* Handle table: a handle is (generation << 32) | (slot + 1). */
+static struct sim_phys **slots;
+static uint32_t n_slots;
+static uint32_t next_generation = 1;
+
+CUresult sim_physmem_init(uint64_t bytes)
+{
+	capacity = bytes / SIM_GRANULARITY * SIM_GRANULARITY;
+	if (capacity == 0) {
+		gp_log_error("GPUPAGER_SIM_VRAM=%llu: the simulated device needs at least 2M",
+			     (unsigned long long)bytes);
+		return CUDA_ERROR_INVALID_VALUE;
+	}
+	memfd = memfd_create("gpupager-sim-vram", MFD_CLOEXEC);
+	if (memfd < 0) {
+		gp_log_error("simulated device: memfd_create: %m");
+		return CUDA_ERROR_OPERATING_SYSTEM;
+	}
+	if (ftruncate(memfd, (off_t)(capacity * SIM_PHYS_FILE_FACTOR)) ||
+	    sim_extents_init(&slices, 0, capacity * SIM_PHYS_FILE_FACTOR)) {
+		gp_log_error("simulated device: cannot size the VRAM file: %m");
+		close(memfd);
+		memfd = -1;
+		return CUDA_ERROR_OPERATING_SYSTEM;
+	}
+	return CUDA_SUCCESS;
+}
+
+int sim_physmem_fd(void)
+{
+	return memfd;
+}
+
+void sim_physmem_usage(size_t *used_bytes, size_t *capacity_bytes)
+{
+	*used_bytes = used;
+	*capacity_bytes = capacity;
+}
+
+static int take_slot(struct sim_phys *phys)
+{
+	struct sim_phys **grown;
+
+	for (uint32_t i = 0; i < n_slots; i++) {
+		if (!slots[i]) {
+			phys->slot = i;
+			slots[i] = phys;
+			return 0;
+		}
+	}
+	grown = realloc(slots, (n_slots + 64) * sizeof(*slots));
+	if (!grown)
+		return -1;
+	slots = grown;
+	for (uint32_t i = n_slots; i < n_slots + 64; i++)
+		slots[i] = NULL;
+	phys->slot = n_slots;
+	slots[n_slots] = phys;
+	n_slots += 64;
+	return 0;
+}
+
+CUresult sim_phys_create(size_t size, struct sim_phys **out)
+{
+	struct sim_phys *phys;
+	uint64_t offset;
+
+	if (size > capacity - used)
+		return sim_error(CUDA_ERROR_OUT_OF_MEMORY,
+				 "out of device memory: %zu bytes asked, %llu of %llu free", size,
+				 (unsigned long long)(capacity - used),
+				 (unsigned long long)capacity);
+	phys = calloc(1, sizeof(*phys));
+	if (!phys)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	if (sim_extents_alloc(&slices, size, SIM_GRANULARITY, 0, &offset))
+		goto fail;
+	if (take_slot(phys)) {
+		sim_extents_free(&slices, offset, size);
+		goto fail;
+	}
+	phys->offset = offset;
+	phys->size = size;
+	phys->refs = 1;
+	phys->handle_live = true;
+	phys->generation = next_generation++;
+	used += size;
+	*out = phys;
+	return CUDA_SUCCESS;
+fail:
+	free(phys);
+	return sim_error(CUDA_ERROR_OUT_OF_MEMORY, "no room for %zu bytes in the VRAM file", size);
+}
+
+void sim_phys_put(struct sim_phys *phys)
+{
+	if (--phys->refs > 0)
+		return;
+	if (fallocate(memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)phys->offset,
+		      (off_t)phys->size))
+		gp_log_warn("simulated device: cannot release VRAM pages: %m");
+	sim_extents_free(&slices, phys->offset, phys->size);
+	used -= phys->size;
+	slots[phys->slot] = NULL;
+	free(phys);
+}
+
+CUmemGenericAllocationHandle sim_phys_handle(const struct sim_phys *phys)
+{
+	return ((CUmemGenericAllocationHandle)phys->generation << 32) | (phys->slot + 1ull);
+}
+
+struct sim_phys *sim_phys_lookup(CUmemGenericAllocationHandle handle)
+{
+	uint64_t slot = (handle & 0xffffffffull) - 1;
+	struct sim_phys *phys;
+
+	if (slot >= n_slots)
+		return NULL;
+	phys = slots[slot];
+	if (!phys || phys->generation != (uint32_t)(handle >> 32) || !phys->handle_live)
+		return NULL;
+	return phys;
+}

@@ -1,0 +1,272 @@
+/*
+ * sim.h - internals shared by the source files of the simulated CUDA device.
+ *
+ * The simulator is a libcuda.so.1 that implements, on host memory, the
+ * driver-API subset libgpupager uses.  Device memory is real host virtual
+ * memory: one large PROT_NONE reservation is the device's address space,
+ * and physical "VRAM" is a memfd whose slices are mapped into it.  Every
+ * stream is a worker thread running its operations in order.
+ *
+ * Internal functions return CUresult like the API; on a failure they log
+ * one debug line (GPUPAGER_LOG=debug) saying which rule was broken.
+ */
+#ifndef GP_SIM_H
+#define GP_SIM_H
+
+#include <cuda.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "sim_kernel.h"
+
+#define SIM_DRIVER_VERSION 13000
+/* Allocation granularity of physical memory and of device addresses. */
+#define SIM_GRANULARITY (2ull << 20)
+#define SIM_DEVICE_NAME "gpupager simulated device (no GPU)"
+#define SIM_PCI_BUS_ID "0000:00:00.0"
+
+/* ---------------------------------------------------------- init.c */
+
+/* What an entry point needs before it may run. */
+enum sim_need {
+	SIM_NEED_INIT, /* cuInit succeeded */
+	SIM_NEED_CTX,  /* cuInit, and a current context on this thread */
+};
+
+/*
+ * First statement of every entry point: checks initialisation, applies
+ * fault injection for func (the base name, e.g. "cuMemAlloc"), then the
+ * context and any sticky error when need is SIM_NEED_CTX.
+ */
+CUresult sim_enter(const char *func, enum sim_need need);
+
+/* The configuration read at cuInit. */
+const struct gp_config *sim_config(void);
+
+/* Log why a call fails (debug level) and return code. */
+CUresult sim_error(CUresult code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * An operation found an illegal address while executing: like a GPU, the
+ * error sticks and every later call that needs the context returns it.
+ */
+void sim_set_sticky_error(CUresult code);
+CUresult sim_sticky_error(void);
+
+/* -------------------------------------------------------- device.c */
+
+/* 0 for device 0, the only one; INVALID_DEVICE otherwise. */
+CUresult sim_check_device(CUdevice dev, const char *func);
+
+/* ------------------------------------------------------- context.c */
+
+/* 0 when the calling thread's current context is the live primary one. */
+CUresult sim_context_check(void);
+CUcontext sim_primary_context(void);
+
+/* --------------------------------------------------------- fault.c */
+
+/* Parse GPUPAGER_SIM_FAIL (NULL: no faults).  Prints one line on error. */
+CUresult sim_fault_setup(const char *spec, uint64_t seed);
+/* CUDA_SUCCESS, or the error to inject into this call of func. */
+CUresult sim_fault_check(const char *func);
+
+/* ---------------------------------------------------------- proc.c */
+
+/* Entry points whose injected faults default to CUDA_ERROR_OUT_OF_MEMORY. */
+#define SIM_PROC_ALLOCATES 0x1
+/* Entry points that work without cuInit and so cannot be made to fail. */
+#define SIM_PROC_NO_FAULTS 0x2
+
+/* Whether func is an entry point of the simulator; its flags in *flags. */
+bool sim_proc_known(const char *func, unsigned *flags);
+
+/* -------------------------------------------------------- legacy.c */
+
+/* Older versions of entry points, exported under their real symbol names. */
+CUresult sim_mem_advise_v8000(CUdeviceptr devptr, size_t count, CUmem_advise advice,
+			      CUdevice device) __asm__("cuMemAdvise");
+CUresult sim_mem_prefetch_async_v8000(CUdeviceptr devptr, size_t count, CUdevice device,
+				      CUstream hstream) __asm__("cuMemPrefetchAsync");
+CUresult sim_get_proc_address_v11030(const char *symbol, void **pfn, int version,
+				     cuuint64_t flags) __asm__("cuGetProcAddress");
+
+/* -------------------------------------------------------- errors.c */
+
+/* CUresult by its name ("CUDA_ERROR_OUT_OF_MEMORY"); false if unknown. */
+bool sim_error_by_name(const char *name, CUresult *code);
+
+/* -------------------------------------------------------- physmem.c */
+
+/* Physical memory; callers hold sim_vm_lock (vspace.c). */
+
+/* A slice of the memfd that backs simulated VRAM. */
+struct sim_phys {
+	uint64_t offset;   /* in the memfd */
+	size_t size;
+	int refs;          /* the handle, plus one per mapping */
+	bool handle_live;  /* not yet cuMemRelease'd */
+	uint32_t slot;     /* index in the handle table */
+	uint32_t generation;
+};
+
+CUresult sim_physmem_init(uint64_t capacity);
+/* Take size bytes of capacity and a slice; OUT_OF_MEMORY past capacity. */
+CUresult sim_phys_create(size_t size, struct sim_phys **out);
+/* Drop a reference; the last one frees the pages and the capacity. */
+void sim_phys_put(struct sim_phys *phys);
+/* Handle <-> slice; lookup returns NULL for a stale or bogus handle. */
+CUmemGenericAllocationHandle sim_phys_handle(const struct sim_phys *phys);
+struct sim_phys *sim_phys_lookup(CUmemGenericAllocationHandle handle);
+int sim_physmem_fd(void);
+void sim_physmem_usage(size_t *used, size_t *capacity);
+
+/* --------------------------------------------------------- vspace.c */
+
+enum sim_resv_kind {
+	SIM_RESV_VMM,     /* cuMemAddressReserve */
+	SIM_RESV_ALLOC,   /* cuMemAlloc */
+	SIM_RESV_MANAGED, /* cuMemAllocManaged */
+};
+
+struct sim_managed;
+
+/* A reserved device address range. */
+struct sim_resv {
+	uintptr_t base;
+	size_t size;          /* multiple of the granularity */
+	size_t bytes;         /* as requested (cuMemAlloc / managed) */
+	enum sim_resv_kind kind;
+	struct sim_managed *managed;
+};
+
+/* One cuMemMap: a slice mapped at va. */
+struct sim_mapping {
+	uintptr_t va;
+	size_t size;
+	struct sim_phys *phys;
+};
+
+/* What a device address is, for copies and pointer queries. */
+struct sim_dev_range {
+	struct sim_resv *resv;
+	struct sim_mapping *mapping; /* of the first byte */
+};
+
+CUresult sim_vspace_init(void);
+bool sim_vspace_contains(uintptr_t ptr);
+void sim_vm_lock(void);
+void sim_vm_unlock(void);
+
+/* The following need sim_vm_lock held. */
+CUresult sim_resv_create(size_t size, size_t align, uintptr_t hint, enum sim_resv_kind kind,
+			 struct sim_resv **out);
+CUresult sim_resv_destroy(struct sim_resv *resv);
+struct sim_resv *sim_resv_find(uintptr_t ptr);
+CUresult sim_map(uintptr_t va, size_t size, struct sim_phys *phys);
+CUresult sim_unmap(uintptr_t va, size_t size);
+CUresult sim_set_access(uintptr_t va, size_t size, int prot);
+/*
+ * Whether [ptr, ptr+len) is mapped device memory granting prot: 0, or
+ * INVALID_VALUE (not reserved / not mapped) or ILLEGAL_ADDRESS (mapped
+ * without that access).  *where describes the first byte when non-NULL.
+ */
+CUresult sim_dev_check(uintptr_t ptr, size_t len, int prot, struct sim_dev_range *where);
+
+/* ---------------------------------------------------------- alloc.c */
+
+/*
+ * Device memory in one call (cuMemAlloc, cuMemAllocManaged): reserve,
+ * create, map and grant read-write access to bytes rounded up to the
+ * granularity.  sim_dev_free undoes it for the allocation based at ptr.
+ */
+CUresult sim_dev_alloc(size_t bytes, enum sim_resv_kind kind, struct sim_resv **out);
+CUresult sim_dev_free(uintptr_t ptr);
+
+/* -------------------------------------------------------- managed.c */
+
+void sim_managed_release(struct sim_managed *managed);
+
+/* --------------------------------------------------------- hostmem.c */
+
+/* Whether [p, p+len) lies in one page-locked (pinned) host range. */
+bool sim_host_is_pinned(const void *p, size_t len);
+/* The page-locked range holding p: its start and length; false if none. */
+bool sim_host_find(const void *p, uintptr_t *start, size_t *len);
+
+/* --------------------------------------------------------- stream.c */
+
+/* CUstream points at a struct CUstream_st (stream.c); ops wait through struct sim_dep. */
+struct sim_dep;
+
+/*
+ * One queued operation.  run executes it on the stream's worker thread,
+ * frees what the operation owns, and returns the simulated time (ns) at
+ * which it completed; start_ns is when it may start (the previous
+ * operation's completion, or when it was queued).
+ */
+struct sim_op {
+	struct sim_op *next;
+	uint64_t (*run)(struct sim_op *op, uint64_t start_ns);
+	uint64_t seq;
+	uint64_t queued_ns;
+	struct sim_dep *deps;  /* implicit legacy-stream synchronisation */
+	size_t n_deps;
+};
+
+/* The stream a handle names: NULL and CU_STREAM_LEGACY/PER_THREAD are the default stream. */
+CUresult sim_stream_get(CUstream handle, CUstream *out);
+/* Queue op (taking ownership); its sequence number in *seq if non-NULL. */
+CUresult sim_stream_submit(CUstream s, struct sim_op *op, uint64_t *seq);
+/* The same with sim_sched_lock held, for callers that publish seq atomically. */
+CUresult sim_stream_submit_locked(CUstream s, struct sim_op *op, uint64_t *seq);
+/* Queue on s a wait for operation seq of target (taking a reference to target). */
+CUresult sim_stream_submit_wait(CUstream s, CUstream target, uint64_t seq);
+/* Block until operation seq of s has completed. */
+void sim_stream_wait(CUstream s, uint64_t seq);
+/* These three with sim_sched_lock held. */
+bool sim_stream_reached(const struct CUstream_st *s, uint64_t seq);
+void sim_stream_get_ref(CUstream s);
+void sim_stream_put(CUstream s);
+/* Wait for everything queued so far on every stream. */
+CUresult sim_streams_drain(void);
+/* Serialises stream and event state; sim_sched_wait waits for any operation to complete. */
+void sim_sched_lock(void);
+void sim_sched_unlock(void);
+void sim_sched_wait(void);
+
+/* --------------------------------------------------------- module.c */
+
+/* The opaque type behind CUfunction: a kernel and its parameter layout. */
+struct CUfunc_st {
+	const struct gp_sim_kernel_desc *desc;
+	size_t offsets[GP_SIM_MAX_PARAMS];
+	size_t param_bytes; /* end of the last parameter */
+};
+
+/* ---------------------------------------------------------- timing.c */
+
+enum sim_copy_kind {
+	SIM_COPY_H2D_PINNED,
+	SIM_COPY_H2D_PAGEABLE,
+	SIM_COPY_D2H_PINNED,
+	SIM_COPY_D2H_PAGEABLE,
+	SIM_COPY_D2D,
+	SIM_COPY_H2H,
+};
+
+/*
+ * Book the link a copy of bytes uses from start_ns on, after the copies
+ * already booked on it; returns the simulated completion time.
+ */
+uint64_t sim_link_book(enum sim_copy_kind kind, size_t bytes, uint64_t start_ns);
+
+/* Monotonic clock in nanoseconds. */
+uint64_t sim_now_ns(void);
+/* Sleep until the monotonic clock reaches deadline_ns. */
+void sim_sleep_until(uint64_t deadline_ns);
+
+#endif
