@@ -93,6 +93,7 @@ struct gp_st_index {
 	char **shard_names;     /* per entry, pointing into shards[] */
 	size_t n_shards;
 	char **shards;          /* distinct shard file names, in first-seen order */
+	uint64_t total_size;    /* metadata.total_size, or UINT64_MAX when absent */
 };
 
 /* Parse and validate an index's JSON text.  Pure: no I/O (fuzzed). */
