@@ -1,5 +1,6 @@
 /* test_config.c - strict parsing of the GPUPAGER_* environment. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,4 +124,19 @@ Test(config, every_variable_is_documented)
 		cr_assert(d->accepted && *d->accepted && d->help && *d->help && d->default_text);
 	}
 	cr_assert_geq(n, 10);
+}
+
+Test(config, readme_documents_every_variable)
+{
+	FILE *f = fopen(GP_SOURCE_DIR "/README.md", "r");
+	static char text[1 << 20];
+	size_t n;
+
+	cr_assert_not_null(f, "README.md not found");
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	for (size_t i = 0; gp_config_doc(i); i++)
+		cr_expect(strstr(text, gp_config_doc(i)->name), "README.md does not document %s",
+			  gp_config_doc(i)->name);
 }
