@@ -109,7 +109,7 @@ test: tests
 	@BUILD="$(BUILD)" sh tests/run.sh $(TEST_BINS)
 
 SAMPLE_DIR := $(BUILD)/sample/wan2.1-14b
-SAMPLE_SCALE ?= 0.36
+SAMPLE_SCALE ?= 0.336
 
 run: all
 	@test -f $(SAMPLE_DIR)/model.safetensors.index.json || \
