@@ -1,19 +1,37 @@
 /*
- * grouping.c - assign tensors to groups, the pager's unit of decision.
+ * grouping.c - assign every tensor to one group, the pager's unit of
+ * decision, and order the groups as a forward pass runs them.
  *
- * A repeated block is found from a tensor's name: the outermost
- * "<container>.<N>" pair, container being one of the names models use for
- * their block lists (blocks, layers, h, transformer_blocks, down_blocks, ...),
- * so "down_blocks.1.attentions.0.transformer_blocks.3.attn1.to_q.weight"
- * belongs to "down_blocks.1".  GPUPAGER_GROUP_PATTERN (or a pattern argument)
- * overrides this with a regex whose first capture group is the block index.
- * Every other tensor belongs to a named group: its first name component after
- * a wrapper prefix ("model.", "transformer.", ...), e.g. "model.embed_tokens".
+ * A tensor name is a path of dot-separated components; the last one names
+ * the parameter ("weight").  The first rule that applies wins:
  *
- * Groups are ordered as a forward pass runs them, as far as names tell:
- * input-side groups (embeddings, stems), then block families in their known
- * order (down, mid, up; double, single; encoder, decoder; others as first
- * seen) each by index, then output-side groups (norms, heads).
+ *  1. Override.  With a pattern (the argument, else GPUPAGER_GROUP_PATTERN),
+ *     a name the POSIX extended regex matches belongs to the block named by
+ *     the name up to the end of capture group 1, whose text is the block
+ *     index.  The pattern replaces rule 2; names it misses go to rule 3.
+ *  2. Repeated block.  The outermost "<container>.<N>" in the name, container
+ *     being a name models give their block lists (blocks, layers, h, ...):
+ *     "down_blocks.1.attentions.0.transformer_blocks.3.attn1.to_q.weight"
+ *     belongs to "down_blocks.1", index 1, family "down_blocks".  A module
+ *     that runs once but numbers sub-blocks of its own (mid_block) ends the
+ *     search when it comes first: all of it is the one group "mid_block".
+ *  3. Named group.  Any other tensor groups by module: the leading
+ *     components it shares with a block family ("model." with "model.layers")
+ *     plus one more, never the parameter's own name and never past a numeric
+ *     component.  "model.embed_tokens.weight" -> "model.embed_tokens",
+ *     "time_embedding.linear_1.weight" -> "time_embedding", "lm_head.weight"
+ *     -> "lm_head".
+ *
+ * Order, as far as names tell (a forward pass cannot be seen from a file):
+ *   input side   named groups whose module name says embedding or input
+ *                (input_words[] or a "_in" suffix: patch_embedding, conv_in);
+ *   blocks       block families in family_order[] (down, mid, up; double,
+ *                single), then the others, encoders before decoders, else by
+ *                first appearance; each family by block index.  Named groups
+ *                of neither side sit here by first appearance too;
+ *   output side  named groups whose module name says norm, head, final, out.
+ * Ties keep the order in which groups first appear in the files.  Inside a
+ * group tensors keep file order (file, offset), so a group reads sequentially.
  */
 #include <regex.h>
 #include <stdlib.h>
@@ -29,33 +47,49 @@ static const char *const containers[] = {
 	"up_blocks", "joint_blocks", "input_blocks", "output_blocks", NULL,
 };
 
-/* Families whose relative order is known; others run in first-seen order after them. */
+/* Modules that run once but hold numbered sub-blocks: one group each. */
+static const char *const run_once_modules[] = { "mid_block", "middle_block", NULL };
+
+/* Families whose relative order is known; the others run after them. */
 static const char *const family_order[] = {
-	"down_blocks", "mid_block", "up_blocks", "input_blocks", "middle_block", "output_blocks", "double_blocks", "single_blocks",
+	"down_blocks", "mid_block", "up_blocks",
+	"input_blocks", "middle_block", "output_blocks",
+	"double_blocks", "single_blocks",
 	"transformer_blocks", "single_transformer_blocks", NULL,
 };
+#define UNKNOWN_FAMILY_RANK 1000
 
-/* Modules that run once but hold numbered sub-blocks of their own: one group each. */
-static const char *const singletons[] = { "mid_block", "middle_block", NULL };
+static const char *const input_words[] = { "emb", "patch", "time", "text", "txt", "tok", "pos",
+					   "wte", "wpe", "shared", NULL };
+static const char *const output_words[] = { "norm", "head", "final", "ln_f", "out", NULL };
 
-static const char *const wrappers[] = { "model.", "transformer.", "diffusion_model.", "unet.",
-					"model.diffusion_model.", NULL };
+enum side { SIDE_INPUT, SIDE_BLOCKS, SIDE_OUTPUT };
 
-static const char *const input_words[] = { "embed", "patch", "conv_in", "time", "text",
-					   "txt_in", "img_in", "vector_in", "guidance_in", "wte",
-					   "wpe", "tok", "pos_", "context_embedder", "x_embedder",
-					   NULL };
-
-static const char *const output_words[] = { "norm", "head", "final", "conv_out", "proj_out",
-					    "ln_f", "out", NULL };
-
-enum stage { STAGE_INPUT, STAGE_BLOCKS, STAGE_OUTPUT };
+/* Where one tensor goes: group name[0, name_len), family name[0, family_len). */
+struct placement {
+	int placed;
+	size_t name_len;
+	size_t family_len;
+	int64_t index;          /* block index, -1 for a named group */
+};
 
 struct group_key {
 	char *name;
-	char *family;           /* block family ("down_blocks"), or the group's own name */
-	int64_t index;          /* block index, -1 for named groups */
-	uint32_t first_seen;
+	char *family;           /* "down_blocks"; a named group's own name */
+	int64_t index;
+	uint32_t first_seen;    /* file position of its first tensor */
+	uint32_t family_seen;   /* file position of its family's first tensor */
+	enum side side;
+	int family_rank;
+	int stack_rank;         /* see stack_rank() */
+};
+
+struct grouping {
+	const struct gp_model_desc *desc;
+	struct placement *at;   /* per tensor */
+	uint32_t *tensor_key;   /* per tensor: index into keys */
+	struct group_key *keys;
+	uint32_t n_keys;
 };
 
 static int in_list(const char *word, size_t len, const char *const *list)
@@ -74,7 +108,8 @@ static int contains_any(const char *text, const char *const *words)
 	return 0;
 }
 
-static int all_digits(const char *s, size_t len)
+/* A block index: decimal digits, few enough for an int64_t. */
+static int is_index(const char *s, size_t len)
 {
 	if (!len || len > 18)
 		return 0;
@@ -84,68 +119,164 @@ static int all_digits(const char *s, size_t len)
 	return 1;
 }
 
-/* Outermost "<container>.<N>": sets *name_len to the end of N, *family_len to the container's end. */
-static int find_block(const char *name, size_t *family_len, size_t *name_len, int64_t *index)
+/* Rule 2: the outermost "<container>.<N>", or a run-once module before it. */
+static int find_block(const char *name, struct placement *pl)
 {
-	const char *prev = NULL, *p = name;
+	const char *prev = NULL, *p = name, *dot;
 	size_t prev_len = 0;
 
-	for (;;) {
-		const char *dot = strchr(p, '.');
-		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+	/* Only components followed by a dot: the parameter's name is never a block. */
+	for (; (dot = strchr(p, '.')); p = dot + 1) {
+		size_t len = (size_t)(dot - p);
 
-		if (!dot)
-			return 0; /* the last component names a parameter, never a block */
-		if (prev && all_digits(p, len) && in_list(prev, prev_len, containers)) {
-			*family_len = (size_t)(prev + prev_len - name);
-			*name_len = (size_t)(p + len - name);
-			*index = strtoll(p, NULL, 10);
+		if (prev && in_list(prev, prev_len, containers) && is_index(p, len)) {
+			pl->family_len = (size_t)(prev + prev_len - name);
+			pl->name_len = (size_t)(dot - name);
+			pl->index = strtoll(p, NULL, 10);
+			return 1;
+		}
+		if (in_list(p, len, run_once_modules)) {
+			pl->family_len = pl->name_len = (size_t)(dot - name);
+			pl->index = -1;
 			return 1;
 		}
 		prev = p;
 		prev_len = len;
-		p = dot + 1;
 	}
+	return 0;
 }
 
-static int match_pattern(const regex_t *re, const char *name, size_t *family_len,
-			 size_t *name_len, int64_t *index)
+/* Rule 1: 1 if the pattern places the tensor, 0 if it does not match, or an error. */
+static int match_pattern(const regex_t *re, const char *pattern, const char *name,
+			 struct placement *pl)
 {
 	regmatch_t m[2];
-	size_t len;
+	size_t start, end;
 
-	if (regexec(re, name, 2, m, 0) || m[1].rm_so < 0)
+	if (regexec(re, name, 2, m, 0))
 		return 0;
-	len = (size_t)(m[1].rm_eo - m[1].rm_so);
-	if (!all_digits(name + m[1].rm_so, len))
-		return 0;
-	*family_len = (size_t)m[1].rm_so;
-	*name_len = (size_t)m[1].rm_eo;
-	*index = strtoll(name + m[1].rm_so, NULL, 10);
+	if (m[1].rm_so < 0)
+		return gp_fail(GP_EINVAL,
+			       "group pattern '%s': tensor '%s' matches but capture group 1 takes no part in the match, so it has no block index",
+			       pattern, name);
+	start = (size_t)m[1].rm_so;
+	end = (size_t)m[1].rm_eo;
+	if (!is_index(name + start, end - start))
+		return gp_fail(GP_EINVAL,
+			       "group pattern '%s': tensor '%s' matches but capture group 1 is '%.*s', not a block index (1 to 18 decimal digits)",
+			       pattern, name, (int)(end - start), name + start);
+	/* The family is the text before the index, without its separator dots. */
+	while (start > 0 && name[start - 1] == '.')
+		start--;
+	pl->family_len = start;
+	pl->name_len = end;
+	pl->index = strtoll(name + m[1].rm_so, NULL, 10);
 	return 1;
 }
 
-/* Named group: the first component after a wrapper prefix (with the prefix). */
-static size_t named_group_len(const char *name)
+/* Whole leading components that name shares with family ("model.norm.x", "model.layers": 1). */
+static size_t shared_components(const char *name, const char *family, size_t family_len)
 {
-	size_t skip = 0;
-	const char *dot;
+	size_t n = 0;
 
-	for (const char *const *w = wrappers; *w; w++)
-		if (!strncmp(name, *w, strlen(*w)) && strchr(name + strlen(*w), '.') &&
-		    strlen(*w) > skip)
-			skip = strlen(*w);
-	dot = strchr(name + skip, '.');
-	return dot ? (size_t)(dot - name) : strlen(name);
+	for (size_t i = 0;; i++) {
+		if (i == family_len)
+			return n + (name[i] == '.');
+		if (name[i] != family[i])
+			return n;
+		n += name[i] == '.';
+	}
 }
 
-static int is_singleton(const char *name)
+/* Rule 3: the named group's length when it keeps depth leading components at most. */
+static size_t named_group_len(const char *name, size_t depth)
 {
-	size_t len = named_group_len(name);
-	const char *dot = memrchr(name, '.', len);
-	const char *base = dot ? dot + 1 : name;
+	const char *p = name, *dot;
+	size_t len = 0;
 
-	return in_list(base, len - (size_t)(base - name), singletons);
+	for (size_t i = 0; i < depth && (dot = strchr(p, '.')); i++, p = dot + 1) {
+		if (i && is_index(p, (size_t)(dot - p)))
+			break;
+		len = (size_t)(dot - name);
+	}
+	/* A name without dots (or with an empty first component) is its own group. */
+	return len ? len : strlen(name);
+}
+
+/* Rules 1 and 2 for every tensor; 0 or an error. */
+static int place_blocks(struct grouping *g, const regex_t *re, const char *pattern)
+{
+	for (uint32_t t = 0; t < g->desc->n_tensors; t++) {
+		const char *name = g->desc->tensors[t].name;
+		int found = re ? match_pattern(re, pattern, name, &g->at[t]) : find_block(name, &g->at[t]);
+
+		if (found < 0)
+			return found;
+		g->at[t].placed = found;
+	}
+	return 0;
+}
+
+struct span {
+	const char *text;
+	size_t len;
+};
+
+static int span_cmp(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+	int c = memcmp(a, b, a_len < b_len ? a_len : b_len);
+
+	return c ? c : (a_len > b_len) - (a_len < b_len);
+}
+
+static int cmp_spans(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return span_cmp(x->text, x->len, y->text, y->len);
+}
+
+/*
+ * Rule 3 for the tensors rules 1-2 left.  The family sharing the most
+ * components with a name is one of its neighbours in sorted order (the
+ * longest common prefix with a sorted set is a neighbour's), so a binary
+ * search per name suffices.
+ */
+static int place_named(struct grouping *g)
+{
+	const struct gp_model_desc *d = g->desc;
+	struct span *families = malloc(((size_t)d->n_tensors + 1) * sizeof(*families));
+	size_t n_families = 0;
+
+	if (!families)
+		return gp_fail(GP_ENOMEM, "out of memory grouping %u tensors", d->n_tensors);
+	for (uint32_t t = 0; t < d->n_tensors; t++)
+		if (g->at[t].placed)
+			families[n_families++] = (struct span){ d->tensors[t].name, g->at[t].family_len };
+	qsort(families, n_families, sizeof(*families), cmp_spans);
+	for (uint32_t t = 0; t < d->n_tensors; t++) {
+		const char *name = d->tensors[t].name;
+		size_t lo = 0, hi = n_families, shared = 0;
+
+		if (g->at[t].placed)
+			continue;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (span_cmp(families[mid].text, families[mid].len, name, strlen(name)) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (size_t i = lo ? lo - 1 : lo; i < n_families && i <= lo; i++) {
+			size_t s = shared_components(name, families[i].text, families[i].len);
+			shared = s > shared ? s : shared;
+		}
+		g->at[t] = (struct placement){ .placed = 1, .index = -1 };
+		g->at[t].name_len = g->at[t].family_len = named_group_len(name, shared + 1);
+	}
+	free(families);
+	return 0;
 }
 
 static int family_rank(const char *family)
@@ -156,186 +287,271 @@ static int family_rank(const char *family)
 	for (int i = 0; family_order[i]; i++)
 		if (!strcmp(base, family_order[i]))
 			return i;
-	return 1000;
+	return UNKNOWN_FAMILY_RANK;
 }
 
-static enum stage group_stage(const struct group_key *k)
+static enum side named_group_side(const char *name)
 {
-	if (k->index >= 0 || family_rank(k->family) < 1000)
-		return STAGE_BLOCKS;
-	if (contains_any(k->name, input_words))
-		return STAGE_INPUT;
-	if (contains_any(k->name, output_words))
-		return STAGE_OUTPUT;
-	return STAGE_BLOCKS;
+	const char *module = strrchr(name, '.');
+	size_t len;
+
+	module = module ? module + 1 : name;
+	len = strlen(module);
+	if (contains_any(module, input_words) || (len > 3 && !strcmp(module + len - 3, "_in")))
+		return SIDE_INPUT;
+	if (contains_any(module, output_words))
+		return SIDE_OUTPUT;
+	return SIDE_BLOCKS;
 }
 
-static int cmp_groups(const void *a, const void *b)
+/*
+ * Encoder stacks run before decoder stacks.  What belongs to neither runs
+ * before both on the input side (a shared embedding) and after both
+ * elsewhere (lm_head after the decoder's final norm).
+ */
+static int stack_rank(const struct group_key *k)
 {
-	const struct group_key *x = a, *y = b;
-	enum stage sx = group_stage(x), sy = group_stage(y);
-	int rx = family_rank(x->family), ry = family_rank(y->family);
-
-	if (sx != sy)
-		return sx < sy ? -1 : 1;
-	if (rx != ry)
-		return rx < ry ? -1 : 1;
-	/* Unknown families: the family first seen runs first. */
-	if (strcmp(x->family, y->family))
-		return x->first_seen < y->first_seen ? -1 : 1;
-	if (x->index != y->index)
-		return x->index < y->index ? -1 : 1;
-	return x->first_seen < y->first_seen ? -1 : x->first_seen > y->first_seen;
+	if (strstr(k->family, "encoder"))
+		return 1;
+	if (strstr(k->family, "decoder"))
+		return 2;
+	return k->side == SIDE_INPUT ? 0 : 3;
 }
 
-struct grouping {
-	struct group_key *keys;
-	uint32_t n_keys;
-	uint32_t *tensor_key;   /* per tensor: its key's index */
-};
-
-static void grouping_free(struct grouping *g)
+static void classify_key(struct group_key *k)
 {
+	k->family_rank = family_rank(k->family);
+	if (k->index >= 0 || k->family_rank != UNKNOWN_FAMILY_RANK)
+		k->side = SIDE_BLOCKS;
+	else
+		k->side = named_group_side(k->name);
+	k->stack_rank = stack_rank(k);
+}
+
+/* Tensor indices by group name, then file position (qsort_r). */
+static int cmp_by_group_name(const void *a, const void *b, void *ctx)
+{
+	const struct grouping *g = ctx;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	int c = span_cmp(g->desc->tensors[x].name, g->at[x].name_len, g->desc->tensors[y].name,
+			 g->at[y].name_len);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Key indices by family, then first appearance (qsort_r). */
+static int cmp_by_family(const void *a, const void *b, void *ctx)
+{
+	const struct group_key *keys = ctx;
+	const struct group_key *x = &keys[*(const uint32_t *)a], *y = &keys[*(const uint32_t *)b];
+	int c = strcmp(x->family, y->family);
+
+	return c ? c : (x->first_seen > y->first_seen) - (x->first_seen < y->first_seen);
+}
+
+#define CMP_FIELD(x, y, field)                         \
+	do {                                           \
+		if ((x)->field != (y)->field)          \
+			return (x)->field < (y)->field ? -1 : 1; \
+	} while (0)
+
+/* Forward order (qsort_r over key indices); a total order, so the result is well defined. */
+static int cmp_forward(const void *a, const void *b, void *ctx)
+{
+	const struct group_key *keys = ctx;
+	const struct group_key *x = &keys[*(const uint32_t *)a], *y = &keys[*(const uint32_t *)b];
+
+	CMP_FIELD(x, y, side);
+	CMP_FIELD(x, y, family_rank);
+	CMP_FIELD(x, y, stack_rank);
+	CMP_FIELD(x, y, family_seen);
+	CMP_FIELD(x, y, index);
+	CMP_FIELD(x, y, first_seen);
+	return 0;
+}
+
+/* One key per distinct group name; sets tensor_key and each key's first_seen. */
+static int make_keys(struct grouping *g, uint32_t *order)
+{
+	const struct gp_model_desc *d = g->desc;
+
+	for (uint32_t t = 0; t < d->n_tensors; t++)
+		order[t] = t;
+	qsort_r(order, d->n_tensors, sizeof(*order), cmp_by_group_name, g);
+	for (uint32_t i = 0; i < d->n_tensors; i++) {
+		uint32_t t = order[i];
+		const struct placement *pl = &g->at[t];
+		struct group_key *k;
+
+		if (i && !span_cmp(d->tensors[order[i - 1]].name, g->at[order[i - 1]].name_len,
+				   d->tensors[t].name, pl->name_len)) {
+			g->tensor_key[t] = g->n_keys - 1;
+			continue;
+		}
+		/* Sorted by position within a name, so this is the group's first tensor. */
+		k = &g->keys[g->n_keys];
+		k->name = strndup(d->tensors[t].name, pl->name_len);
+		k->family = strndup(d->tensors[t].name, pl->family_len);
+		if (!k->name || !k->family) {
+			free(k->name);
+			free(k->family);
+			return gp_fail(GP_ENOMEM, "out of memory grouping %u tensors", d->n_tensors);
+		}
+		k->index = pl->index;
+		k->first_seen = t;
+		classify_key(k);
+		g->tensor_key[t] = g->n_keys++;
+	}
+	return 0;
+}
+
+/* Each key's family_seen: the smallest first_seen among the keys of its family. */
+static void find_family_starts(struct grouping *g, uint32_t *order)
+{
+	for (uint32_t i = 0; i < g->n_keys; i++)
+		order[i] = i;
+	qsort_r(order, g->n_keys, sizeof(*order), cmp_by_family, g->keys);
 	for (uint32_t i = 0; i < g->n_keys; i++) {
-		free(g->keys[i].name);
-		free(g->keys[i].family);
+		struct group_key *k = &g->keys[order[i]];
+		const struct group_key *prev = i ? &g->keys[order[i - 1]] : NULL;
+
+		k->family_seen = prev && !strcmp(prev->family, k->family) ? prev->family_seen
+									   : k->first_seen;
 	}
-	free(g->keys);
-	free(g->tensor_key);
 }
 
-/* The key with this name, added if new; family is name[0..family_len). */
-static int intern_key(struct grouping *g, const char *name, size_t name_len, size_t family_len,
-		      int64_t index, uint32_t *out)
+static void free_groups(struct gp_group *groups, uint32_t n)
 {
-	struct group_key *k;
-
-	for (uint32_t i = g->n_keys; i-- > 0;) {
-		if (strlen(g->keys[i].name) == name_len && !strncmp(g->keys[i].name, name, name_len)) {
-			*out = i;
-			return 0;
-		}
+	for (uint32_t i = 0; groups && i < n; i++) {
+		free(groups[i].name);
+		free(groups[i].tensors);
 	}
-	k = &g->keys[g->n_keys];
-	k->name = strndup(name, name_len);
-	k->family = strndup(name, family_len);
-	k->index = index;
-	k->first_seen = g->n_keys;
-	if (!k->name || !k->family) {
-		free(k->name);
-		free(k->family);
-		return gp_fail(GP_ENOMEM, "out of memory grouping tensors");
-	}
-	*out = g->n_keys++;
-	return 0;
+	free(groups);
 }
 
-static int classify(struct gp_model_desc *desc, const regex_t *re, struct grouping *g)
+/* desc->groups from the keys in forward order; order[] holds the sorted key indices. */
+static int build_groups(struct gp_model_desc *desc, struct grouping *g, const uint32_t *order)
 {
-	for (uint32_t t = 0; t < desc->n_tensors; t++) {
-		const char *name = desc->tensors[t].name;
-		size_t family_len, name_len;
-		int64_t index;
-		int err;
-
-		if (!(re && match_pattern(re, name, &family_len, &name_len, &index)) &&
-		    (is_singleton(name) || !find_block(name, &family_len, &name_len, &index))) {
-			name_len = family_len = named_group_len(name);
-			index = -1;
-		}
-		err = intern_key(g, name, name_len, family_len, index, &g->tensor_key[t]);
-		if (err)
-			return err;
-	}
-	return 0;
-}
-
-/* Build desc->groups in sorted key order; tensors keep their file order. */
-static int build_groups(struct gp_model_desc *desc, struct grouping *g)
-{
-	uint32_t *order = malloc(g->n_keys * sizeof(*order) + 1);
-	struct group_key *sorted = malloc(g->n_keys * sizeof(*sorted) + 1);
-	struct gp_group *groups = calloc(g->n_keys + 1, sizeof(*groups));
+	struct gp_group *groups = calloc((size_t)g->n_keys + 1, sizeof(*groups));
+	uint32_t *slot = malloc(((size_t)g->n_keys + 1) * sizeof(*slot));
 	int err = 0;
 
-	if (!order || !sorted || !groups) {
-		err = gp_fail(GP_ENOMEM, "out of memory grouping tensors");
+	if (!groups || !slot) {
+		err = gp_fail(GP_ENOMEM, "out of memory grouping %u tensors", desc->n_tensors);
 		goto out;
 	}
-	memcpy(sorted, g->keys, g->n_keys * sizeof(*sorted));
-	qsort(sorted, g->n_keys, sizeof(*sorted), cmp_groups);
-	for (uint32_t i = 0; i < g->n_keys; i++)
-		order[sorted[i].first_seen] = i;
+	for (uint32_t i = 0; i < g->n_keys; i++) {
+		slot[order[i]] = i;
+		/* The name moves from the key to the group. */
+		groups[i].name = g->keys[order[i]].name;
+		g->keys[order[i]].name = NULL;
+		groups[i].block_index = g->keys[order[i]].index;
+	}
 	for (uint32_t t = 0; t < desc->n_tensors; t++)
-		groups[order[g->tensor_key[t]]].n_tensors++;
-	for (uint32_t i = 0; i < g->n_keys && !err; i++) {
-		groups[i].name = strdup(sorted[i].name);
-		groups[i].block_index = sorted[i].index;
-		groups[i].tensors = malloc(groups[i].n_tensors * sizeof(uint32_t) + 1);
-		if (!groups[i].name || !groups[i].tensors)
-			err = gp_fail(GP_ENOMEM, "out of memory grouping tensors");
+		groups[slot[g->tensor_key[t]]].n_tensors++;
+	for (uint32_t i = 0; i < g->n_keys; i++) {
+		groups[i].tensors = malloc(groups[i].n_tensors * sizeof(uint32_t));
+		if (!groups[i].tensors) {
+			err = gp_fail(GP_ENOMEM, "out of memory grouping %u tensors", desc->n_tensors);
+			goto out;
+		}
 		groups[i].n_tensors = 0;
 	}
-	if (err)
-		goto out;
 	for (uint32_t t = 0; t < desc->n_tensors; t++) {
-		struct gp_group *grp = &groups[order[g->tensor_key[t]]];
+		struct gp_group *grp = &groups[slot[g->tensor_key[t]]];
+
 		grp->tensors[grp->n_tensors++] = t;
 		grp->nbytes += desc->tensors[t].nbytes;
-		desc->tensors[t].group = order[g->tensor_key[t]];
+		desc->tensors[t].group = slot[g->tensor_key[t]];
 	}
 	desc->groups = groups;
 	desc->n_groups = g->n_keys;
 	groups = NULL;
 out:
-	if (groups) {
-		for (uint32_t i = 0; i < g->n_keys; i++) {
-			free(groups[i].name);
-			free(groups[i].tensors);
-		}
-		free(groups);
+	free_groups(groups, g->n_keys);
+	free(slot);
+	return err;
+}
+
+static int compile_pattern(const char *pattern, regex_t *re)
+{
+	int rc = regcomp(re, pattern, REG_EXTENDED);
+
+	if (rc) {
+		char why[128];
+
+		regerror(rc, re, why, sizeof(why));
+		return gp_fail(GP_EINVAL, "group pattern '%s': not a POSIX extended regex: %s",
+			       pattern, why);
 	}
-	free(sorted);
+	if (re->re_nsub < 1) {
+		regfree(re);
+		return gp_fail(GP_EINVAL,
+			       "group pattern '%s': needs a capture group, e.g. 'layers\\.([0-9]+)\\.', for the block index",
+			       pattern);
+	}
+	return 0;
+}
+
+static int group_with(struct gp_model_desc *desc, const regex_t *re, const char *pattern)
+{
+	size_t n = (size_t)desc->n_tensors + 1;
+	struct grouping g = { .desc = desc };
+	uint32_t *order = malloc(n * sizeof(*order));
+	int err;
+
+	g.at = calloc(n, sizeof(*g.at));
+	g.tensor_key = calloc(n, sizeof(*g.tensor_key));
+	g.keys = calloc(n, sizeof(*g.keys));
+	if (!order || !g.at || !g.tensor_key || !g.keys) {
+		err = gp_fail(GP_ENOMEM, "out of memory grouping %u tensors", desc->n_tensors);
+		goto out;
+	}
+	err = place_blocks(&g, re, pattern);
+	if (!err)
+		err = place_named(&g);
+	if (!err)
+		err = make_keys(&g, order);
+	if (err)
+		goto out;
+	find_family_starts(&g, order);
+	for (uint32_t i = 0; i < g.n_keys; i++)
+		order[i] = i;
+	qsort_r(order, g.n_keys, sizeof(*order), cmp_forward, g.keys);
+	err = build_groups(desc, &g, order);
+out:
+	for (uint32_t i = 0; i < g.n_keys; i++) {
+		free(g.keys[i].name);
+		free(g.keys[i].family);
+	}
+	free(g.keys);
+	free(g.tensor_key);
+	free(g.at);
 	free(order);
 	return err;
 }
 
 int gp_model_group(struct gp_model_desc *desc, const char *pattern)
 {
-	struct grouping g = { 0 };
 	regex_t re;
-	int have_re = 0, err;
+	int err;
 
 	if (desc->groups)
 		return gp_fail(GP_ESTATE, "%s: tensors are grouped already", desc->source);
 	if (!pattern) {
 		const struct gp_config *cfg;
+
 		err = gp_config_get(&cfg);
 		if (err)
 			return err;
 		pattern = cfg->group_pattern;
 	}
-	if (pattern) {
-		if (regcomp(&re, pattern, REG_EXTENDED))
-			return gp_fail(GP_EINVAL, "group pattern '%s': not a POSIX extended regex",
-				       pattern);
-		if (re.re_nsub < 1) {
-			regfree(&re);
-			return gp_fail(GP_EINVAL, "group pattern '%s': needs a capture group for the block index",
-				       pattern);
-		}
-		have_re = 1;
-	}
-	g.keys = calloc(desc->n_tensors + 1, sizeof(*g.keys));
-	g.tensor_key = calloc(desc->n_tensors + 1, sizeof(*g.tensor_key));
-	if (!g.keys || !g.tensor_key)
-		err = gp_fail(GP_ENOMEM, "out of memory grouping tensors");
-	else
-		err = classify(desc, have_re ? &re : NULL, &g);
-	if (!err)
-		err = build_groups(desc, &g);
-	grouping_free(&g);
-	if (have_re)
-		regfree(&re);
+	if (!pattern)
+		return group_with(desc, NULL, NULL);
+	err = compile_pattern(pattern, &re);
+	if (err)
+		return err;
+	err = group_with(desc, &re, pattern);
+	regfree(&re);
 	return err;
 }

@@ -108,7 +108,10 @@ void gp_st_index_free(struct gp_st_index *index);
  */
 int gp_model_group(struct gp_model_desc *desc, const char *pattern);
 
-/* Place groups on chunk boundaries and tensors on GP_TENSOR_ALIGN. */
+/*
+ * Place groups on chunk boundaries and tensors on GP_TENSOR_ALIGN, after
+ * merging neighbouring named groups that fit in one chunk together.
+ */
 int gp_layout_plan(struct gp_model_desc *desc, uint64_t chunk_size);
 
 /* open + group + layout, with pattern and chunk size from the configuration when 0/NULL. */
