@@ -15,9 +15,11 @@
 
 #include "config.h"
 #include "error.h"
+#include "log.h"
 #include "model.h"
 
 #define INDEX_SUFFIX ".safetensors.index.json"
+/* Indexes of the largest public models are a few MiB; this bounds the read. */
 #define INDEX_MAX_BYTES (64u << 20)
 
 static int has_suffix(const char *s, const char *suffix)
@@ -25,6 +27,12 @@ static int has_suffix(const char *s, const char *suffix)
 	size_t n = strlen(s), m = strlen(suffix);
 
 	return n > m && !strcmp(s + n - m, suffix);
+}
+
+/* The GP_E* code for a failed open, stat or opendir. */
+static int errno_code(int e)
+{
+	return e == ENOENT ? GP_ENOENT : e == ENOMEM ? GP_ENOMEM : GP_EIO;
 }
 
 static int read_exact(int fd, void *buf, size_t len, uint64_t offset, const char *path)
@@ -53,8 +61,7 @@ static int open_file(const char *path, int *fd, uint64_t *size)
 
 	*fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (*fd < 0)
-		return gp_fail(errno == ENOENT ? GP_ENOENT : GP_EIO, "%s: cannot open: %s", path,
-			       strerror(errno));
+		return gp_fail(errno_code(errno), "%s: cannot open: %s", path, strerror(errno));
 	if (fstat(*fd, &st) || !S_ISREG(st.st_mode)) {
 		close(*fd);
 		return gp_fail(GP_EFORMAT, "%s: not a regular file", path);
@@ -166,19 +173,20 @@ static struct gp_st_tensor **sorted_by_name(const struct gp_model_desc *desc)
 	return v;
 }
 
-static int check_unique_names(const struct gp_model_desc *desc)
+/* Tensor names are unique within a file (JSON keys) but must be across shards too. */
+static int check_unique_names(const struct gp_model_desc *desc, struct gp_st_tensor **sorted,
+			      const char *index_name)
 {
-	struct gp_st_tensor **v = sorted_by_name(desc);
-	int err = 0;
+	for (uint32_t i = 1; i < desc->n_tensors; i++) {
+		uint32_t a = sorted[i - 1]->file, b = sorted[i]->file;
 
-	if (!v)
-		return gp_fail(GP_ENOMEM, "out of memory checking tensor names");
-	for (uint32_t i = 1; i < desc->n_tensors && !err; i++)
-		if (!strcmp(v[i - 1]->name, v[i]->name))
-			err = gp_fail(GP_EFORMAT, "tensor '%s' appears in both %s and %s", v[i]->name,
-				      desc->files[v[i - 1]->file].name, desc->files[v[i]->file].name);
-	free(v);
-	return err;
+		if (strcmp(sorted[i - 1]->name, sorted[i]->name))
+			continue;
+		return gp_fail(GP_EFORMAT, "%s: tensor '%s' appears in both %s and %s", index_name,
+			       sorted[i]->name, desc->files[a < b ? a : b].name,
+			       desc->files[a < b ? b : a].name);
+	}
+	return 0;
 }
 
 static const struct gp_st_tensor *find_tensor(struct gp_st_tensor **sorted, uint32_t n,
@@ -190,14 +198,26 @@ static const struct gp_st_tensor *find_tensor(struct gp_st_tensor **sorted, uint
 	return hit ? *hit : NULL;
 }
 
-/* Every weight_map entry is in its shard, and every shard tensor is listed. */
-static int check_against_index(const struct gp_model_desc *desc, const struct gp_st_index *index,
-			       const char *index_name)
+/* The first shard tensor that no weight_map entry matched. */
+static int report_unlisted(const struct gp_model_desc *desc, const unsigned char *listed,
+			   const char *index_name)
 {
-	struct gp_st_tensor **sorted = sorted_by_name(desc);
+	for (uint32_t i = 0; i < desc->n_tensors; i++)
+		if (!listed[i])
+			return gp_fail(GP_EFORMAT, "%s: tensor '%s' of shard %s is not listed in weight_map",
+				       index_name, desc->tensors[i].name,
+				       desc->files[desc->tensors[i].file].name);
+	return 0;
+}
+
+/* Every weight_map entry is in its shard, and every shard tensor is listed. */
+static int check_against_index(const struct gp_model_desc *desc, struct gp_st_tensor **sorted,
+			       const struct gp_st_index *index, const char *index_name)
+{
+	unsigned char *listed = calloc(desc->n_tensors + 1, 1);
 	int err = 0;
 
-	if (!sorted)
+	if (!listed)
 		return gp_fail(GP_ENOMEM, "out of memory checking %s", index_name);
 	for (size_t e = 0; e < index->n_entries && !err; e++) {
 		const struct gp_st_tensor *t = find_tensor(sorted, desc->n_tensors,
@@ -209,23 +229,31 @@ static int check_against_index(const struct gp_model_desc *desc, const struct gp
 			err = gp_fail(GP_EFORMAT, "%s: tensor '%s' is listed in shard %s but found in %s",
 				      index_name, t->name, index->shard_names[e],
 				      desc->files[t->file].name);
+		else
+			listed[t - desc->tensors] = 1;
 	}
-	if (!err && index->n_entries != desc->n_tensors) {
-		/* Some shard tensor is unlisted: name the first one. */
-		for (uint32_t i = 0; i < desc->n_tensors && !err; i++) {
-			int listed = 0;
-			for (size_t e = 0; e < index->n_entries && !listed; e++)
-				listed = !strcmp(index->tensor_names[e], desc->tensors[i].name);
-			if (!listed)
-				err = gp_fail(GP_EFORMAT, "%s: tensor '%s' of shard %s is not listed in weight_map",
-					      index_name, desc->tensors[i].name,
-					      desc->files[desc->tensors[i].file].name);
-		}
-	}
+	if (!err)
+		err = report_unlisted(desc, listed, index_name);
 	if (!err && index->total_size != UINT64_MAX && index->total_size != desc->tensor_bytes)
 		err = gp_fail(GP_EFORMAT, "%s: metadata.total_size is %llu but the shards hold %llu tensor bytes",
 			      index_name, (unsigned long long)index->total_size,
 			      (unsigned long long)desc->tensor_bytes);
+	free(listed);
+	return err;
+}
+
+/* The model's files, as a whole, against the index. */
+static int check_shards(const struct gp_model_desc *desc, const struct gp_st_index *index,
+			const char *index_name)
+{
+	struct gp_st_tensor **sorted = sorted_by_name(desc);
+	int err;
+
+	if (!sorted)
+		return gp_fail(GP_ENOMEM, "out of memory checking %s", index_name);
+	err = check_unique_names(desc, sorted, index_name);
+	if (!err)
+		err = check_against_index(desc, sorted, index, index_name);
 	free(sorted);
 	return err;
 }
@@ -273,9 +301,7 @@ static int open_indexed(struct gp_model_desc *desc, const char *index_path)
 	for (size_t s = 0; s < index->n_shards && !err; s++)
 		err = add_file(desc, desc->dir, index->shards[s]);
 	if (!err)
-		err = check_unique_names(desc);
-	if (!err)
-		err = check_against_index(desc, index, index_path);
+		err = check_shards(desc, index, index_path);
 out:
 	gp_st_index_free(index);
 	return err;
@@ -309,7 +335,8 @@ static int resolve_dir(const char *dir, char **chosen)
 	DIR *d = opendir(dir);
 
 	if (!d)
-		return gp_fail(GP_EIO, "%s: cannot read directory: %s", dir, strerror(errno));
+		return gp_fail(errno_code(errno), "%s: cannot read directory: %s", dir,
+			       strerror(errno));
 	while ((e = readdir(d))) {
 		int is_index = has_suffix(e->d_name, INDEX_SUFFIX);
 		int is_single = has_suffix(e->d_name, ".safetensors");
@@ -353,7 +380,7 @@ int gp_model_desc_open(const char *path, struct gp_model_desc **out)
 	if (!path || !out)
 		return gp_fail(GP_EINVAL, "gp_model_desc_open: no path");
 	if (stat(path, &st))
-		return gp_fail(errno == ENOENT ? GP_ENOENT : GP_EIO, "%s: %s", path, strerror(errno));
+		return gp_fail(errno_code(errno), "%s: %s", path, strerror(errno));
 	if (S_ISDIR(st.st_mode))
 		err = resolve_dir(path, &file);
 	else
@@ -378,6 +405,8 @@ int gp_model_desc_open(const char *path, struct gp_model_desc **out)
 		err = open_single(desc, file);
 	if (err)
 		goto fail;
+	gp_log_info("opened %s: %u file(s), %u tensors, %llu bytes", file, desc->n_files,
+		    desc->n_tensors, (unsigned long long)desc->tensor_bytes);
 	free(file);
 	free(dir_copy);
 	*out = desc;

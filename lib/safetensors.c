@@ -7,6 +7,7 @@
  * keys in a tensor entry, tensors must tile the data buffer exactly (no hole,
  * no overlap, the last one ending at the end of the file).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -85,6 +86,43 @@ static void format_shape(const struct gp_st_tensor *t, char *buf, size_t len)
 		snprintf(buf + n, len - n, "]");
 }
 
+static int parse_offsets(json_t *offsets, const struct gp_st_tensor *t, uint64_t *begin,
+			 uint64_t *end, const char *file)
+{
+	if (!json_is_array(offsets) || json_array_size(offsets) != 2 ||
+	    parse_u64(json_array_get(offsets, 0), begin) ||
+	    parse_u64(json_array_get(offsets, 1), end))
+		return gp_fail(GP_EFORMAT,
+			       "%s: tensor '%s': data_offsets must be [begin, end] of non-negative integers",
+			       file, t->name);
+	if (*end < *begin)
+		return gp_fail(GP_EFORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] end before begin",
+			       file, t->name, (unsigned long long)*begin, (unsigned long long)*end);
+	return 0;
+}
+
+/* t->nbytes from shape and dtype, which the offsets' span must match. */
+static int check_size(struct gp_st_tensor *t, uint64_t numel, uint64_t begin, uint64_t end,
+		      const char *file)
+{
+	/* Eight dimensions of up to 20 digits each, with separators. */
+	char shape_text[GP_MAX_DIMS * 22 + 3];
+	uint64_t elem = gp_dtype_size(t->dtype);
+
+	format_shape(t, shape_text, sizeof(shape_text));
+	if (numel > UINT64_MAX / elem)
+		return gp_fail(GP_EFORMAT, "%s: tensor '%s': shape %s of %s overflows 64 bits", file,
+			       t->name, shape_text, gp_dtype_name(t->dtype));
+	t->nbytes = numel * elem;
+	if (end - begin != t->nbytes)
+		return gp_fail(GP_EFORMAT,
+			       "%s: tensor '%s': data_offsets [%llu, %llu] hold %llu bytes but shape %s of %s needs %llu",
+			       file, t->name, (unsigned long long)begin, (unsigned long long)end,
+			       (unsigned long long)(end - begin), shape_text,
+			       gp_dtype_name(t->dtype), (unsigned long long)t->nbytes);
+	return 0;
+}
+
 /* Fill t (name already set) from its JSON entry; begin/end are data-relative. */
 static int parse_tensor(json_t *entry, struct gp_st_tensor *t, uint64_t *begin, uint64_t *end,
 			const char *file)
@@ -92,8 +130,7 @@ static int parse_tensor(json_t *entry, struct gp_st_tensor *t, uint64_t *begin, 
 	json_t *dtype, *shape, *offsets;
 	const char *key;
 	json_t *v;
-	uint64_t numel = 0, elem;
-	char shape_text[160];
+	uint64_t numel = 0;
 	int err;
 
 	if (!json_is_object(entry))
@@ -115,30 +152,11 @@ static int parse_tensor(json_t *entry, struct gp_st_tensor *t, uint64_t *begin, 
 	if (err)
 		return gp_fail_context(err, "%s: tensor '%s': ", file, t->name);
 	err = parse_shape(shape, t, &numel, file);
-	if (err)
-		return err;
-	if (!json_is_array(offsets) || json_array_size(offsets) != 2 ||
-	    parse_u64(json_array_get(offsets, 0), begin) ||
-	    parse_u64(json_array_get(offsets, 1), end))
-		return gp_fail(GP_EFORMAT,
-			       "%s: tensor '%s': data_offsets must be [begin, end] of non-negative integers",
-			       file, t->name);
-	if (*end < *begin)
-		return gp_fail(GP_EFORMAT, "%s: tensor '%s': data_offsets [%llu, %llu] end before begin",
-			       file, t->name, (unsigned long long)*begin, (unsigned long long)*end);
-	elem = gp_dtype_size(t->dtype);
-	format_shape(t, shape_text, sizeof(shape_text));
-	if (numel > UINT64_MAX / elem)
-		return gp_fail(GP_EFORMAT, "%s: tensor '%s': shape %s of %s overflows 64 bits", file,
-			       t->name, shape_text, gp_dtype_name(t->dtype));
-	t->nbytes = numel * elem;
-	if (*end - *begin != t->nbytes)
-		return gp_fail(GP_EFORMAT,
-			       "%s: tensor '%s': data_offsets [%llu, %llu] hold %llu bytes but shape %s of %s needs %llu",
-			       file, t->name, (unsigned long long)*begin, (unsigned long long)*end,
-			       (unsigned long long)(*end - *begin), shape_text,
-			       gp_dtype_name(t->dtype), (unsigned long long)t->nbytes);
-	return 0;
+	if (!err)
+		err = parse_offsets(offsets, t, begin, end, file);
+	if (!err)
+		err = check_size(t, numel, *begin, *end, file);
+	return err;
 }
 
 static int parse_metadata(struct gp_model_desc *desc, uint32_t file_index, json_t *meta,
@@ -228,11 +246,19 @@ static int grow_tensors(struct gp_model_desc *desc, size_t extra, const char *fi
 	return 0;
 }
 
+/*
+ * Empty tensors can share an offset with each other and with the tensor that
+ * starts there: empty ones first, then by name, so the order is stable.
+ */
 static int cmp_by_offset(const void *a, const void *b)
 {
 	const struct gp_st_tensor *x = a, *y = b;
 
-	return x->file_offset < y->file_offset ? -1 : x->file_offset > y->file_offset;
+	if (x->file_offset != y->file_offset)
+		return x->file_offset < y->file_offset ? -1 : 1;
+	if (x->nbytes != y->nbytes)
+		return x->nbytes < y->nbytes ? -1 : 1;
+	return strcmp(x->name, y->name);
 }
 
 /* Parse entries into desc->tensors[first..]; on failure the caller drops them. */
@@ -328,8 +354,7 @@ int gp_st_parse_header(struct gp_model_desc *desc, uint32_t file_index, const ch
 	err = check_header_text(header, header_len, file_name);
 	if (err)
 		return err;
-	root = json_loadb(header, header_len, JSON_REJECT_DUPLICATES,
-			  &jerr);
+	root = json_loadb(header, header_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		return gp_fail(GP_EFORMAT, "%s: header is not valid JSON: %s (at byte %d)", file_name,
 			       jerr.text, jerr.position);
