@@ -575,8 +575,8 @@ Test(model_open, every_allocation_failure_is_clean)
 	cr_expect_gt(n_enomem, 20, "only %ld of %ld failures reported as GP_ENOMEM", n_enomem, n);
 }
 #else
-Test(model_open, every_allocation_failure_is_clean)
+/* Sanitizer builds keep their own allocator: listed as skipped, its temp dir never made. */
+Test(model_open, every_allocation_failure_is_clean, .disabled = true)
 {
-	cr_skip_test("sanitizer builds keep their own allocator");
 }
 #endif
