@@ -86,6 +86,15 @@ void gp_model_desc_free(struct gp_model_desc *desc);
 int gp_st_parse_header(struct gp_model_desc *desc, uint32_t file_index, const char *header,
 		       size_t header_len, uint64_t file_size, const char *file_name);
 
+/* Room for "[d0, d1, ...]" of GP_MAX_DIMS 64-bit dimensions. */
+#define GP_ST_SHAPE_TEXT (GP_MAX_DIMS * 22 + 3)
+
+/* Write t's shape as "[2, 3]" into buf (cut to len). */
+void gp_st_format_shape(const struct gp_st_tensor *t, char *buf, size_t len);
+
+/* Free a file's __metadata__ pairs and leave it with none. */
+void gp_st_file_drop_metadata(struct gp_st_file *f);
+
 /* A parsed model.safetensors.index.json: tensor name -> shard file name. */
 struct gp_st_index {
 	size_t n_entries;

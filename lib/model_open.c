@@ -120,12 +120,8 @@ void gp_model_desc_free(struct gp_model_desc *desc)
 		free(desc->tensors[i].name);
 	for (uint32_t i = 0; i < desc->n_files; i++) {
 		struct gp_st_file *f = &desc->files[i];
-		for (size_t m = 0; m < f->n_metadata; m++) {
-			free(f->metadata_keys[m]);
-			free(f->metadata_values[m]);
-		}
-		free(f->metadata_keys);
-		free(f->metadata_values);
+
+		gp_st_file_drop_metadata(f);
 		free(f->path);
 		free(f->name);
 	}

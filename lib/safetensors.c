@@ -75,7 +75,7 @@ static int parse_shape(json_t *shape, struct gp_st_tensor *t, uint64_t *numel,
 	return 0;
 }
 
-static void format_shape(const struct gp_st_tensor *t, char *buf, size_t len)
+void gp_st_format_shape(const struct gp_st_tensor *t, char *buf, size_t len)
 {
 	size_t n = (size_t)snprintf(buf, len, "[");
 
@@ -106,10 +106,10 @@ static int check_size(struct gp_st_tensor *t, uint64_t numel, uint64_t begin, ui
 		      const char *file)
 {
 	/* Eight dimensions of up to 20 digits each, with separators. */
-	char shape_text[GP_MAX_DIMS * 22 + 3];
+	char shape_text[GP_ST_SHAPE_TEXT];
 	uint64_t elem = gp_dtype_size(t->dtype);
 
-	format_shape(t, shape_text, sizeof(shape_text));
+	gp_st_format_shape(t, shape_text, sizeof(shape_text));
 	if (numel > UINT64_MAX / elem)
 		return gp_fail(GP_EFORMAT, "%s: tensor '%s': shape %s of %s overflows 64 bits", file,
 			       t->name, shape_text, gp_dtype_name(t->dtype));
@@ -321,7 +321,7 @@ static void drop_tensors_from(struct gp_model_desc *desc, uint32_t first)
 		free(desc->tensors[--desc->n_tensors].name);
 }
 
-static void drop_metadata(struct gp_st_file *f)
+void gp_st_file_drop_metadata(struct gp_st_file *f)
 {
 	for (size_t i = 0; i < f->n_metadata; i++) {
 		free(f->metadata_keys[i]);
@@ -365,7 +365,7 @@ int gp_st_parse_header(struct gp_model_desc *desc, uint32_t file_index, const ch
 	json_decref(root);
 	if (err) {
 		drop_tensors_from(desc, first);
-		drop_metadata(&desc->files[file_index]);
+		gp_st_file_drop_metadata(&desc->files[file_index]);
 		desc->tensor_bytes = tensor_bytes;
 		return err;
 	}

@@ -8,7 +8,6 @@
 /* Metadata values are free text (some checkpoints store whole configs): one line each, cut here. */
 #define METADATA_SHOWN 64
 /* "[5120, 16, 1, 2, 2]" with GP_MAX_DIMS dimensions of 20 digits at most. */
-#define SHAPE_TEXT (GP_MAX_DIMS * 22 + 3)
 
 static const char *human(uint64_t bytes, char buf[32])
 {
@@ -62,17 +61,6 @@ static int widest(int width, const char *text)
 	int n = (int)strlen(text);
 
 	return n > width ? n : width;
-}
-
-static void format_shape(const struct gp_st_tensor *t, char buf[SHAPE_TEXT])
-{
-	size_t n = 0;
-
-	buf[n++] = '[';
-	for (int i = 0; i < t->ndim; i++)
-		n += (size_t)snprintf(buf + n, SHAPE_TEXT - n, "%s%lld", i ? ", " : "",
-				      (long long)t->shape[i]);
-	snprintf(buf + n, SHAPE_TEXT - n, "]");
 }
 
 static void print_summary(const struct gp_model_desc *d)
@@ -167,10 +155,10 @@ static void print_tensors(const struct gp_model_desc *d)
 {
 	int name_width = (int)strlen("name"), shape_width = (int)strlen("shape");
 	int group_width = (int)strlen("group");
-	char shape[SHAPE_TEXT], a[32];
+	char shape[GP_ST_SHAPE_TEXT], a[32];
 
 	for (uint32_t i = 0; i < d->n_tensors; i++) {
-		format_shape(&d->tensors[i], shape);
+		gp_st_format_shape(&d->tensors[i], shape, sizeof(shape));
 		shape_width = widest(shape_width, shape);
 		name_width = widest(name_width, d->tensors[i].name);
 	}
@@ -182,7 +170,7 @@ static void print_tensors(const struct gp_model_desc *d)
 	for (uint32_t i = 0; i < d->n_tensors; i++) {
 		const struct gp_st_tensor *t = &d->tensors[i];
 
-		format_shape(t, shape);
+		gp_st_format_shape(t, shape, sizeof(shape));
 		printf("  ");
 		print_cell(t->name, name_width);
 		printf("  %-8s  %-*s  %12s  ", gp_dtype_name(t->dtype), shape_width, shape,
