@@ -7,78 +7,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "common/st_fixture.h"
+#include "common/cli_run.h"
 #include "model.h"
-
-#define GPUPAGER_BIN GP_BUILD_DIR "/bin/gpupager"
-
-extern char **environ;
-
-struct run {
-	int status;     /* exit status */
-	char *out;      /* stdout, NUL-terminated */
-	char *err;      /* stderr */
-};
-
-static char *slurp(FILE *f)
-{
-	long size;
-	char *text;
-
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	rewind(f);
-	text = malloc((size_t)size + 1);
-	cr_assert(text);
-	cr_assert_eq(fread(text, 1, (size_t)size, f), (size_t)size);
-	text[size] = '\0';
-	fclose(f);
-	return text;
-}
-
-/* Run gpupager with args (NULL-terminated), capturing its output. */
-static struct run run_gpupager(const char *const *args)
-{
-	char *argv[16] = { (char *)GPUPAGER_BIN };
-	FILE *out = tmpfile(), *err = tmpfile();
-	posix_spawn_file_actions_t actions;
-	struct run r;
-	pid_t pid;
-	int n = 1, wstatus;
-
-	cr_assert(out && err);
-	for (; *args; args++) {
-		cr_assert_lt(n, 15);
-		argv[n++] = (char *)*args;
-	}
-	posix_spawn_file_actions_init(&actions);
-	posix_spawn_file_actions_adddup2(&actions, fileno(out), STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&actions, fileno(err), STDERR_FILENO);
-	cr_assert_eq(posix_spawn(&pid, GPUPAGER_BIN, &actions, NULL, argv, environ), 0,
-		     "%s: %s", GPUPAGER_BIN, strerror(errno));
-	posix_spawn_file_actions_destroy(&actions);
-	cr_assert_eq(waitpid(pid, &wstatus, 0), pid);
-	cr_assert(WIFEXITED(wstatus), "gpupager %s did not exit", argv[1]);
-	r.status = WEXITSTATUS(wstatus);
-	r.out = slurp(out);
-	r.err = slurp(err);
-	return r;
-}
-
-static void run_free(struct run *r)
-{
-	free(r->out);
-	free(r->err);
-}
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -101,17 +39,17 @@ static char *make_model(const char *arch, const char *shard_size)
 {
 	char *dir = strdup("/tmp/gp-test-inspect-XXXXXX");
 	char *model;
-	struct run r;
+	struct gp_test_cli r;
 
 	cr_assert(dir && mkdtemp(dir), "mkdtemp: %s", strerror(errno));
 	model = gp_test_st_path(dir, "model");
-	r = run_gpupager(*shard_size ? (const char *const[]){ "mkmodel", "--arch", arch, "--scale",
+	r = gp_test_cli_run(*shard_size ? (const char *const[]){ "mkmodel", "--arch", arch, "--scale",
 							      "0.03", "--shard-size", shard_size,
 							      model, NULL }
 				     : (const char *const[]){ "mkmodel", "--arch", arch, "--scale",
-							      "0.03", model, NULL });
+							      "0.03", model, NULL }, 0);
 	cr_assert_eq(r.status, 0, "mkmodel %s: %s", arch, r.err);
-	run_free(&r);
+	gp_test_cli_free(&r);
 	free(model);
 	return dir;
 }
@@ -223,12 +161,12 @@ static void expect_json_matches(const char *path, const char *arch, const char *
 	struct gp_model_desc *d;
 	json_error_t jerr;
 	json_t *root;
-	struct run r;
+	struct gp_test_cli r;
 	int n = 4;
 
 	for (; extra && *extra; extra++)
 		args[n++] = *extra;
-	r = run_gpupager(args);
+	r = gp_test_cli_run(args, 0);
 	cr_assert_eq(r.status, 0, "inspect %s: %s", path, r.err);
 	root = json_loads(r.out, 0, &jerr);
 	cr_assert(root, "inspect --json output is not JSON: %s", jerr.text);
@@ -251,7 +189,7 @@ static void expect_json_matches(const char *path, const char *arch, const char *
 
 	gp_model_desc_free(d);
 	json_decref(root);
-	run_free(&r);
+	gp_test_cli_free(&r);
 }
 
 Test(inspect, json_matches_library_single_file)
@@ -294,7 +232,7 @@ Test(inspect, text_output)
 {
 	char *dir = make_model("llama3-8b", "4M");
 	char *path = gp_test_st_path(dir, "model");
-	struct run r = run_gpupager((const char *const[]){ "inspect", path, "--tensors", NULL });
+	struct gp_test_cli r = gp_test_cli_run((const char *const[]){ "inspect", path, "--tensors", NULL }, 0);
 
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	cr_assert(strstr(r.out, "model-00001-of-"), "no file table:\n%s", r.out);
@@ -306,21 +244,21 @@ Test(inspect, text_output)
 	cr_assert(strstr(r.out, " lm_head.weight "), "no tensor table:\n%s", r.out);
 	cr_assert(strstr(r.out, " MiB"), "sizes not humanised:\n%s", r.out);
 	cr_assert_str_empty(r.err);
-	run_free(&r);
+	gp_test_cli_free(&r);
 	free(path);
 	remove_model_dir(dir);
 }
 
 static void expect_failure(const char *const *args, int status, const char *words)
 {
-	struct run r = run_gpupager(args);
+	struct gp_test_cli r = gp_test_cli_run(args, 0);
 
 	cr_assert_eq(r.status, status, "gpupager %s %s: exit %d, expected %d (%s)", args[0],
 		     args[1] ? args[1] : "", r.status, status, r.err);
 	cr_assert(strstr(r.err, "gpupager inspect: "), "stderr: %s", r.err);
 	cr_assert(strstr(r.err, words), "stderr lacks '%s': %s", words, r.err);
 	cr_assert_str_empty(r.out);
-	run_free(&r);
+	gp_test_cli_free(&r);
 }
 
 Test(inspect, invalid_models)
@@ -365,7 +303,7 @@ Test(inspect, usage_errors)
 
 Test(inspect, help)
 {
-	struct run r = run_gpupager((const char *const[]){ "inspect", "--help", NULL });
+	struct gp_test_cli r = gp_test_cli_run((const char *const[]){ "inspect", "--help", NULL }, 0);
 
 	cr_assert_eq(r.status, 0);
 	cr_assert(strstr(r.out, "usage: gpupager inspect MODEL"), "%s", r.out);
@@ -374,5 +312,5 @@ Test(inspect, help)
 							     "chunk boundary", "Exit status", NULL };
 	     *opt; opt++)
 		cr_assert(strstr(r.out, *opt), "--help does not mention %s", *opt);
-	run_free(&r);
+	gp_test_cli_free(&r);
 }

@@ -9,23 +9,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "arch.h"
+#include "common/cli_run.h"
 #include "model.h"
 #include "sample.h"
 #include "st_writer.h"
 
-#define GPUPAGER_BIN GP_BUILD_DIR "/bin/gpupager"
 
 /* ------------------------------------------------------------ helpers */
 
@@ -604,65 +601,11 @@ Test(writer, zero_sized_tensor)
 
 /* --------------------------------------------------- gpupager mkmodel */
 
-struct cli_result {
-	int status;     /* exit status, or 128 + signal */
-	char *out;
-	char *err;
-};
-
-/* Run gpupager with argv (NULL-terminated, argv[0] omitted); fsize_limit > 0 caps file sizes. */
-static struct cli_result run_cli(const char *const *args, rlim_t fsize_limit)
-{
-	char *dir = make_tmpdir(), *out_path = path_in(dir, "stdout"), *err_path = path_in(dir, "stderr");
-	const char *argv[32] = { GPUPAGER_BIN };
-	struct cli_result r;
-	size_t n = 1, len;
-	int wstatus;
-	pid_t pid;
-
-	cr_assert_eq(access(GPUPAGER_BIN, X_OK), 0, "%s not built: %s", GPUPAGER_BIN, strerror(errno));
-	for (; args[n - 1]; n++)
-		argv[n] = args[n - 1];
-	argv[n] = NULL;
-	pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int err = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-		if (out < 0 || err < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-			_exit(126);
-		if (fsize_limit) {
-			struct rlimit rl = { fsize_limit, fsize_limit };
-
-			/* Writes past the limit then fail with EFBIG instead of killing the process. */
-			signal(SIGXFSZ, SIG_IGN);
-			setrlimit(RLIMIT_FSIZE, &rl);
-		}
-		execv(GPUPAGER_BIN, (char *const *)argv);
-		_exit(127);
-	}
-	cr_assert_eq(waitpid(pid, &wstatus, 0), pid);
-	r.status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-	r.out = (char *)read_whole(out_path, &len);
-	r.err = (char *)read_whole(err_path, &len);
-	free(out_path);
-	free(err_path);
-	remove_tree(dir);
-	return r;
-}
-
-static void cli_free(struct cli_result *r)
-{
-	free(r->out);
-	free(r->err);
-}
-
-#define RUN(...) run_cli((const char *const[]){ __VA_ARGS__, NULL }, 0)
+#define RUN(...) gp_test_cli_run((const char *const[]){ __VA_ARGS__, NULL }, 0)
 
 Test(mkmodel_cli, help_lists_architectures)
 {
-	struct cli_result r = RUN("mkmodel", "--help");
+	struct gp_test_cli r = RUN("mkmodel", "--help");
 
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	for (const char *const *arch = gp_arch_names(); *arch; arch++)
@@ -671,13 +614,13 @@ Test(mkmodel_cli, help_lists_architectures)
 	cr_assert(strstr(r.out, "8030261248"), "%s", r.out);
 	cr_assert(strstr(r.out, "--shard-size"));
 	cr_assert(strstr(r.out, "0 < S <= 1"));
-	cli_free(&r);
+	gp_test_cli_free(&r);
 }
 
 Test(mkmodel_cli, writes_and_summarizes)
 {
 	char *dir = make_tmpdir(), *out = path_in(dir, "m");
-	struct cli_result r = RUN("mkmodel", "--arch", "wan2.1-14b", "--scale", "0.03", "--seed",
+	struct gp_test_cli r = RUN("mkmodel", "--arch", "wan2.1-14b", "--scale", "0.03", "--seed",
 				  "77", "--shard-size", "2M", out);
 	struct expected_model m;
 	uint32_t n;
@@ -690,7 +633,7 @@ Test(mkmodel_cli, writes_and_summarizes)
 	cr_assert(strstr(r.out, want), "summary '%s' lacks '%s'", r.out, want);
 	cr_assert(strstr(r.out, out), "%s", r.out);
 	cr_assert_str_eq(r.err, "", "stderr not a terminal, yet: %s", r.err);
-	cli_free(&r);
+	gp_test_cli_free(&r);
 	free(m.tensors);
 	free(out);
 	remove_tree(dir);
@@ -699,7 +642,7 @@ Test(mkmodel_cli, writes_and_summarizes)
 Test(mkmodel_cli, json_summary_and_dtype)
 {
 	char *dir = make_tmpdir();
-	struct cli_result r = RUN("mkmodel", "--arch", "llama3-8b", "--scale", "0.02", "--dtype", "F32",
+	struct gp_test_cli r = RUN("mkmodel", "--arch", "llama3-8b", "--scale", "0.02", "--dtype", "F32",
 				  "--json", dir);
 	struct expected_model m;
 	json_error_t jerr;
@@ -720,7 +663,7 @@ Test(mkmodel_cli, json_summary_and_dtype)
 			 GP_ST_SINGLE_NAME);
 	cr_assert(json_is_null(json_object_get(j, "index")));
 	json_decref(j);
-	cli_free(&r);
+	gp_test_cli_free(&r);
 	free(m.tensors);
 	remove_tree(dir);
 }
@@ -728,21 +671,21 @@ Test(mkmodel_cli, json_summary_and_dtype)
 Test(mkmodel_cli, existing_model_needs_force)
 {
 	char *dir = make_tmpdir();
-	struct cli_result r = RUN("mkmodel", "--arch", "sdxl-unet", "--scale", "0.02", dir);
+	struct gp_test_cli r = RUN("mkmodel", "--arch", "sdxl-unet", "--scale", "0.02", dir);
 	struct expected_model m;
 
 	cr_assert_eq(r.status, 0, "%s", r.err);
-	cli_free(&r);
+	gp_test_cli_free(&r);
 	r = RUN("mkmodel", "--arch", "sdxl-unet", "--scale", "0.02", "--seed", "5", dir);
 	cr_assert_eq(r.status, 1);
 	cr_assert(strstr(r.err, "already holds a model"), "%s", r.err);
 	cr_assert(strstr(r.err, "--force"), "%s", r.err);
-	cli_free(&r);
+	gp_test_cli_free(&r);
 	r = RUN("mkmodel", "--arch", "sdxl-unet", "--scale", "0.02", "--seed", "5", "--force", dir);
 	cr_assert_eq(r.status, 0, "%s", r.err);
 	expect_model(&m, "sdxl-unet", 0.02, 5, -1);
 	check_model(&m, dir);
-	cli_free(&r);
+	gp_test_cli_free(&r);
 	free(m.tensors);
 	remove_tree(dir);
 }
@@ -777,17 +720,17 @@ Test(mkmodel_cli, usage_errors)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const char *args[10] = { "mkmodel" };
-		struct cli_result r;
+		struct gp_test_cli r;
 
 		for (size_t k = 0; cases[i].args[k]; k++)
 			args[k + 1] = cases[i].args[k];
-		r = run_cli(args, 0);
+		r = gp_test_cli_run(args, 0);
 		cr_assert_eq(r.status, 2, "case %zu: status %d, stderr %s", i, r.status, r.err);
 		cr_assert(strstr(r.err, cases[i].message), "case %zu: stderr '%s' lacks '%s'", i, r.err,
 			  cases[i].message);
 		cr_assert(strstr(r.err, "Try 'gpupager mkmodel --help'"), "%s", r.err);
 		cr_assert_str_eq(r.out, "");
-		cli_free(&r);
+		gp_test_cli_free(&r);
 	}
 }
 
@@ -795,7 +738,7 @@ Test(mkmodel_cli, unwritable_out_dir)
 {
 	char *dir = make_tmpdir(), *file = path_in(dir, "f"), *out = path_in(file, "sub");
 	FILE *f = fopen(file, "w");
-	struct cli_result r;
+	struct gp_test_cli r;
 
 	cr_assert(f);
 	fclose(f);
@@ -804,7 +747,7 @@ Test(mkmodel_cli, unwritable_out_dir)
 	cr_assert(strstr(r.err, "gpupager mkmodel: "), "%s", r.err);
 	cr_assert(strstr(r.err, file), "%s", r.err);
 	cr_assert(strstr(r.err, strerror(ENOTDIR)), "%s", r.err);
-	cli_free(&r);
+	gp_test_cli_free(&r);
 	free(out);
 	free(file);
 	remove_tree(dir);
@@ -816,14 +759,14 @@ Test(mkmodel_cli, failed_write_leaves_no_model)
 	char *dir = make_tmpdir(), listing[256];
 	const char *args[] = { "mkmodel", "--arch", "wan2.1-14b", "--scale", "0.05", "--shard-size",
 			       "4M", dir, NULL };
-	struct cli_result r = run_cli(args, 3u << 20);
+	struct gp_test_cli r = gp_test_cli_run(args, 3u << 20);
 
 	cr_assert_eq(r.status, 1, "status %d: %s", r.status, r.err);
 	cr_assert(strstr(r.err, strerror(EFBIG)), "%s", r.err);
 	cr_assert(strstr(r.err, "model-00001-of-"), "message does not name the file: %s", r.err);
 	list_dir(dir, listing, sizeof(listing));
 	cr_assert_str_eq(listing, "", "left behind: %s", listing);
-	cli_free(&r);
+	gp_test_cli_free(&r);
 	remove_tree(dir);
 }
 

@@ -10,15 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/cli_run.h"
 #include "common/st_fixture.h"
 #include "config.h"
 #include "model.h"
 #include "sample.h"
 
-#define GPUPAGER_BIN GP_BUILD_DIR "/bin/gpupager"
 
 /* Two shards and their index: m-1 holds a, b (8 bytes), m-2 holds c (12 bytes). */
 #define SHARD_1 "{'a': {'dtype': 'U8', 'shape': [4], 'data_offsets': [0, 4]}," \
@@ -389,27 +388,20 @@ Test(model_open, load_fails_cleanly)
 	cr_expect_eq(desc, (struct gp_model_desc *)0x1, "output written on failure");
 }
 
-/* Run `gpupager mkmodel ARGS... dir` with its output discarded; the exit status. */
+/* Run `gpupager mkmodel ARGS... dir`; the exit status. */
 static int run_mkmodel(const char *arch, const char *scale, const char *seed,
 		       const char *shard_size)
 {
-	pid_t pid;
-	int status;
+	struct gp_test_cli r = gp_test_cli_run((const char *const[]){ "mkmodel", "--arch", arch,
+								      "--scale", scale, "--seed", seed,
+								      "--shard-size", shard_size, dir,
+								      NULL }, 0);
+	int status = r.status;
 
-	cr_assert_eq(access(GPUPAGER_BIN, X_OK), 0, "%s: %m", GPUPAGER_BIN);
-	pid = fork();
-	cr_assert_geq(pid, 0, "fork: %m");
-	if (pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-
-		if (null < 0 || dup2(null, STDOUT_FILENO) < 0)
-			_exit(126);
-		execl(GPUPAGER_BIN, GPUPAGER_BIN, "mkmodel", "--arch", arch, "--scale", scale,
-		      "--seed", seed, "--shard-size", shard_size, dir, (char *)NULL);
-		_exit(127);
-	}
-	cr_assert_eq(waitpid(pid, &status, 0), pid, "waitpid: %m");
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (status)
+		fputs(r.err, stderr);
+	gp_test_cli_free(&r);
+	return status;
 }
 
 /* The bytes at each tensor's file_offset are the sample content of that tensor. */
