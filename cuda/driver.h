@@ -57,6 +57,8 @@ enum gp_cu_group {
 	X(cuEventQuery, 2000, CORE)                   \
 	X(cuEventSynchronize, 2000, CORE)             \
 	X(cuEventDestroy, 4000, CORE)                 \
+	X(cuStreamWaitEvent, 3020, CORE)              \
+	X(cuLaunchHostFunc, 10000, CORE)              \
 	X(cuMemcpyHtoDAsync, 3020, CORE)              \
 	X(cuMemcpyDtoHAsync, 3020, CORE)              \
 	X(cuMemHostRegister, 6050, CORE)              \

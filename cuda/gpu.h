@@ -65,6 +65,10 @@ int gp_event_record(struct gp_gpu *gpu, CUevent event, CUstream stream);
 int gp_event_query(struct gp_gpu *gpu, CUevent event);
 int gp_event_sync(struct gp_gpu *gpu, CUevent event);
 void gp_event_destroy(struct gp_gpu *gpu, CUevent event);
+/* Work queued on stream after this waits for event (no host-side wait). */
+int gp_stream_wait_event(struct gp_gpu *gpu, CUstream stream, CUevent event);
+/* Run fn(arg) on a driver thread once the work queued on stream before it is done. */
+int gp_stream_host_func(struct gp_gpu *gpu, CUstream stream, void (*fn)(void *), void *arg);
 
 /*
  * The NUMA node of PCI device bus_id under sysfs_root (normally "/sys"):

@@ -148,3 +148,31 @@ void gp_event_destroy(struct gp_gpu *gpu, CUevent event)
 		gp_log_warn("%s", gp_last_error());
 	}
 }
+
+int gp_stream_wait_event(struct gp_gpu *gpu, CUstream stream, CUevent event)
+{
+	CUresult res;
+	int err;
+
+	err = gp_gpu_bind(gpu);
+	if (err)
+		return err;
+	res = gpu->drv->cuStreamWaitEvent(stream, event, 0);
+	if (res)
+		return gp_cu_fail(gpu->drv, res, "cuStreamWaitEvent", NULL);
+	return 0;
+}
+
+int gp_stream_host_func(struct gp_gpu *gpu, CUstream stream, void (*fn)(void *), void *arg)
+{
+	CUresult res;
+	int err;
+
+	err = gp_gpu_bind(gpu);
+	if (err)
+		return err;
+	res = gpu->drv->cuLaunchHostFunc(stream, fn, arg);
+	if (res)
+		return gp_cu_fail(gpu->drv, res, "cuLaunchHostFunc", NULL);
+	return 0;
+}

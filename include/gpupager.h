@@ -158,11 +158,18 @@ GP_API uint64_t gp_mix64(uint64_t x);
 /* --------------------------------------------------------------- objects */
 
 /*
- * The pager, its models and tensors.  Opaque; filled in by the pager
- * (see README.md, "API").
+ * A pager owns one CUDA device's share of VRAM (a pool of physical chunks),
+ * a host tier (pinned slots on the GPU's NUMA node) and a file reader.
+ * Models opened on it get one reserved device range each: every tensor has
+ * a device address that stays valid until the model is closed, whether or
+ * not its bytes are resident.  Everything is thread-safe: several threads
+ * and several models at once.
  */
 struct gp_pager;
 struct gp_model;
+
+/* A CUstream, without including cuda.h; NULL is the pager's own stream (see gp_acquire_group). */
+typedef void *gp_stream_t;
 
 #define GP_MAX_DIMS 8
 
@@ -174,7 +181,127 @@ struct gp_tensor_info {
 	uint64_t nbytes;
 	uint32_t group;         /* index of the group holding the tensor */
 	uint64_t range_offset;  /* offset in the model's device range */
+	uint64_t device_ptr;    /* CUdeviceptr, stable for the model's life */
 };
+
+struct gp_group_info {
+	const char *name;       /* "blocks.3", "patch_embedding", ... */
+	int64_t block_index;    /* -1 for a group that is not a repeated block */
+	uint32_t n_tensors;
+	uint64_t nbytes;        /* tensor bytes */
+	uint64_t range_offset;  /* chunk-aligned */
+	uint64_t range_size;    /* whole chunks */
+	uint32_t resident_chunks;
+	uint32_t total_chunks;
+};
+
+struct gp_pager_options {
+	int device;                     /* CUDA ordinal (default 0) */
+	const char *driver_path;        /* NULL: GPUPAGER_CUDA_LIB or libcuda.so.1 */
+	/* VRAM budget: bytes, or percent of free device memory; both 0: GPUPAGER_VRAM_BUDGET. */
+	uint64_t vram_budget;
+	double vram_budget_pct;
+	uint64_t host_budget;           /* 0: GPUPAGER_HOST_BUDGET */
+	const char *policy;             /* "auto", "lru", "clock", "static"; NULL: GPUPAGER_POLICY */
+	const char *swap_blocks;        /* static policy's streamed blocks; NULL: GPUPAGER_SWAP_BLOCKS or chosen */
+	int load_all;                   /* 1: load whole models at open when they fit (no paging) */
+};
+
+/* Fill opts with defaults (everything from the environment). */
+GP_API void gp_pager_options_init(struct gp_pager_options *opts);
+
+/*
+ * Open the pager: load the driver, create the VRAM chunk pool for the
+ * budget and the pinned host pool.  GP_ENODRIVER without a driver (the
+ * message says what to install), GP_ECONFIG for a bad GPUPAGER_* value,
+ * GP_EHOSTMEM when the host budget exceeds what the machine can give.
+ */
+GP_API int gp_pager_open(const struct gp_pager_options *opts, struct gp_pager **out);
+/* Close the pager; models still open are closed first. */
+GP_API void gp_pager_close(struct gp_pager *pager);
+
+/* Open a model: a .safetensors file, an index, or a directory (see README.md, "Models"). */
+GP_API int gp_model_open(struct gp_pager *pager, const char *path, struct gp_model **out);
+GP_API void gp_model_close(struct gp_model *model);
+
+GP_API uint32_t gp_model_tensor_count(const struct gp_model *model);
+GP_API uint32_t gp_model_group_count(const struct gp_model *model);
+/* Look a tensor up by name (GP_ENOENT) or by index. */
+GP_API int gp_model_tensor(const struct gp_model *model, const char *name,
+			   struct gp_tensor_info *info);
+GP_API int gp_model_tensor_at(const struct gp_model *model, uint32_t index,
+			      struct gp_tensor_info *info);
+GP_API int gp_model_group_info(const struct gp_model *model, uint32_t group,
+			       struct gp_group_info *info);
+/* Index of the group named name ("blocks.7"), or GP_ENOENT. */
+GP_API int gp_model_group_find(const struct gp_model *model, const char *name);
+/* Base device address and size of the model's range. */
+GP_API uint64_t gp_model_device_base(const struct gp_model *model);
+GP_API uint64_t gp_model_device_size(const struct gp_model *model);
+
+/*
+ * Acquire/release.  Acquiring makes the bytes resident and usable by work
+ * queued on stream after the call: copies are queued on the pager's copy
+ * stream and stream waits on them (no host-side wait when the data is in
+ * flight).  Releasing records that work queued on stream so far is the
+ * last use; the chunks become evictable once the GPU passes that point.
+ * Acquires nest (counted).  With stream NULL the pager's own stream is used
+ * and acquire returns with the data resident.
+ *
+ * GP_ACCESS_WRITE marks the range dirty: on eviction it is copied back to
+ * the host tier first, never dropped.
+ */
+enum gp_access { GP_ACCESS_READ = 0, GP_ACCESS_WRITE = 1 };
+
+GP_API int gp_acquire_group(struct gp_model *model, uint32_t group, gp_stream_t stream);
+GP_API int gp_release_group(struct gp_model *model, uint32_t group, gp_stream_t stream);
+GP_API int gp_acquire_range(struct gp_model *model, uint64_t offset, uint64_t len,
+			    enum gp_access access, gp_stream_t stream);
+GP_API int gp_release_range(struct gp_model *model, uint64_t offset, uint64_t len,
+			    gp_stream_t stream);
+GP_API int gp_acquire_tensor(struct gp_model *model, const char *name, enum gp_access access,
+			     gp_stream_t stream);
+GP_API int gp_release_tensor(struct gp_model *model, const char *name, gp_stream_t stream);
+
+/* Hints: start loading a group now; the app is done with a group for this iteration. */
+GP_API int gp_hint_prefetch(struct gp_model *model, uint32_t group);
+GP_API int gp_hint_done(struct gp_model *model, uint32_t group);
+
+/*
+ * Whole-model offload: write dirty data back, keep every chunk in the host
+ * tier under key, and give the device chunks back.  GP_EHOSTMEM before
+ * anything moves when the host tier cannot hold the model.  Restore brings
+ * the model back to the device (GP_ENOENT: unknown key).  Pointers stay
+ * valid throughout; an acquire of an offloaded model restores on demand.
+ */
+GP_API int gp_model_offload(struct gp_model *model, const char *key);
+GP_API int gp_model_restore(struct gp_pager *pager, const char *key);
+
+struct gp_pager_stats {
+	uint64_t hits, misses;                  /* acquires fully resident / not */
+	uint64_t chunk_hits, chunk_misses;
+	uint64_t bytes_disk;                    /* file -> host */
+	uint64_t bytes_h2d, bytes_d2h;
+	uint64_t host_hits;                     /* chunk loads served from the host tier */
+	uint64_t dev_evictions, host_evictions;
+	uint64_t prefetch_issued, prefetch_hits, prefetch_wasted;
+	uint64_t stall_ns;                      /* time acquires waited for data */
+	uint64_t vram_used, vram_budget;
+	uint64_t host_used, host_budget;
+};
+GP_API int gp_pager_get_stats(struct gp_pager *pager, struct gp_pager_stats *out);
+/*
+ * One line for logs: "VRAM 3.2/8.0 GiB, host 6.0/12.0 GiB, hit 91.3%,
+ * prefetch 97.0%, stall 0.12 s".  Returns the length snprintf would.
+ */
+GP_API int gp_pager_stats_line(struct gp_pager *pager, char *buf, size_t len);
+
+/*
+ * Access trace: every acquire (model, group, offset, length, time) is
+ * appended to path as text lines, for pagerstat and the policy benchmark.
+ */
+GP_API int gp_trace_start(struct gp_pager *pager, const char *path);
+GP_API int gp_trace_stop(struct gp_pager *pager);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,90 @@
+/*
+ * policy.h - which device chunks to evict and which groups to prefetch
+ * (internal).  One interface, four policies (GPUPAGER_POLICY):
+ *
+ *   lru     evict the least recently used chunk (baseline)
+ *   clock   second-chance approximation of LRU (baseline)
+ *   static  block swap: the groups of the swap-block ranges are streamed,
+ *           every other group stays resident once loaded (evicted only
+ *           when nothing streamed is left to evict)
+ *   auto    (default) learns one iteration's group access sequence, then
+ *           evicts the chunk whose next use in that sequence lies furthest
+ *           ahead (Belady's MIN over the learned sequence) and prefetches
+ *           the next groups; when accesses stop matching the sequence it
+ *           behaves as LRU and learns again
+ *
+ * The unit of residency is a chunk, the unit of access a group (a
+ * contiguous run of chunks).  A policy only decides: the engine tells it
+ * what happened (access, load, evict) and asks it for a victim among the
+ * chunks it may evict.  Not thread-safe: the engine calls a model's policy
+ * under its lock.  Policies are pure CPU code, so the policy benchmark and
+ * the tests drive them without a device.
+ */
+#ifndef GP_PAGER_POLICY_H
+#define GP_PAGER_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct gp_policy;
+
+/* The shape a policy works over: groups as runs of chunks. */
+struct gp_policy_layout {
+	uint32_t n_groups;
+	uint32_t n_chunks;
+	const uint32_t *group_first_chunk;      /* [n_groups] */
+	const uint32_t *group_chunk_count;      /* [n_groups] */
+	/* Block index of each group (-1: not a repeated block), for static's ranges. */
+	const int64_t *group_block_index;       /* [n_groups] */
+};
+
+struct gp_policy_opts {
+	int kind;                       /* enum gp_policy_kind */
+	uint64_t capacity_chunks;       /* device chunks this model may hold */
+	const char *swap_blocks;        /* static: block ranges to stream ("20-39"); NULL: chosen from capacity */
+	uint32_t prefetch_groups;       /* auto: groups ahead to prefetch at most; 0: default (2) */
+};
+
+/* GP_EINVAL for a bad swap-blocks text (messages exactly as gp_ranges_parse). */
+int gp_policy_create(const struct gp_policy_layout *layout, const struct gp_policy_opts *opts,
+		     struct gp_policy **out);
+void gp_policy_destroy(struct gp_policy *policy);
+const char *gp_policy_name(const struct gp_policy *policy);
+
+/* The app acquires group: called once per acquire, before its chunks are loaded. */
+void gp_policy_access(struct gp_policy *policy, uint32_t group);
+/* A chunk became resident (demand or prefetch) / was evicted. */
+void gp_policy_loaded(struct gp_policy *policy, uint32_t chunk);
+void gp_policy_evicted(struct gp_policy *policy, uint32_t chunk);
+
+/*
+ * Choose a resident chunk to evict among those with can_evict(ctx, chunk)
+ * true (the engine excludes chunks in use or in flight).  GP_ENOENT when
+ * there is none.
+ */
+typedef bool (*gp_policy_can_evict_fn)(void *ctx, uint32_t chunk);
+int gp_policy_victim(struct gp_policy *policy, gp_policy_can_evict_fn can_evict, void *ctx,
+		     uint32_t *chunk);
+
+/*
+ * Groups worth prefetching now, nearest first (at most max): auto returns
+ * the next groups of the learned sequence after the last access, others
+ * return 0.  The engine loads them only into free chunks or by evicting
+ * chunks whose next use is later (gp_policy_next_use tells).
+ */
+size_t gp_policy_prefetch(struct gp_policy *policy, uint32_t *groups, size_t max);
+
+/*
+ * Distance (in group accesses) until chunk is next used, as far as the
+ * policy knows; UINT64_MAX when unknown or never.  Lets the engine refuse
+ * a prefetch that would evict something needed sooner.
+ */
+uint64_t gp_policy_next_use(const struct gp_policy *policy, uint32_t chunk);
+
+/* static: true if the group is kept resident (not in the swap ranges). */
+bool gp_policy_group_pinned(const struct gp_policy *policy, uint32_t group);
+
+#endif
