@@ -37,7 +37,7 @@ else
 Q := @
 endif
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
-CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude -Ilib -Icuda -I$(CUDA_HOME)/include \
+CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude -Ilib -Icuda -Ipager -Iuring -I$(CUDA_HOME)/include \
 	-DGP_BUILD_DIR='"$(BUILD)"' -DGP_SOURCE_DIR='"$(CURDIR)"'
 CFLAGS_ALL := -std=gnu11 -O2 -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)

@@ -1,9 +1,28 @@
-/* cmd_run.c - placeholder until the engine lands. */
+/* cmd_run.c - `gpupager run`: the main job (see run.h). */
+#include <stdio.h>
+
 #include "commands.h"
+#include "run.h"
 
 int cmd_run(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	return cli_usage_error("run", "not implemented yet");
+	struct run_opts o;
+	struct run_result r = { 0 };
+	int rc = run_parse_args(argc, argv, &o);
+	int err;
+
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	err = run_model(&o, &r);
+	if (err) {
+		run_result_free(&r);
+		return cli_fail("run", err);
+	}
+	run_report(&o, &r);
+	rc = r.mismatches ? 1 : 0;
+	if (rc)
+		fprintf(stderr, "gpupager run: %llu of %llu tensor checksums differ from the files\n",
+			(unsigned long long)r.mismatches, (unsigned long long)r.verified);
+	run_result_free(&r);
+	return rc;
 }

@@ -1,0 +1,246 @@
+/*
+ * acquire.c - acquire/release of groups, tensors and byte ranges, and the
+ * hints.  Acquire is stream-ordered: the caller's stream waits on the copy
+ * stream (an event), the host does not, unless the caller passed no stream.
+ */
+#include "error.h"
+#include "log.h"
+#include "pager.h"
+
+static CUstream user_stream(struct gp_pager *p, gp_stream_t stream)
+{
+	return stream ? (CUstream)stream : p->own_stream;
+}
+
+static int check_range(struct gp_model *m, uint64_t offset, uint64_t len, const char *call)
+{
+	if (!m)
+		return gp_fail(GP_EINVAL, "%s: model is NULL", call);
+	if (!len || offset >= m->desc->range_size || len > m->desc->range_size - offset)
+		return gp_fail(GP_ERANGE, "%s: %s: range [%llu, +%llu) is not inside the model's "
+			       "%llu bytes", call, m->desc->source, (unsigned long long)offset,
+			       (unsigned long long)len, (unsigned long long)m->desc->range_size);
+	return 0;
+}
+
+/* Tell the policy and the trace which groups the chunks belong to, in order. */
+static void note_access(struct gp_model *m, uint32_t first, uint32_t count, uint64_t offset,
+			uint64_t len)
+{
+	uint32_t last_group = UINT32_MAX;
+
+	for (uint32_t c = first; c < first + count; c++) {
+		uint32_t g = m->chunk_group[c];
+
+		if (g == last_group)
+			continue;
+		last_group = g;
+		m->done_hint[g] = false;
+		gp_policy_access(m->policy, g);
+		if (m->pager->trace)
+			gp_trace_access(m, g, offset, len);
+	}
+}
+
+/* Count hits and prefetch hits; make stream wait for the newest copy of the range. */
+static int settle(struct gp_model *m, uint32_t first, uint32_t count, enum gp_access access,
+		  CUstream stream)
+{
+	struct gp_pager *p = m->pager;
+	struct gp_chunk *newest = NULL;
+
+	for (uint32_t c = first; c < first + count; c++) {
+		struct gp_chunk *ch = &m->chunks[c];
+
+		if (ch->prefetched) {
+			ch->prefetched = false;
+			gp_stats_add(p->stats, GP_STAT_PREFETCH_HITS, 1);
+		}
+		if (access == GP_ACCESS_WRITE)
+			ch->dirty = true;
+		if (!newest || ch->ready_seq > newest->ready_seq)
+			newest = ch;
+	}
+	/* The copy stream runs in order: waiting on its newest copy covers the others. */
+	return gp_stream_wait_event(p->gpu, stream, newest->ready);
+}
+
+static void request_prefetch(struct gp_model *m)
+{
+	uint32_t groups[8];
+	size_t n = gp_policy_prefetch(m->policy, groups, 8);
+
+	if (n)
+		gp_prefetch_request(m, groups, n);
+}
+
+static int acquire_chunks(struct gp_model *m, uint64_t offset, uint64_t len,
+			  enum gp_access access, gp_stream_t stream)
+{
+	struct gp_pager *p = m->pager;
+	uint32_t first = gp_model_chunk_of(m, offset);
+	uint32_t count = gp_model_chunk_of(m, offset + len - 1) - first + 1;
+	uint32_t absent = 0;
+	uint64_t t0 = gp_now_ns();
+	CUstream s = user_stream(p, stream);
+	int err;
+
+	pthread_mutex_lock(&p->lock);
+	if (m->offload_key)
+		gp_offload_forget(m);
+	note_access(m, first, count, offset, len);
+	for (uint32_t c = first; c < first + count; c++)
+		absent += m->chunks[c].state != GP_CHUNK_RESIDENT;
+	err = gp_res_load(m, first, count, true, false);
+	if (!err) {
+		err = settle(m, first, count, access, s);
+		if (err) {
+			for (uint32_t c = first; c < first + count; c++)
+				m->chunks[c].users--;
+		}
+	}
+	if (!err) {
+		gp_stats_add(p->stats, absent ? GP_STAT_MISSES : GP_STAT_HITS, 1);
+		gp_stats_add(p->stats, GP_STAT_CHUNK_HITS, count - absent);
+		request_prefetch(m);
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!err && !stream)
+		err = gp_stream_sync(p->gpu, s);
+	if (absent)
+		gp_stats_add(p->stats, GP_STAT_STALL_NS, gp_now_ns() - t0);
+	return err;
+}
+
+static int release_chunks(struct gp_model *m, uint64_t offset, uint64_t len, gp_stream_t stream)
+{
+	struct gp_pager *p = m->pager;
+	uint32_t first = gp_model_chunk_of(m, offset);
+	uint32_t count = gp_model_chunk_of(m, offset + len - 1) - first + 1;
+	CUstream s = user_stream(p, stream);
+	int err = 0;
+
+	pthread_mutex_lock(&p->lock);
+	for (uint32_t c = first; c < first + count; c++) {
+		if (!m->chunks[c].users) {
+			err = gp_fail(GP_ESTATE, "%s: releasing chunk %u at offset %llu, which is "
+				      "not acquired", m->desc->source, c,
+				      (unsigned long long)c * p->chunk_size);
+			goto out;
+		}
+	}
+	for (uint32_t c = first; c < first + count && !err; c++) {
+		struct gp_chunk *ch = &m->chunks[c];
+
+		err = gp_event_record(p->gpu, ch->last_use, s);
+		ch->last_use_set = ch->last_use_set || !err;
+	}
+	for (uint32_t c = first; c < first + count; c++)
+		m->chunks[c].users--;
+out:
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+GP_API int gp_acquire_range(struct gp_model *m, uint64_t offset, uint64_t len,
+			    enum gp_access access, gp_stream_t stream)
+{
+	int err = check_range(m, offset, len, "gp_acquire_range");
+
+	return err ? err : acquire_chunks(m, offset, len, access, stream);
+}
+
+GP_API int gp_release_range(struct gp_model *m, uint64_t offset, uint64_t len, gp_stream_t stream)
+{
+	int err = check_range(m, offset, len, "gp_release_range");
+
+	return err ? err : release_chunks(m, offset, len, stream);
+}
+
+static int group_range(struct gp_model *m, uint32_t group, uint64_t *offset, uint64_t *len,
+		       const char *call)
+{
+	if (!m)
+		return gp_fail(GP_EINVAL, "%s: model is NULL", call);
+	if (group >= m->desc->n_groups)
+		return gp_fail(GP_ENOENT, "%s: %s: no group %u (the model has %u)", call,
+			       m->desc->source, group, m->desc->n_groups);
+	*offset = m->desc->groups[group].range_offset;
+	*len = m->desc->groups[group].range_size;
+	return 0;
+}
+
+GP_API int gp_acquire_group(struct gp_model *m, uint32_t group, gp_stream_t stream)
+{
+	uint64_t off = 0, len = 0;
+	int err = group_range(m, group, &off, &len, "gp_acquire_group");
+
+	return err ? err : acquire_chunks(m, off, len, GP_ACCESS_READ, stream);
+}
+
+GP_API int gp_release_group(struct gp_model *m, uint32_t group, gp_stream_t stream)
+{
+	uint64_t off = 0, len = 0;
+	int err = group_range(m, group, &off, &len, "gp_release_group");
+
+	return err ? err : release_chunks(m, off, len, stream);
+}
+
+static int tensor_range(struct gp_model *m, const char *name, uint64_t *offset, uint64_t *len,
+			const char *call)
+{
+	int i;
+
+	if (!m || !name)
+		return gp_fail(GP_EINVAL, "%s: NULL argument", call);
+	i = gp_model_tensor_index(m, name);
+	if (i < 0)
+		return gp_fail(GP_ENOENT, "%s: %s: no tensor named '%s'", call, m->desc->source,
+			       name);
+	*offset = m->desc->tensors[i].range_offset;
+	*len = m->desc->tensors[i].nbytes ? m->desc->tensors[i].nbytes : 1;
+	return 0;
+}
+
+GP_API int gp_acquire_tensor(struct gp_model *m, const char *name, enum gp_access access,
+			     gp_stream_t stream)
+{
+	uint64_t off = 0, len = 0;
+	int err = tensor_range(m, name, &off, &len, "gp_acquire_tensor");
+
+	return err ? err : acquire_chunks(m, off, len, access, stream);
+}
+
+GP_API int gp_release_tensor(struct gp_model *m, const char *name, gp_stream_t stream)
+{
+	uint64_t off = 0, len = 0;
+	int err = tensor_range(m, name, &off, &len, "gp_release_tensor");
+
+	return err ? err : release_chunks(m, off, len, stream);
+}
+
+GP_API int gp_hint_prefetch(struct gp_model *m, uint32_t group)
+{
+	uint64_t off = 0, len = 0;
+	int err = group_range(m, group, &off, &len, "gp_hint_prefetch");
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&m->pager->lock);
+	gp_prefetch_request(m, &group, 1);
+	pthread_mutex_unlock(&m->pager->lock);
+	return 0;
+}
+
+GP_API int gp_hint_done(struct gp_model *m, uint32_t group)
+{
+	uint64_t off = 0, len = 0;
+	int err = group_range(m, group, &off, &len, "gp_hint_done");
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&m->pager->lock);
+	m->done_hint[group] = true;
+	pthread_mutex_unlock(&m->pager->lock);
+	return 0;
+}

@@ -1,0 +1,170 @@
+/*
+ * pager.h - the engine's internal state (see include/gpupager.h for the API).
+ *
+ *   pager.c       open/close: driver, device, chunk pool, host pool, reader, stats
+ *   pmodel.c      models: open/close, lookups, the chunk table, chunk -> file pieces
+ *   residency.c   making chunks resident (file -> host slot -> device) and evicting them
+ *   prefetch.c    the background worker that loads what the policy expects next
+ *   acquire.c     acquire/release of groups, tensors and ranges; hints
+ *   offload.c     whole-model offload to the host tier and restore
+ *   pstats.c      gp_pager_get_stats, the one-line summary
+ *   trace.c       the access trace
+ *
+ * Locking: one mutex per pager (pager->lock) guards every chunk table, the
+ * free chunk list, the policies and the device memory backend.  File reads
+ * run without it (a chunk being loaded is LOADING and pinned by the loader);
+ * copies and unmaps are queued under it.
+ */
+#ifndef GP_PAGER_PAGER_H
+#define GP_PAGER_PAGER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "devmem.h"
+#include "gpu.h"
+#include "gpupager.h"
+#include "hostpool.h"
+#include "io.h"
+#include "model.h"
+#include "policy.h"
+#include "stats.h"
+
+enum gp_chunk_state {
+	GP_CHUNK_ABSENT,        /* no device memory behind it */
+	GP_CHUNK_LOADING,       /* a thread is reading it in; wait on pager->changed */
+	GP_CHUNK_RESIDENT,      /* mapped; its copy is queued (ready event) or done */
+};
+
+struct gp_chunk {
+	uint8_t state;          /* enum gp_chunk_state */
+	bool dirty;             /* written by the app since loaded */
+	bool prefetched;        /* loaded ahead and not used yet */
+	uint32_t users;         /* acquires not yet released */
+	struct gp_dev_chunk *phys;
+	CUevent ready;          /* recorded on the copy stream after its H2D copy */
+	CUevent last_use;       /* recorded on the releasing stream */
+	bool last_use_set;
+	uint64_t ready_seq;     /* order of its copy on the copy stream */
+};
+
+struct gp_model {
+	struct gp_pager *pager;
+	struct gp_model *next;          /* in pager->models */
+	struct gp_model_desc *desc;
+	struct gp_dev_range *range;
+	struct gp_policy *policy;
+	struct gp_io_file **files;      /* [desc->n_files] */
+	uint32_t host_owner;            /* key owner in the host pool */
+	bool has_owner;
+	int stats_slot;
+	uint32_t n_chunks;
+	struct gp_chunk *chunks;
+	uint32_t *chunk_group;          /* [n_chunks] group of each chunk */
+	uint32_t *first_tensor;         /* [n_chunks] first tensor (in by_offset order) overlapping it */
+	uint32_t *by_offset;            /* tensor indices sorted by range_offset */
+	uint32_t *by_name;              /* tensor indices sorted by name */
+	uint32_t *group_first_chunk;    /* [n_groups] */
+	uint32_t *group_chunk_count;
+	int64_t *group_block_index;
+	bool *done_hint;                /* [n_groups] gp_hint_done since the last acquire */
+	char *offload_key;              /* set while offloaded */
+};
+
+struct gp_pager {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;         /* a chunk left LOADING */
+	struct gp_config cfg;
+	struct gp_gpu *gpu;
+	struct gp_devmem *dm;
+	struct gp_host_pool *host;
+	struct gp_io *io;
+	struct gp_stats *stats;
+	CUstream copy_stream;           /* H2D and D2H copies */
+	CUstream own_stream;            /* acquires with a NULL stream */
+	uint64_t chunk_size;
+	uint64_t vram_budget;           /* bytes the chunk pool may grow to */
+	uint64_t max_chunks;            /* vram_budget / chunk_size, lowered on device OOM */
+	uint64_t n_created;             /* physical chunks created so far */
+	uint64_t copy_seq;              /* copies queued on copy_stream so far */
+	struct gp_dev_chunk **free_chunks;
+	uint64_t n_free;
+	struct gp_model *models;
+	struct gp_alloc *allocs;        /* gp_pager_alloc'd ranges */
+	uint64_t host_kept;             /* host slots kept for offloaded models */
+	bool load_all;
+	char policy_name[16];
+	const char *swap_blocks;
+	/* prefetch worker */
+	pthread_t prefetch_thread;
+	bool prefetch_running;
+	bool prefetch_stop;
+	pthread_cond_t prefetch_wake;
+	struct gp_model *prefetch_model;        /* latest request: model and groups */
+	uint32_t prefetch_groups[8];
+	size_t n_prefetch;
+	struct gp_model *prefetch_current;      /* the model being loaded now */
+	/* trace */
+	FILE *trace;
+	uint64_t trace_start_ns;
+};
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t gp_now_ns(void);
+
+/* pmodel.c */
+uint32_t gp_model_chunk_of(const struct gp_model *m, uint64_t offset);
+/* pmodel_info.c: index of the tensor called name, or -1. */
+int gp_model_tensor_index(const struct gp_model *m, const char *name);
+
+/* residency.c (pager->lock held unless noted) */
+
+/*
+ * Make chunks [first, first + count) of m resident for use: pins them
+ * (users++) when pin is set, loads absent ones (drops the lock while
+ * reading files), and waits for chunks other threads are loading.  On
+ * failure nothing stays pinned.
+ */
+int gp_res_load(struct gp_model *m, uint32_t first, uint32_t count, bool pin, bool prefetch);
+/*
+ * A physical chunk: free, newly created within the budget, or evicted
+ * (from m's policy first; on demand only, from any model).  m may be NULL
+ * (an allocation).  A prefetch (m set) gets GP_EBUSY rather than evicting
+ * something needed before for_chunk.
+ */
+int gp_res_take_chunk(struct gp_pager *p, struct gp_model *m, uint32_t for_chunk, bool prefetch,
+		      struct gp_dev_chunk **out);
+/* Evict one chunk of m now (the GPU must be done with it: waits on its last use). */
+int gp_res_evict(struct gp_model *m, uint32_t chunk);
+/*
+ * Copy resident chunk to its host slot (waiting for its last use); dirty
+ * marks the slot dirty (never dropped), keep keeps it from eviction.
+ */
+int gp_res_copy_to_host(struct gp_model *m, uint32_t chunk, bool dirty, bool keep);
+/* Pinned host slots holding chunks list[0..n) (files read without the lock; call it unlocked). */
+int gp_res_fill_host(struct gp_model *m, const uint32_t *list, uint32_t *slots, size_t n);
+
+/* offload.c: the model is used again: its host slots need not be kept (lock held). */
+void gp_offload_forget(struct gp_model *m);
+
+/* alloc.c: free every allocation (pager close, lock not needed). */
+void gp_alloc_free_all(struct gp_pager *p);
+
+/* prefetch.c */
+int gp_prefetch_start(struct gp_pager *p);
+void gp_prefetch_stop(struct gp_pager *p);
+/* Queue groups of m for loading (replaces the previous request). */
+void gp_prefetch_request(struct gp_model *m, const uint32_t *groups, size_t n);
+/* Forget requests for m and wait until no prefetch load of m runs (lock held). */
+void gp_prefetch_forget(struct gp_model *m);
+
+/* trace.c (lock held) */
+void gp_trace_access(struct gp_model *m, uint32_t group, uint64_t offset, uint64_t len);
+
+/* stats helpers */
+void gp_pager_stats_gauges(struct gp_pager *p);
+
+#endif

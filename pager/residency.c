@@ -1,0 +1,426 @@
+/*
+ * residency.c - moving chunks between the tiers: file -> host slot ->
+ * device chunk, and back out.  Called with pager->lock held; file reads
+ * drop it (the chunks involved are LOADING, so nobody evicts or loads
+ * them meanwhile).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "pager.h"
+
+/* A host slot stays pinned until the copy out of it has run. */
+struct slot_release {
+	struct gp_host_pool *pool;
+	uint32_t slot;
+};
+
+static void release_slot_after_copy(void *arg)
+{
+	struct slot_release *r = arg;
+
+	gp_host_pool_put(r->pool, r->slot);
+	free(r);
+}
+
+/* Append the file reads that fill chunk c's image at dst; zero the gaps. */
+static int chunk_reads(struct gp_model *m, uint32_t c, uint8_t *dst, struct gp_io_req **reqs,
+		       size_t *n, size_t *cap, uint64_t *bytes)
+{
+	const struct gp_model_desc *d = m->desc;
+	uint64_t cs = m->pager->chunk_size, start = (uint64_t)c * cs, end = start + cs;
+	uint64_t filled = start;
+
+	for (uint32_t i = m->first_tensor[c]; i < d->n_tensors; i++) {
+		const struct gp_st_tensor *t = &d->tensors[m->by_offset[i]];
+		uint64_t lo, hi;
+
+		if (t->range_offset >= end)
+			break;
+		lo = t->range_offset > start ? t->range_offset : start;
+		hi = t->range_offset + t->nbytes < end ? t->range_offset + t->nbytes : end;
+		if (hi <= lo)
+			continue;
+		if (lo > filled)
+			memset(dst + (filled - start), 0, lo - filled);
+		if (*n == *cap) {
+			size_t ncap = *cap ? *cap * 2 : 64;
+			struct gp_io_req *r = realloc(*reqs, ncap * sizeof(*r));
+
+			if (!r)
+				return gp_fail(GP_ENOMEM, "out of memory for read requests");
+			*reqs = r;
+			*cap = ncap;
+		}
+		(*reqs)[(*n)++] = (struct gp_io_req){
+			.file = m->files[t->file],
+			.offset = t->file_offset + (lo - t->range_offset),
+			.len = hi - lo,
+			.dst = dst + (lo - start),
+		};
+		*bytes += hi - lo;
+		filled = hi;
+	}
+	if (end > filled)
+		memset(dst + (filled - start), 0, end - filled);
+	return 0;
+}
+
+/*
+ * Get a pinned host slot holding each chunk of list (reading the files for
+ * those not cached), without the pager lock.  On failure every slot got is
+ * put back.
+ */
+int gp_res_fill_host(struct gp_model *m, const uint32_t *list, uint32_t *slots, size_t n)
+{
+	struct gp_pager *p = m->pager;
+	struct gp_io_req *reqs = NULL;
+	size_t n_reqs = 0, cap = 0, got = 0;
+	uint64_t disk_bytes = 0, host_hits = 0;
+	bool *fresh = calloc(n ? n : 1, sizeof(*fresh));
+	int err = 0;
+
+	if (!fresh)
+		return gp_fail(GP_ENOMEM, "out of memory");
+	for (; got < n; got++) {
+		err = gp_host_pool_get(p->host, m->host_owner, list[got], &slots[got], &fresh[got]);
+		if (err)
+			break;
+		if (!fresh[got]) {
+			host_hits++;
+			continue;
+		}
+		err = chunk_reads(m, list[got], gp_host_pool_slot_addr(p->host, slots[got]), &reqs,
+				  &n_reqs, &cap, &disk_bytes);
+		if (err) {
+			got++;
+			break;
+		}
+	}
+	if (!err && n_reqs)
+		err = gp_io_read(p->io, reqs, n_reqs);
+	for (size_t i = 0; i < got; i++) {
+		if (fresh[i])
+			gp_host_pool_filled(p->host, slots[i], err);
+		if (err && !(fresh[i]))
+			gp_host_pool_put(p->host, slots[i]);
+	}
+	if (!err) {
+		gp_stats_add(p->stats, GP_STAT_BYTES_DISK, disk_bytes);
+		gp_stats_add(p->stats, GP_STAT_HOST_HITS, host_hits);
+	}
+	free(reqs);
+	free(fresh);
+	return err;
+}
+
+static int ensure_events(struct gp_pager *p, struct gp_chunk *ch)
+{
+	int err = 0;
+
+	if (!ch->ready)
+		err = gp_event_create(p->gpu, &ch->ready);
+	if (!err && !ch->last_use)
+		err = gp_event_create(p->gpu, &ch->last_use);
+	return err;
+}
+
+/* Map chunk c's physical memory and queue the copy from its host slot (lock held). */
+static int map_and_copy(struct gp_model *m, uint32_t c, uint32_t slot)
+{
+	struct gp_pager *p = m->pager;
+	struct gp_chunk *ch = &m->chunks[c];
+	uint64_t off = (uint64_t)c * p->chunk_size;
+	struct slot_release *rel;
+	int err;
+
+	err = ensure_events(p, ch);
+	if (!err)
+		err = gp_devmem_map(p->dm, m->range, off, ch->phys, p->copy_stream);
+	if (err)
+		return err;
+	err = gp_copy_h2d(p->gpu, m->range->base + off, gp_host_pool_slot_addr(p->host, slot),
+			  p->chunk_size, p->copy_stream);
+	if (!err)
+		err = gp_event_record(p->gpu, ch->ready, p->copy_stream);
+	if (err) {
+		gp_devmem_unmap(p->dm, m->range, off, NULL, p->copy_stream);
+		return err;
+	}
+	rel = malloc(sizeof(*rel));
+	if (rel) {
+		*rel = (struct slot_release){ p->host, slot };
+		if (!gp_stream_host_func(p->gpu, p->copy_stream, release_slot_after_copy, rel))
+			return 0;
+		free(rel);
+	}
+	/* No callback: wait for the copy here rather than leak the pin. */
+	gp_event_sync(p->gpu, ch->ready);
+	gp_host_pool_put(p->host, slot);
+	return 0;
+}
+
+static bool can_evict(void *ctx, uint32_t c)
+{
+	const struct gp_chunk *ch = &((struct gp_model *)ctx)->chunks[c];
+
+	return ch->state == GP_CHUNK_RESIDENT && ch->users == 0;
+}
+
+/* An evictable chunk of a group the app said it is done with. */
+static bool done_victim(struct gp_model *m, uint32_t *victim)
+{
+	for (uint32_t g = 0; g < m->desc->n_groups; g++) {
+		if (!m->done_hint[g])
+			continue;
+		for (uint32_t i = 0; i < m->group_chunk_count[g]; i++) {
+			if (can_evict(m, m->group_first_chunk[g] + i)) {
+				*victim = m->group_first_chunk[g] + i;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Physical chunk for a load: free, newly created, or evicted from someone (lock held). */
+int gp_res_take_chunk(struct gp_pager *p, struct gp_model *m, uint32_t for_chunk, bool prefetch,
+		      struct gp_dev_chunk **out)
+{
+	uint32_t victim;
+	int err;
+
+	if (p->n_free) {
+		*out = p->free_chunks[--p->n_free];
+		return 0;
+	}
+	if (p->n_created < p->max_chunks) {
+		err = gp_devmem_chunk_create(p->dm, out);
+		if (!err) {
+			p->n_created++;
+			gp_stats_set(p->stats, GP_STAT_VRAM_USED, p->n_created * p->chunk_size);
+			return 0;
+		}
+		if (err != GP_EDEVMEM)
+			return err;
+		/* The device is fuller than the budget assumed: live with what we have. */
+		gp_log_warn("pager: device out of memory at %llu chunks; budget lowered to them "
+			    "and weights evicted instead (%s)", (unsigned long long)p->n_created,
+			    gp_last_error());
+		gp_clear_error();
+		p->max_chunks = p->n_created;
+		p->vram_budget = p->n_created * p->chunk_size;
+		gp_stats_set(p->stats, GP_STAT_VRAM_BUDGET, p->vram_budget);
+		gp_stats_add(p->stats, GP_STAT_ALLOC_RETRIES, 1);
+	}
+	if (m && (done_victim(m, &victim) || !gp_policy_victim(m->policy, can_evict, m, &victim))) {
+		/* A prefetch never evicts what is needed before the chunk it loads. */
+		if (prefetch && gp_policy_next_use(m->policy, victim) <=
+				gp_policy_next_use(m->policy, for_chunk))
+			return GP_EBUSY;
+		err = gp_res_evict(m, victim);
+		if (err)
+			return err;
+		*out = p->free_chunks[--p->n_free];
+		return 0;
+	}
+	if (prefetch)
+		return GP_EBUSY;
+	/* On demand only: another model of this pager gives a chunk up. */
+	for (struct gp_model *o = p->models; o; o = o->next) {
+		if (o == m || gp_policy_victim(o->policy, can_evict, o, &victim))
+			continue;
+		err = gp_res_evict(o, victim);
+		if (err)
+			return err;
+		*out = p->free_chunks[--p->n_free];
+		return 0;
+	}
+	return gp_fail(GP_EDEVMEM, "no device chunk can be freed: all %llu chunks of the VRAM "
+		       "budget are acquired, loading or allocated; release groups before acquiring "
+		       "more, or raise GPUPAGER_VRAM_BUDGET", (unsigned long long)p->max_chunks);
+}
+
+static void mark_resident(struct gp_model *m, uint32_t c, bool prefetch)
+{
+	struct gp_pager *p = m->pager;
+	struct gp_chunk *ch = &m->chunks[c];
+
+	ch->state = GP_CHUNK_RESIDENT;
+	ch->prefetched = prefetch;
+	ch->last_use_set = false;
+	ch->ready_seq = ++p->copy_seq;
+	gp_policy_loaded(m->policy, c);
+	gp_stats_add(p->stats, GP_STAT_BYTES_H2D, p->chunk_size);
+	gp_stats_add(p->stats, prefetch ? GP_STAT_PREFETCH_ISSUED : GP_STAT_CHUNK_MISSES, 1);
+	gp_stats_group_resident(p->stats, m->stats_slot, m->chunk_group[c], 1);
+}
+
+static void abandon_load(struct gp_model *m, uint32_t c)
+{
+	struct gp_pager *p = m->pager;
+	struct gp_chunk *ch = &m->chunks[c];
+
+	p->free_chunks[p->n_free++] = ch->phys;
+	ch->phys = NULL;
+	ch->state = GP_CHUNK_ABSENT;
+}
+
+/* Load the chunks of list (all LOADING, with physical chunks): read, map, copy. */
+static int load_list(struct gp_model *m, const uint32_t *list, size_t n, bool prefetch)
+{
+	struct gp_pager *p = m->pager;
+	uint32_t *slots = malloc(sizeof(*slots) * (n ? n : 1));
+	size_t done = 0;
+	int err;
+
+	if (!slots) {
+		err = gp_fail(GP_ENOMEM, "out of memory");
+	} else {
+		pthread_mutex_unlock(&p->lock);
+		err = gp_res_fill_host(m, list, slots, n);
+		pthread_mutex_lock(&p->lock);
+	}
+	if (!err) {
+		/* Every slot is pinned now: each is put once, by the copy's callback or here. */
+		for (; done < n; done++) {
+			err = map_and_copy(m, list[done], slots[done]);
+			if (err)
+				break;
+			mark_resident(m, list[done], prefetch);
+		}
+		for (size_t j = done; j < n; j++)
+			gp_host_pool_put(p->host, slots[j]);
+	}
+	for (size_t j = done; j < n; j++)
+		abandon_load(m, list[j]);
+	free(slots);
+	pthread_cond_broadcast(&p->changed);
+	return err;
+}
+
+static void unpin(struct gp_model *m, uint32_t first, uint32_t count)
+{
+	for (uint32_t c = first; c < first + count; c++)
+		m->chunks[c].users--;
+}
+
+int gp_res_load(struct gp_model *m, uint32_t first, uint32_t count, bool pin, bool prefetch)
+{
+	struct gp_pager *p = m->pager;
+	uint32_t *list = malloc(sizeof(*list) * (count ? count : 1));
+	size_t n;
+	int err = 0;
+	bool waiting;
+
+	if (!list)
+		return gp_fail(GP_ENOMEM, "out of memory");
+	if (pin)
+		for (uint32_t c = first; c < first + count; c++)
+			m->chunks[c].users++;
+	do {
+		n = 0;
+		waiting = false;
+		for (uint32_t c = first; c < first + count && !err; c++) {
+			struct gp_chunk *ch = &m->chunks[c];
+
+			if (ch->state == GP_CHUNK_LOADING) {
+				waiting = true;
+				continue;
+			}
+			if (ch->state == GP_CHUNK_RESIDENT)
+				continue;
+			err = gp_res_take_chunk(m->pager, m, c, prefetch, &ch->phys);
+			if (err)
+				break;
+			ch->state = GP_CHUNK_LOADING;
+			list[n++] = c;
+		}
+		if (err && n == 0 && prefetch && err == GP_EBUSY)
+			err = 0;        /* nothing evictable for a prefetch: it just stops */
+		if (err) {
+			for (size_t i = 0; i < n; i++)
+				abandon_load(m, list[i]);
+			break;
+		}
+		if (n) {
+			err = load_list(m, list, n, prefetch);
+			if (err)
+				break;
+		}
+		if (prefetch)
+			break;          /* chunks others are loading need no waiting for */
+		if (waiting)
+			pthread_cond_wait(&p->changed, &p->lock);
+	} while (waiting);
+	if (err == GP_EBUSY && prefetch)
+		err = 0;
+	if (err && pin)
+		unpin(m, first, count);
+	free(list);
+	return err;
+}
+
+int gp_res_copy_to_host(struct gp_model *m, uint32_t c, bool dirty, bool keep)
+{
+	struct gp_pager *p = m->pager;
+	struct gp_chunk *ch = &m->chunks[c];
+	uint64_t off = (uint64_t)c * p->chunk_size;
+	uint32_t slot;
+	bool fresh;
+	int err;
+
+	err = gp_host_pool_get(p->host, m->host_owner, c, &slot, &fresh);
+	if (err)
+		return gp_fail_context(err, "%s: cannot copy chunk %u to the host tier",
+				       m->desc->source, c);
+	err = gp_stream_wait_event(p->gpu, p->copy_stream,
+				   ch->last_use_set ? ch->last_use : ch->ready);
+	if (!err)
+		err = gp_copy_d2h(p->gpu, gp_host_pool_slot_addr(p->host, slot),
+				  m->range->base + off, p->chunk_size, p->copy_stream);
+	if (!err)
+		err = gp_stream_sync(p->gpu, p->copy_stream);
+	if (fresh)
+		gp_host_pool_filled(p->host, slot, err);
+	if (!err) {
+		if (dirty)
+			gp_host_pool_set_dirty(p->host, slot, true);
+		if (keep)
+			gp_host_pool_set_kept(p->host, slot, true);
+		ch->dirty = false;
+		gp_stats_add(p->stats, GP_STAT_BYTES_D2H, p->chunk_size);
+	}
+	if (!fresh || !err)
+		gp_host_pool_put(p->host, slot);
+	return err;
+}
+
+int gp_res_evict(struct gp_model *m, uint32_t c)
+{
+	struct gp_pager *p = m->pager;
+	struct gp_chunk *ch = &m->chunks[c];
+	int err;
+
+	if (ch->dirty) {
+		err = gp_res_copy_to_host(m, c, true, false);
+		if (err)
+			return err;
+	}
+	err = gp_devmem_unmap(p->dm, m->range, (uint64_t)c * p->chunk_size,
+			      ch->last_use_set ? ch->last_use : ch->ready, p->copy_stream);
+	if (err)
+		return err;
+	p->free_chunks[p->n_free++] = ch->phys;
+	ch->phys = NULL;
+	ch->state = GP_CHUNK_ABSENT;
+	if (ch->prefetched)
+		gp_stats_add(p->stats, GP_STAT_PREFETCH_WASTED, 1);
+	ch->prefetched = false;
+	gp_policy_evicted(m->policy, c);
+	gp_stats_add(p->stats, GP_STAT_DEV_EVICTIONS, 1);
+	gp_stats_group_resident(p->stats, m->stats_slot, m->chunk_group[c], -1);
+	return 0;
+}

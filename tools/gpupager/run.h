@@ -1,0 +1,50 @@
+/* run.h - `gpupager run`: options, the forward-pass loop and its report. */
+#ifndef GP_TOOLS_RUN_H
+#define GP_TOOLS_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gpupager.h"
+
+struct run_opts {
+	const char *model;
+	uint64_t budget;        /* bytes, or ... */
+	double budget_pct;      /* ... percent of the model's size (0: GPUPAGER_VRAM_BUDGET) */
+	uint64_t host_budget;   /* 0: the model's size, within GPUPAGER_HOST_BUDGET */
+	const char *policy;
+	const char *swap_blocks;
+	unsigned steps;
+	double compute_ms_per_gb;
+	bool verify;
+	const char *trace;
+	bool json;
+	bool progress;          /* stderr is a terminal */
+};
+
+struct run_result {
+	char device[256];
+	bool simulated;
+	char policy[16];
+	uint64_t model_bytes;           /* the model's device range */
+	uint64_t vram_budget;
+	uint32_t n_groups, n_tensors;
+	unsigned steps;
+	double *step_s;                 /* [steps] */
+	uint64_t *step_h2d;             /* [steps] bytes copied host -> device */
+	uint64_t *step_disk;            /* [steps] bytes read from files */
+	double compute_s_per_step;      /* the simulated compute */
+	double link_gbps;               /* H2D bandwidth measured at start */
+	double expected_s;              /* expected-checksum pass (--verify) */
+	uint64_t verified, mismatches;  /* tensor checksums compared / wrong */
+	struct gp_pager_stats stats;
+	char stats_line[256];
+};
+
+int run_parse_args(int argc, char **argv, struct run_opts *o);
+/* Open the pager and model, run the steps, fill r; 0 or a GP_E* code. */
+int run_model(const struct run_opts *o, struct run_result *r);
+void run_report(const struct run_opts *o, const struct run_result *r);
+void run_result_free(struct run_result *r);
+
+#endif
