@@ -111,10 +111,17 @@ test: tests
 SAMPLE_DIR := $(BUILD)/sample/wan2.1-14b
 SAMPLE_SCALE ?= 0.336
 
+RUN_BUDGET ?= 40%
+RUN_STEPS ?= 3
+# A real GPU when the NVIDIA driver and a device are present, else the simulator.
+RUN_DRIVER = $(shell test -e /dev/nvidiactl && ldconfig -p 2>/dev/null | grep -q 'libcuda.so.1 ' \
+	&& echo libcuda.so.1 || echo $(BUILD)/lib/sim/libcuda.so.1)
+
 run: all
 	@test -f $(SAMPLE_DIR)/model.safetensors.index.json || \
 		$(BUILD)/bin/gpupager mkmodel --arch wan2.1-14b --scale $(SAMPLE_SCALE) $(SAMPLE_DIR)
-	$(BUILD)/bin/gpupager inspect $(SAMPLE_DIR)
+	GPUPAGER_CUDA_LIB=$${GPUPAGER_CUDA_LIB:-$(RUN_DRIVER)} $(BUILD)/bin/gpupager run \
+		$(SAMPLE_DIR) --budget $(RUN_BUDGET) --steps $(RUN_STEPS) --verify
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin

@@ -193,6 +193,8 @@ GP_API void gp_pager_close(struct gp_pager *p)
 		gp_alloc_free_all(p);
 		release_chunk_pool(p);
 	}
+	if (p->copy_stream)
+		gp_stream_sync(p->gpu, p->copy_stream);
 	if (p->stats)
 		gp_stats_close(p->stats);
 	if (p->host)

@@ -216,6 +216,9 @@ GP_API void gp_model_close(struct gp_model *m)
 	if (m->range)
 		gp_devmem_free_range(p->dm, m->range);
 	unlink_model(m);
+	/* Copies out of host slots unpin them from a stream callback: let them run. */
+	if (p->copy_stream)
+		gp_stream_sync(p->gpu, p->copy_stream);
 	pthread_mutex_unlock(&p->lock);
 	for (uint32_t c = 0; m->chunks && c < m->n_chunks; c++) {
 		gp_event_destroy(p->gpu, m->chunks[c].ready);

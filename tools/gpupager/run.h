@@ -33,7 +33,8 @@ struct run_result {
 	double *step_s;                 /* [steps] */
 	uint64_t *step_h2d;             /* [steps] bytes copied host -> device */
 	uint64_t *step_disk;            /* [steps] bytes read from files */
-	double compute_s_per_step;      /* the simulated compute */
+	double simulated_s_per_step;    /* --compute-ms-per-gb's share */
+	double kernel_s_per_step;       /* checksum kernels over the model, as measured */
 	double link_gbps;               /* H2D bandwidth measured at start */
 	double expected_s;              /* expected-checksum pass (--verify) */
 	uint64_t verified, mismatches;  /* tensor checksums compared / wrong */

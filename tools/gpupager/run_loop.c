@@ -172,26 +172,39 @@ static int run_steps(struct run_ctx *c)
 	return err;
 }
 
-/* H2D bandwidth from pinned memory: 16 copies of the device's chunk size. */
-static int measure_link(struct run_ctx *c, uint64_t scratch, void *pinned, uint64_t len)
+/*
+ * What the lower bound needs: H2D bandwidth from pinned memory and the
+ * checksum kernel's rate, each from 16 passes over the scratch buffer.
+ */
+static int measure_device(struct run_ctx *c, uint64_t scratch, void *pinned, uint64_t len)
 {
-	uint64_t t0 = gp_now_ns();
+	uint64_t t0 = gp_now_ns(), t1;
 	int err = 0;
 
 	for (int i = 0; !err && i < 16; i++)
 		err = gp_copy_h2d(c->p->gpu, scratch, pinned, len, c->stream);
 	if (!err)
 		err = gp_stream_sync(c->p->gpu, c->stream);
+	t1 = gp_now_ns();
+	for (int i = 0; !err && i < 16; i++)
+		err = gp_kernel_checksum(c->kernels, c->stream, scratch, len - 8, 0,
+					 scratch + len - 8);
 	if (!err)
-		c->r->link_gbps = 16.0 * (double)len / (double)(gp_now_ns() - t0);
-	return err;
+		err = gp_stream_sync(c->p->gpu, c->stream);
+	if (err)
+		return err;
+	c->r->link_gbps = 16.0 * (double)len / (double)(t1 - t0);
+	c->r->kernel_s_per_step = (double)c->r->model_bytes * (double)(gp_now_ns() - t1) /
+				  (16.0 * (double)len) / 1e9;
+	return 0;
 }
 
 static int setup(struct run_ctx *c)
 {
 	const struct gp_model_desc *d = c->m->desc;
 	size_t words = sizeof(uint64_t) * d->n_tensors;
-	uint64_t chunk = c->p->chunk_size, result_bytes = words > chunk ? words : chunk;
+	/* At least 16 MiB, so the measurements above are not all overhead. */
+	uint64_t result_bytes = words > (16ull << 20) ? words : (16ull << 20);
 	double total_ns = 0;
 	int err;
 
@@ -212,7 +225,7 @@ static int setup(struct run_ctx *c)
 					      c->o->compute_ms_per_gb * 1e6);
 		total_ns += (double)c->compute_ns[g];
 	}
-	c->r->compute_s_per_step = total_ns / 1e9;
+	c->r->simulated_s_per_step = total_ns / 1e9;
 	err = gp_gpu_host_register(c->p->gpu, c->pinned, result_bytes);
 	if (!err)
 		err = gp_kernels_load(c->p->gpu, &c->kernels);
@@ -221,7 +234,7 @@ static int setup(struct run_ctx *c)
 	if (!err)
 		err = gp_pager_alloc(c->p, result_bytes, &c->results);
 	if (!err)
-		err = measure_link(c, c->results, c->pinned, result_bytes);
+		err = measure_device(c, c->results, c->pinned, result_bytes);
 	return err;
 }
 
@@ -242,6 +255,23 @@ static void teardown(struct run_ctx *c)
 	free(c->after);
 	free(c->expected);
 	free(c->compute_ns);
+}
+
+/* A group must fit in the budget beside the result words, or no step can run. */
+static int check_budget(struct run_ctx *c)
+{
+	const struct gp_model_desc *d = c->m->desc;
+	uint32_t big = 0;
+
+	for (uint32_t g = 1; g < d->n_groups; g++)
+		if (d->groups[g].range_size > d->groups[big].range_size)
+			big = g;
+	if (d->groups[big].range_size + (16ull << 20) > c->p->vram_budget)
+		return gp_fail(GP_EDEVMEM, "the VRAM budget (%.1f MiB) cannot hold the largest group, "
+			       "'%s' (%.1f MiB), plus 16 MiB of results; raise --budget",
+			       (double)c->p->vram_budget / 1048576.0, d->groups[big].name,
+			       (double)d->groups[big].range_size / 1048576.0);
+	return 0;
 }
 
 /* The pager's options for this run: budget relative to the model, host tier sized to it. */
@@ -294,6 +324,9 @@ int run_model(const struct run_opts *o, struct run_result *r)
 	r->n_groups = gp_model_group_count(c.m);
 	r->n_tensors = gp_model_tensor_count(c.m);
 	r->steps = o->steps;
+	err = check_budget(&c);
+	if (err)
+		goto out;
 	if (o->verify) {
 		err = expected_checksums(&c);
 		if (err)

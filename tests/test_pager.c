@@ -1,0 +1,262 @@
+/*
+ * test_pager.c - the engine end to end on the simulated device: every
+ * policy keeps data intact over several passes and budgets, lookups,
+ * dirty write-back, offload/restore, app allocations, errors, and
+ * injected device out-of-memory.
+ */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/cuda_env.h"
+#include "common/pager_fixture.h"
+
+static void passes_intact(const char *policy, double pct, int passes)
+{
+	struct gp_test_pager t;
+	struct gp_pager_stats s;
+
+	gp_test_pager_open(&t, policy, pct);
+	for (int i = 0; i < passes; i++)
+		cr_expect_eq(gp_test_check_pass(&t), 0, "%s at %.0f%%: pass %d: tensors differ",
+			     policy, pct, i + 1);
+	cr_assert_eq(gp_pager_get_stats(t.p, &s), 0);
+	cr_expect_leq(s.vram_used, s.vram_budget, "VRAM used beyond the budget");
+	if (pct > 0 && pct < 100)
+		cr_expect_gt(s.dev_evictions, 0, "a budget below the model evicts");
+	gp_test_pager_close(&t);
+}
+
+Test(pager, lru_intact) { passes_intact("lru", 35, 3); }
+Test(pager, clock_intact) { passes_intact("clock", 35, 3); }
+Test(pager, static_intact) { passes_intact("static", 50, 3); }
+Test(pager, auto_intact_small_budget) { passes_intact("auto", 30, 4); }
+Test(pager, auto_intact_large_budget) { passes_intact("auto", 70, 3); }
+Test(pager, everything_fits) { passes_intact("auto", 0, 2); }
+
+Test(pager, auto_moves_fewer_bytes_than_lru)
+{
+	uint64_t moved[2];
+	const char *policies[2] = { "lru", "auto" };
+
+	for (int i = 0; i < 2; i++) {
+		struct gp_test_pager t;
+		struct gp_pager_stats a, b;
+
+		gp_test_pager_open(&t, policies[i], 50);
+		gp_test_check_pass(&t);
+		gp_test_check_pass(&t);
+		gp_pager_get_stats(t.p, &a);
+		cr_expect_eq(gp_test_check_pass(&t), 0);
+		gp_pager_get_stats(t.p, &b);
+		moved[i] = b.bytes_h2d - a.bytes_h2d;
+		gp_test_pager_close(&t);
+	}
+	cr_expect_lt(moved[1], moved[0], "auto moved %llu bytes a pass, lru %llu",
+		     (unsigned long long)moved[1], (unsigned long long)moved[0]);
+}
+
+Test(pager, lookups)
+{
+	struct gp_test_pager t;
+	struct gp_tensor_info ti, tj;
+	struct gp_group_info gi;
+	int g;
+
+	gp_test_pager_open(&t, "auto", 50);
+	cr_assert_eq(gp_model_tensor_at(t.m, 3, &ti), 0);
+	cr_assert_eq(gp_model_tensor(t.m, ti.name, &tj), 0);
+	cr_expect_eq(tj.device_ptr, gp_model_device_base(t.m) + ti.range_offset);
+	cr_expect_eq(tj.device_ptr, ti.device_ptr);
+	cr_expect_eq(gp_model_tensor(t.m, "no.such.tensor", &tj), GP_ENOENT);
+	gp_test_expect_error(t.dir);
+	g = gp_model_group_find(t.m, "blocks.1");
+	cr_assert_geq(g, 0, "%s", gp_last_error());
+	cr_assert_eq(gp_model_group_info(t.m, (uint32_t)g, &gi), 0);
+	cr_expect_str_eq(gi.name, "blocks.1");
+	cr_expect_eq(gi.block_index, 1);
+	cr_expect_eq(gp_model_group_find(t.m, "blocks.9999"), GP_ENOENT);
+	cr_expect_eq(gp_acquire_group(t.m, 100000, NULL), GP_ENOENT);
+	gp_test_pager_close(&t);
+}
+
+Test(pager, usage_errors)
+{
+	struct gp_test_pager t;
+	uint64_t size;
+
+	gp_test_pager_open(&t, "auto", 50);
+	size = gp_model_device_size(t.m);
+	cr_expect_eq(gp_release_group(t.m, 0, NULL), GP_ESTATE);
+	cr_expect_eq(gp_acquire_range(t.m, size - 10, 20, GP_ACCESS_READ, NULL), GP_ERANGE);
+	cr_expect_eq(gp_acquire_range(t.m, 0, 0, GP_ACCESS_READ, NULL), GP_ERANGE);
+	cr_expect_eq(gp_pager_free(t.p, 12345), GP_ENOENT);
+	cr_expect_eq(gp_model_restore(t.p, "never-offloaded"), GP_ENOENT);
+	gp_test_expect_error("no model is offloaded under key 'never-offloaded'");
+	/* Nothing was left pinned: a full pass still works. */
+	cr_expect_eq(gp_test_check_pass(&t), 0);
+	gp_test_pager_close(&t);
+}
+
+/* Acquiring more than the budget holds fails cleanly and pins nothing. */
+Test(pager, acquire_beyond_budget)
+{
+	struct gp_test_pager t;
+	uint64_t size;
+	int err;
+
+	gp_test_pager_open(&t, "lru", 30);
+	size = gp_model_device_size(t.m);
+	err = gp_acquire_range(t.m, 0, size, GP_ACCESS_READ, NULL);
+	cr_expect_eq(err, GP_EDEVMEM, "got %s", gp_error_name(err));
+	gp_test_expect_error("no device chunk can be freed");
+	cr_expect_eq(gp_test_check_pass(&t), 0);
+	gp_test_pager_close(&t);
+}
+
+/* Written data survives eviction: it is copied back to the host tier. */
+Test(pager, dirty_write_back)
+{
+	struct gp_test_pager t;
+	struct gp_tensor_info ti;
+	uint64_t w0, w1, expected;
+	void *host;
+	int g;
+
+	gp_test_pager_open(&t, "lru", 35);
+	g = gp_model_group_find(t.m, "blocks.2");
+	cr_assert_geq(g, 0);
+	cr_assert_eq(gp_model_tensor_at(t.m, t.m->desc->groups[g].tensors[0], &ti), 0);
+	cr_assert_eq(gp_acquire_tensor(t.m, ti.name, GP_ACCESS_WRITE, t.stream), 0);
+	cr_assert_eq(gp_kernel_fill_pattern(t.kernels, t.stream, ti.device_ptr, ti.nbytes, 99), 0);
+	cr_assert_eq(gp_release_tensor(t.m, ti.name, t.stream), 0);
+	/* Two passes over everything push blocks.2 out at least once. */
+	gp_test_check_pass(&t);
+	gp_test_check_pass(&t);
+	cr_assert_eq(gp_acquire_tensor(t.m, ti.name, GP_ACCESS_READ, t.stream), 0);
+	cr_assert_eq(gp_copy_d2h(t.p->gpu, &w0, t.results, 8, t.stream), 0);
+	cr_assert_eq(gp_kernel_checksum(t.kernels, t.stream, ti.device_ptr, ti.nbytes, 0,
+					t.results), 0);
+	cr_assert_eq(gp_copy_d2h(t.p->gpu, &w1, t.results, 8, t.stream), 0);
+	cr_assert_eq(gp_stream_sync(t.p->gpu, t.stream), 0);
+	cr_assert_eq(gp_release_tensor(t.m, ti.name, t.stream), 0);
+	host = malloc(ti.nbytes);
+	gp_pattern_fill(host, ti.nbytes, 99);
+	expected = gp_checksum(host, ti.nbytes);
+	free(host);
+	cr_expect_eq(w1 - w0, expected, "the written tensor was lost across eviction");
+	{
+		struct gp_pager_stats s;
+
+		gp_pager_get_stats(t.p, &s);
+		cr_expect_gt(s.bytes_d2h, 0, "nothing was written back");
+	}
+	gp_test_pager_close(&t);
+}
+
+Test(pager, offload_restore_round_trip)
+{
+	struct gp_test_pager t;
+	struct gp_group_info gi;
+	struct gp_pager_stats a, b;
+
+	gp_test_pager_open(&t, "auto", 0);
+	cr_expect_eq(gp_test_check_pass(&t), 0);
+	cr_assert_eq(gp_model_offload(t.m, "encoder"), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_model_group_info(t.m, 0, &gi), 0);
+	cr_expect_eq(gi.resident_chunks, 0, "offloaded model still on the device");
+	cr_expect_eq(gp_model_offload(t.m, "again"), GP_ESTATE);
+	gp_pager_get_stats(t.p, &a);
+	cr_assert_eq(gp_model_restore(t.p, "encoder"), 0, "%s", gp_last_error());
+	gp_pager_get_stats(t.p, &b);
+	cr_expect_eq(b.bytes_disk, a.bytes_disk, "restore read the files again");
+	cr_assert_eq(gp_model_group_info(t.m, 0, &gi), 0);
+	cr_expect_eq(gi.resident_chunks, gi.total_chunks);
+	cr_expect_eq(gp_model_restore(t.p, "encoder"), GP_ENOENT, "key reused after restore");
+	cr_expect_eq(gp_test_check_pass(&t), 0);
+	gp_test_pager_close(&t);
+}
+
+Test(pager, offload_without_host_room)
+{
+	struct gp_test_pager t;
+	struct gp_pager_options po;
+	struct gp_pager *small;
+	struct gp_model *m;
+	struct gp_group_info before, after;
+
+	gp_test_pager_open(&t, "auto", 0);
+	gp_pager_options_init(&po);
+	po.host_budget = 8u << 20;
+	po.vram_budget = gp_model_device_size(t.m) + (8u << 20);
+	cr_assert_eq(gp_pager_open(&po, &small), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_model_open(small, t.dir, &m), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_acquire_group(m, 0, NULL), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_release_group(m, 0, NULL), 0);
+	gp_model_group_info(m, 0, &before);
+	cr_expect_eq(gp_model_offload(m, "k"), GP_EHOSTMEM);
+	gp_test_expect_error(t.dir);
+	gp_model_group_info(m, 0, &after);
+	cr_expect_eq(after.resident_chunks, before.resident_chunks, "something moved");
+	gp_model_close(m);
+	gp_pager_close(small);
+	gp_test_pager_close(&t);
+}
+
+/* An app allocation takes chunks from weights that are not in use. */
+Test(pager, alloc_evicts_weights)
+{
+	struct gp_test_pager t;
+	struct gp_pager_stats s;
+	uint64_t ptr;
+
+	gp_test_pager_open(&t, "auto", 0);
+	cr_expect_eq(gp_test_check_pass(&t), 0);
+	cr_assert_eq(gp_pager_alloc(t.p, gp_model_device_size(t.m) / 2, &ptr), 0, "%s",
+		     gp_last_error());
+	gp_pager_get_stats(t.p, &s);
+	cr_expect_gt(s.dev_evictions, 0);
+	cr_expect_eq(gp_test_check_pass(&t), 0);
+	cr_expect_eq(gp_pager_free(t.p, ptr), 0);
+	gp_test_pager_close(&t);
+}
+
+/* The simulated device runs out of memory early: the pager lives within what it got. */
+Test(pager, device_oom_mid_run)
+{
+	struct gp_test_pager t;
+
+	gp_test_cuda_env();
+	gp_test_require_simulator();
+	setenv("GPUPAGER_SIM_FAIL", "cuMemCreate:20+=CUDA_ERROR_OUT_OF_MEMORY", 1);
+	gp_test_pager_open(&t, "auto", 0);
+	for (int i = 0; i < 3; i++)
+		cr_expect_eq(gp_test_check_pass(&t), 0);
+	cr_expect_leq(t.p->max_chunks, 20);
+	gp_test_pager_close(&t);
+}
+
+Test(pager, trace_lines)
+{
+	struct gp_test_pager t;
+	char path[] = "/tmp/gp-trace-XXXXXX", line[512];
+	int fd = mkstemp(path), lines = 0;
+	FILE *f;
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	gp_test_pager_open(&t, "auto", 50);
+	cr_assert_eq(gp_trace_start(t.p, path), 0, "%s", gp_last_error());
+	cr_expect_eq(gp_trace_start(t.p, path), GP_ESTATE);
+	gp_test_check_pass(&t);
+	cr_assert_eq(gp_trace_stop(t.p), 0);
+	f = fopen(path, "r");
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f))
+		lines++;
+	fclose(f);
+	unlink(path);
+	cr_expect_eq(lines, 1 + (int)gp_model_group_count(t.m));
+	gp_test_pager_close(&t);
+}
