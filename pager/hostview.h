@@ -40,7 +40,7 @@ struct gp_host_view_opts {
 	struct gp_io_file *file;        /* the file shown; its size is the view's */
 	const char *path;               /* the same file, for the mmap fallback */
 	unsigned readahead_chunks;      /* chunks loaded ahead on sequential faults; 0: default (2) */
-	int force_mmap;                 /* 1: skip userfaultfd (tests, GPUPAGER_VIEW=mmap) */
+	int force_mmap;                 /* 1: skip userfaultfd (tests, benchmarks) */
 };
 
 int gp_host_view_open(const struct gp_host_view_opts *opts, struct gp_host_view **out);
