@@ -1,4 +1,4 @@
-/* cli_run.c - run the built gpupager binary from a test and capture what it prints. */
+/* cli_run.c - run a built program (gpupager, pagerstat) from a test and capture what it prints. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
@@ -28,7 +28,13 @@ static char *read_all(FILE *f)
 
 struct gp_test_cli gp_test_cli_run(const char *const *args, rlim_t fsize_limit)
 {
-	const char *argv[32] = { GP_TEST_GPUPAGER };
+	return gp_test_cli_run_bin(GP_TEST_GPUPAGER, args, fsize_limit);
+}
+
+struct gp_test_cli gp_test_cli_run_bin(const char *bin, const char *const *args,
+				       rlim_t fsize_limit)
+{
+	const char *argv[32] = { bin };
 	FILE *out = tmpfile(), *err = tmpfile();
 	struct gp_test_cli r;
 	size_t n = 1;
@@ -36,8 +42,7 @@ struct gp_test_cli gp_test_cli_run(const char *const *args, rlim_t fsize_limit)
 	pid_t pid;
 
 	cr_assert(out && err, "tmpfile: %s", strerror(errno));
-	cr_assert_eq(access(GP_TEST_GPUPAGER, X_OK), 0, "%s not built: %s", GP_TEST_GPUPAGER,
-		     strerror(errno));
+	cr_assert_eq(access(bin, X_OK), 0, "%s not built: %s", bin, strerror(errno));
 	for (; *args; args++) {
 		cr_assert_lt(n, 31, "too many arguments");
 		argv[n++] = *args;
@@ -56,7 +61,7 @@ struct gp_test_cli gp_test_cli_run(const char *const *args, rlim_t fsize_limit)
 			signal(SIGXFSZ, SIG_IGN);
 			setrlimit(RLIMIT_FSIZE, &rl);
 		}
-		execv(GP_TEST_GPUPAGER, (char *const *)argv);
+		execv(bin, (char *const *)argv);
 		_exit(127);
 	}
 	cr_assert_eq(waitpid(pid, &wstatus, 0), pid);

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 
 #define GP_TEST_GPUPAGER GP_BUILD_DIR "/bin/gpupager"
+#define GP_TEST_PAGERSTAT GP_BUILD_DIR "/bin/pagerstat"
 
 struct gp_test_cli {
 	int status;     /* exit status, or 128 + signal */
@@ -18,6 +19,9 @@ struct gp_test_cli {
  * with EFBIG as on a full disk.
  */
 struct gp_test_cli gp_test_cli_run(const char *const *args, rlim_t fsize_limit);
+/* The same for another built program (GP_TEST_PAGERSTAT). */
+struct gp_test_cli gp_test_cli_run_bin(const char *bin, const char *const *args,
+				       rlim_t fsize_limit);
 void gp_test_cli_free(struct gp_test_cli *r);
 
 #endif
