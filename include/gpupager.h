@@ -22,9 +22,9 @@ extern "C" {
 #endif
 
 #define GP_VERSION_MAJOR 0
-#define GP_VERSION_MINOR 1
+#define GP_VERSION_MINOR 2
 #define GP_VERSION_PATCH 0
-#define GP_VERSION_STRING "0.1.0"
+#define GP_VERSION_STRING "0.2.0"
 /* One integer for compile-time comparisons: 0x00MMmmpp. */
 #define GP_VERSION_NUMBER \
 	((GP_VERSION_MAJOR << 16) | (GP_VERSION_MINOR << 8) | GP_VERSION_PATCH)
