@@ -78,8 +78,8 @@ int ps_sample_take(const struct gp_stats_segment *live, struct ps_sample *out)
 			continue;
 		}
 		memcpy(&out->seg, live, sizeof(out->seg));
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&live->seq, __ATOMIC_RELAXED) == seq) {
+		/* Sequentially consistent re-read: the copy above cannot move after it. */
+		if (__atomic_load_n(&live->seq, __ATOMIC_SEQ_CST) == seq) {
 			out->unix_s = clock_s(CLOCK_REALTIME);
 			out->mono_s = clock_s(CLOCK_MONOTONIC);
 			sanitize(&out->seg);
