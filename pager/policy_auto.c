@@ -1,0 +1,545 @@
+/*
+ * policy_auto.c - learn the iteration, then evict by Belady's MIN over it.
+ *
+ * Every access is appended to a history.  While no iteration is known the
+ * policy is LRU and looks for a period: a candidate P is an earlier
+ * occurrence of the group just accessed, kept while each access equals the
+ * one P accesses before it.  Among the earlier occurrences, the candidate
+ * chosen is the one whose match reaches furthest back (ties: the shortest
+ * period), so a sub-sequence repeated inside an iteration loses to the whole
+ * iteration once the history holds it twice.  After enough matches the last
+ * P accesses become the learned sequence: a list of accesses, so a group may
+ * occur several times per iteration (a UNet's down and up path).
+ *
+ * Locked on a sequence, the victim is a chunk of the group whose next use
+ * lies furthest ahead in it (groups that never occur first), highest chunk
+ * index first so a partly evicted group keeps its head.  The chunks a plan
+ * computed at lock time keeps across the iteration (each group's head, see
+ * plan()) go only after every other chunk, which makes the steady state
+ * spread its evictions over all groups instead of streaming whole ones.
+ * Prefetch names the next groups, as far as the plan leaves room for them;
+ * next_use is the distance in accesses.  An access other than the predicted
+ * one unlocks: LRU again, and learning resumes on the history, which is kept.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "log.h"
+#include "policy_internal.h"
+
+/* History kept for learning; when full the older half is dropped. */
+#define AUTO_HISTORY_MAX 65536u
+/* Matches that lock a candidate period P (P + 1 when P is shorter). */
+#define AUTO_LOCK_MATCHES 8u
+/* Earlier occurrences tried, and accesses compared, when choosing a candidate. */
+#define AUTO_CANDIDATES_MAX 256u
+#define AUTO_LOOKBACK_MAX 4096u
+/* Most groups prefetched ahead; by default room for them costs at most 1/DIV more (plan()). */
+#define AUTO_PREFETCH_MAX 8u
+#define AUTO_PREFETCH_COST_DIV 50u
+
+struct auto_state {
+	uint32_t prefetch;              /* groups to prefetch ahead */
+	bool prefetch_asked;            /* prefetch given by the caller: plan room at any cost */
+	/* learning */
+	uint32_t *hist;                 /* [AUTO_HISTORY_MAX] groups, oldest first */
+	uint32_t *hist_prev;            /* [AUTO_HISTORY_MAX] previous index of the same group */
+	uint32_t *last_at;              /* [n_groups] latest index of each group */
+	uint32_t n_hist;
+	uint32_t cand;                  /* candidate period, 0: none */
+	uint32_t matched;               /* latest accesses equal to the one cand before */
+	/* locked */
+	bool locked;
+	uint32_t *seq;                  /* [period] the learned iteration */
+	uint32_t period;
+	uint32_t pos;                   /* index in seq of the latest access */
+	uint64_t *dist;                 /* [n_groups] accesses until next use; UINT64_MAX: never */
+	uint32_t *order;                /* [n_groups] groups of seq, nearest next use first */
+	uint32_t n_order;
+	uint32_t *absent;               /* [n_groups] groups not in seq */
+	uint32_t n_absent;
+	uint32_t *orphans;              /* chunks outside every group */
+	uint32_t n_orphans;
+	/* the residency plan of the learned sequence (see plan()) */
+	uint32_t *keep;                 /* [n_groups] head chunks kept across the iteration */
+	uint32_t *over;                 /* [n_groups] resident chunks beyond keep */
+	uint64_t n_over;
+	uint32_t plan_prefetch;         /* groups ahead the plan leaves room for */
+};
+
+static void rebuild_links(struct gp_policy *p, struct auto_state *s)
+{
+	for (uint32_t g = 0; g < p->n_groups; g++)
+		s->last_at[g] = GP_POLICY_NONE;
+	for (uint32_t i = 0; i < s->n_hist; i++) {
+		s->hist_prev[i] = s->last_at[s->hist[i]];
+		s->last_at[s->hist[i]] = i;
+	}
+}
+
+static void history_append(struct gp_policy *p, struct auto_state *s, uint32_t group)
+{
+	uint32_t i;
+
+	if (s->n_hist == AUTO_HISTORY_MAX) {
+		uint32_t keep = AUTO_HISTORY_MAX / 2;
+
+		memmove(s->hist, s->hist + s->n_hist - keep, keep * sizeof(*s->hist));
+		s->n_hist = keep;
+		rebuild_links(p, s);
+		if (s->cand >= keep)
+			s->cand = s->matched = 0;
+	}
+	i = s->n_hist++;
+	s->hist[i] = group;
+	s->hist_prev[i] = s->last_at[group];
+	s->last_at[group] = i;
+}
+
+/* How many accesses up to index i equal the one period before, walking back. */
+static uint32_t backward_match(const struct auto_state *s, uint32_t i, uint32_t period)
+{
+	uint32_t m = 0;
+
+	while (m < AUTO_LOOKBACK_MAX && i - m >= period && s->hist[i - m] == s->hist[i - m - period])
+		m++;
+	return m;
+}
+
+/* The latest access (index i) is the first of a new candidate period, if any. */
+static void find_candidate(struct auto_state *s, uint32_t i)
+{
+	uint32_t tried = 0;
+
+	s->cand = s->matched = 0;
+	for (uint32_t j = s->hist_prev[i]; j != GP_POLICY_NONE && tried < AUTO_CANDIDATES_MAX;
+	     j = s->hist_prev[j], tried++) {
+		uint32_t m = backward_match(s, i, i - j);
+
+		if (m > s->matched) {
+			s->cand = i - j;
+			s->matched = m;
+		}
+	}
+}
+
+/* Distances from pos to each group's next use, and groups ordered by them. */
+static void compute_distances(struct auto_state *s)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < s->n_order; i++)
+		s->dist[s->order[i]] = UINT64_MAX;
+	/* order[] is filled nearest first, then read from its end. */
+	for (uint32_t k = 1; k <= s->period; k++) {
+		uint32_t g = s->seq[(s->pos + k) % s->period];
+
+		if (s->dist[g] == UINT64_MAX) {
+			s->dist[g] = k;
+			s->order[n++] = g;
+		}
+	}
+	s->n_order = n;
+}
+
+/* Chunks of group beyond the first keep ones that are resident (the plan's "over"). */
+static uint32_t count_over(const struct gp_policy *p, uint32_t group, uint32_t keep)
+{
+	uint32_t n = 0, first = p->group_first[group];
+
+	for (uint32_t c = first + keep; c < first + p->group_count[group]; c++)
+		n += p->resident[c];
+	return n;
+}
+
+static uint64_t dropped(const struct gp_policy *p, uint32_t group, uint64_t drop)
+{
+	return p->group_count[group] < drop ? p->group_count[group] : drop;
+}
+
+/* The most dropped chunks needed at once: the group in use and the next `ahead` groups. */
+static uint64_t window_need(const struct gp_policy *p, const struct auto_state *s,
+			    uint64_t drop, uint32_t ahead)
+{
+	uint64_t most = 0;
+
+	for (uint32_t i = 0; i < s->period; i++) {
+		uint64_t sum = 0;
+
+		for (uint32_t k = 0; k <= ahead; k++) {
+			uint32_t g = s->seq[(i + k) % s->period];
+			bool dup = false;
+
+			for (uint32_t j = 0; j < k && !dup; j++)
+				dup = s->seq[(i + j) % s->period] == g;
+			if (!dup)
+				sum += dropped(p, g, drop);
+		}
+		if (sum > most)
+			most = sum;
+	}
+	return most;
+}
+
+/*
+ * Chunks the plan with per-group cap x must drop in all: the range beyond
+ * the capacity plus the room for the widest window; UINT64_MAX when groups
+ * capped at x cannot drop that many.  M - D + (window) <= capacity is what
+ * makes the group in use and the groups ahead fit beside the kept chunks.
+ */
+static uint64_t plan_total(const struct gp_policy *p, const struct auto_state *s, uint64_t x,
+			   uint32_t ahead)
+{
+	uint64_t range = 0, most = 0, need;
+
+	for (uint32_t i = 0; i < s->n_order; i++) {
+		range += p->group_count[s->order[i]];
+		most += dropped(p, s->order[i], x);
+	}
+	need = window_need(p, s, x, ahead);
+	if (range + need <= p->capacity)
+		return 0;
+	need += range - p->capacity;
+	return need <= most ? need : UINT64_MAX;
+}
+
+/* The smallest cap x that works (it only gets easier as x grows), or UINT64_MAX. */
+static uint64_t plan_cap(const struct gp_policy *p, const struct auto_state *s, uint32_t ahead)
+{
+	uint64_t lo = 0, hi = 0;
+
+	for (uint32_t i = 0; i < s->n_order; i++)
+		if (p->group_count[s->order[i]] > hi)
+			hi = p->group_count[s->order[i]];
+	if (plan_total(p, s, hi, ahead) == UINT64_MAX)
+		return UINT64_MAX;
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (plan_total(p, s, mid, ahead) != UINT64_MAX)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
+
+/*
+ * Which chunks stay resident across the iteration.  Evicting strictly by
+ * furthest next use while the group in use may not be evicted settles into
+ * keeping whole groups and streaming the rest, which loads about one group
+ * more per iteration than needed.  Instead every group of the sequence keeps
+ * its head and drops at most x tail chunks, the drops spread evenly and
+ * adding up to what leaves room for the dropped chunks of the group in use
+ * and of the groups prefetched ahead of it: x is the smallest cap for which
+ * that works (a cyclic sequence of N equal groups then loads about N/(N-1)
+ * of MIN).  Room to prefetch `ahead` groups costs dropping more (about
+ * N/(N-1-ahead) of MIN): with the default prefetch it is planned only while
+ * that loads at most 1/AUTO_PREFETCH_COST_DIV more, with a prefetch the
+ * caller asked for whenever it fits.
+ */
+static void plan(struct gp_policy *p, struct auto_state *s)
+{
+	uint32_t most = s->prefetch < s->period - 1 ? s->prefetch : s->period - 1;
+	uint64_t x = plan_cap(p, s, 0), total = 0, excess = 0;
+
+	s->plan_prefetch = 0;
+	if (x != UINT64_MAX) {
+		total = plan_total(p, s, x, 0);
+		for (uint32_t ahead = most; ahead > 0; ahead--) {
+			uint64_t xa = plan_cap(p, s, ahead);
+			uint64_t ta = xa == UINT64_MAX ? UINT64_MAX : plan_total(p, s, xa, ahead);
+
+			if (ta != UINT64_MAX &&
+			    (s->prefetch_asked || ta * AUTO_PREFETCH_COST_DIV <=
+						  total * (AUTO_PREFETCH_COST_DIV + 1))) {
+				s->plan_prefetch = ahead;
+				x = xa;
+				total = ta;
+				break;
+			}
+		}
+	}
+	/*
+	 * Groups outside the sequence keep nothing, the others drop min(size, x)
+	 * and then take chunks back round-robin until the drops add up to total.
+	 */
+	for (uint32_t g = 0; g < p->n_groups; g++)
+		s->keep[g] = 0;
+	for (uint32_t i = 0; i < s->n_order; i++) {
+		uint32_t g = s->order[i];
+
+		s->keep[g] = p->group_count[g] - (uint32_t)dropped(p, g, x);
+		excess += p->group_count[g] - s->keep[g];
+	}
+	excess = x == UINT64_MAX ? 0 : excess - total;
+	while (excess) {
+		for (uint32_t i = 0; i < s->n_order && excess; i++) {
+			uint32_t g = s->order[i];
+
+			if (s->keep[g] < p->group_count[g]) {
+				s->keep[g]++;
+				excess--;
+			}
+		}
+	}
+	s->n_over = 0;
+	for (uint32_t g = 0; g < p->n_groups; g++) {
+		s->over[g] = count_over(p, g, s->keep[g]);
+		s->n_over += s->over[g];
+	}
+	gp_log_debug("policy auto: plan drops %llu chunks an iteration, at most %llu a group, "
+		     "room to prefetch %u groups", (unsigned long long)total,
+		     (unsigned long long)x, s->plan_prefetch);
+}
+
+static int lock(struct gp_policy *p, struct auto_state *s)
+{
+	uint32_t period = s->cand;
+	uint32_t *seq = realloc(s->seq, period * sizeof(*seq));
+
+	if (!seq)
+		return gp_fail(GP_ENOMEM, "policy auto: out of memory for a %u-access sequence",
+			       period);
+	s->seq = seq;
+	memcpy(seq, s->hist + s->n_hist - period, period * sizeof(*seq));
+	s->period = period;
+	s->pos = period - 1;
+	for (uint32_t g = 0; g < p->n_groups; g++)
+		s->dist[g] = UINT64_MAX;
+	s->n_order = 0;
+	compute_distances(s);
+	s->n_absent = 0;
+	for (uint32_t g = 0; g < p->n_groups; g++)
+		if (s->dist[g] == UINT64_MAX)
+			s->absent[s->n_absent++] = g;
+	plan(p, s);
+	s->locked = true;
+	gp_log_debug("policy auto: learned an iteration of %u accesses over %u groups", period,
+		     s->n_order);
+	return 0;
+}
+
+static void learn(struct gp_policy *p, struct auto_state *s)
+{
+	uint32_t i = s->n_hist - 1;
+	uint32_t need;
+
+	if (s->cand && s->hist[i - s->cand] == s->hist[i])
+		s->matched++;
+	else
+		find_candidate(s, i);
+	if (!s->cand)
+		return;
+	need = s->cand < AUTO_LOCK_MATCHES ? s->cand + 1 : AUTO_LOCK_MATCHES;
+	/* Out of memory for the sequence: stay LRU and try again on the next access. */
+	if (s->matched >= need && lock(p, s))
+		gp_log_debug("policy auto: %s", gp_last_error());
+}
+
+static void auto_access(struct gp_policy *p, uint32_t group)
+{
+	struct auto_state *s = p->priv;
+
+	gp_lru_access(p, group);
+	history_append(p, s, group);
+	if (s->locked) {
+		uint32_t next = s->pos + 1 == s->period ? 0 : s->pos + 1;
+
+		if (s->seq[next] == group) {
+			s->pos = next;
+			compute_distances(s);
+			return;
+		}
+		gp_log_debug("policy auto: access to group %u where group %u was due; relearning",
+			     group, s->seq[next]);
+		s->locked = false;
+		s->cand = s->matched = 0;
+	}
+	learn(p, s);
+}
+
+/* The highest chunk of group in [lo, hi) (offsets in the group) that may be evicted. */
+static uint32_t group_victim(const struct gp_policy *p, uint32_t group, uint32_t lo, uint32_t hi,
+			     gp_policy_can_evict_fn can_evict, void *ctx)
+{
+	uint32_t first = p->group_first[group];
+
+	for (uint32_t c = first + hi; c-- > first + lo;)
+		if (p->resident[c] && can_evict(ctx, c))
+			return c;
+	return GP_POLICY_NONE;
+}
+
+/*
+ * Chunks beyond the plan's keep first, then kept ones; within each, groups
+ * that never come back, then the furthest next use first, the highest chunk
+ * of a group first.
+ */
+static int auto_victim(struct gp_policy *p, gp_policy_can_evict_fn can_evict, void *ctx,
+		       uint32_t *chunk)
+{
+	struct auto_state *s = p->priv;
+	uint32_t c = GP_POLICY_NONE;
+
+	if (!s->locked)
+		return gp_lru_victim(p, can_evict, ctx, chunk);
+	for (uint32_t i = s->n_orphans; c == GP_POLICY_NONE && i-- > 0;)
+		if (p->resident[s->orphans[i]] && can_evict(ctx, s->orphans[i]))
+			c = s->orphans[i];
+	for (uint32_t i = s->n_absent; c == GP_POLICY_NONE && i-- > 0;)
+		if (p->group_resident[s->absent[i]])
+			c = group_victim(p, s->absent[i], 0, p->group_count[s->absent[i]], can_evict,
+					 ctx);
+	for (uint32_t i = s->n_order; c == GP_POLICY_NONE && i-- > 0;) {
+		uint32_t g = s->order[i];
+
+		if (s->over[g])
+			c = group_victim(p, g, s->keep[g], p->group_count[g], can_evict, ctx);
+	}
+	for (uint32_t i = s->n_order; c == GP_POLICY_NONE && i-- > 0;) {
+		uint32_t g = s->order[i];
+
+		if (p->group_resident[g] > s->over[g])
+			c = group_victim(p, g, 0, s->keep[g], can_evict, ctx);
+	}
+	if (c == GP_POLICY_NONE)
+		return GP_ENOENT;
+	*chunk = c;
+	return 0;
+}
+
+/*
+ * The next groups of the sequence, as far as the plan leaves room for them:
+ * free chunks and chunks beyond the plan's keep, outside the group in use
+ * and the groups named before.  Prefetching further would evict kept
+ * chunks, which the next iteration would then load again.
+ */
+static size_t auto_prefetch(struct gp_policy *p, uint32_t *groups, size_t max)
+{
+	struct auto_state *s = p->priv;
+	uint32_t cur;
+	int64_t room;
+	size_t n = 0;
+
+	if (!s->locked)
+		return 0;
+	cur = s->seq[s->pos];
+	room = (int64_t)s->n_over - s->over[cur];
+	if (p->capacity > p->n_resident)
+		room += (int64_t)(p->capacity - p->n_resident);
+	for (uint32_t k = 1; k <= s->plan_prefetch && k < s->period && n < max; k++) {
+		uint32_t g = s->seq[(s->pos + k) % s->period];
+		bool dup = g == cur;
+
+		for (size_t i = 0; i < n && !dup; i++)
+			dup = groups[i] == g;
+		if (dup)
+			continue;
+		room -= s->over[g] + (p->group_count[g] - p->group_resident[g]);
+		if (room < 0)
+			break;
+		groups[n++] = g;
+	}
+	return n;
+}
+
+static uint64_t auto_next_use(const struct gp_policy *p, uint32_t chunk)
+{
+	const struct auto_state *s = p->priv;
+	uint32_t g = p->chunk_group[chunk];
+
+	if (!s->locked || g == GP_POLICY_NONE)
+		return UINT64_MAX;
+	return s->dist[g];
+}
+
+static void count_chunk(struct gp_policy *p, uint32_t chunk, int delta)
+{
+	struct auto_state *s = p->priv;
+	uint32_t g = p->chunk_group[chunk];
+
+	if (!s->locked || g == GP_POLICY_NONE || chunk - p->group_first[g] < s->keep[g])
+		return;
+	s->over[g] += (uint32_t)delta;
+	s->n_over += (uint64_t)(int64_t)delta;
+}
+
+static void auto_loaded(struct gp_policy *p, uint32_t chunk)
+{
+	gp_lru_loaded(p, chunk);
+	count_chunk(p, chunk, 1);
+}
+
+static void auto_evicted(struct gp_policy *p, uint32_t chunk)
+{
+	gp_lru_evicted(p, chunk);
+	count_chunk(p, chunk, -1);
+}
+
+static void auto_fini(struct gp_policy *p)
+{
+	struct auto_state *s = p->priv;
+
+	free(s->hist);
+	free(s->hist_prev);
+	free(s->last_at);
+	free(s->seq);
+	free(s->dist);
+	free(s->order);
+	free(s->absent);
+	free(s->orphans);
+	free(s->keep);
+	free(s->over);
+	free(s);
+}
+
+static int auto_init(struct gp_policy *p, const struct gp_policy_opts *opts)
+{
+	struct auto_state *s = calloc(1, sizeof(*s));
+	size_t ng = p->n_groups ? p->n_groups : 1;
+
+	if (!s)
+		return gp_fail(GP_ENOMEM, "policy auto: out of memory");
+	p->priv = s;
+	s->prefetch_asked = opts->prefetch_groups != 0;
+	s->prefetch = opts->prefetch_groups ? opts->prefetch_groups : GP_POLICY_DEFAULT_PREFETCH;
+	if (s->prefetch > AUTO_PREFETCH_MAX)
+		s->prefetch = AUTO_PREFETCH_MAX;
+	s->hist = malloc(AUTO_HISTORY_MAX * sizeof(*s->hist));
+	s->hist_prev = malloc(AUTO_HISTORY_MAX * sizeof(*s->hist_prev));
+	s->last_at = malloc(ng * sizeof(*s->last_at));
+	s->dist = malloc(ng * sizeof(*s->dist));
+	s->order = malloc(ng * sizeof(*s->order));
+	s->absent = malloc(ng * sizeof(*s->absent));
+	s->keep = malloc(ng * sizeof(*s->keep));
+	s->over = malloc(ng * sizeof(*s->over));
+	for (uint32_t c = 0; c < p->n_chunks; c++)
+		s->n_orphans += p->chunk_group[c] == GP_POLICY_NONE;
+	s->orphans = malloc((s->n_orphans ? s->n_orphans : 1) * sizeof(*s->orphans));
+	if (!s->hist || !s->hist_prev || !s->last_at || !s->dist || !s->order || !s->absent ||
+	    !s->orphans || !s->keep || !s->over) {
+		auto_fini(p);
+		p->priv = NULL;
+		return gp_fail(GP_ENOMEM, "policy auto: out of memory for %u groups", p->n_groups);
+	}
+	s->n_orphans = 0;
+	for (uint32_t c = 0; c < p->n_chunks; c++)
+		if (p->chunk_group[c] == GP_POLICY_NONE)
+			s->orphans[s->n_orphans++] = c;
+	rebuild_links(p, s);
+	return 0;
+}
+
+const struct gp_policy_ops gp_policy_auto_ops = {
+	.name = "auto",
+	.init = auto_init,
+	.fini = auto_fini,
+	.access = auto_access,
+	.loaded = auto_loaded,
+	.evicted = auto_evicted,
+	.victim = auto_victim,
+	.prefetch = auto_prefetch,
+	.next_use = auto_next_use,
+};
