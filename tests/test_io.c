@@ -85,6 +85,10 @@ static char *make_file(const char *name, uint64_t size, uint64_t seed)
 		expected(seed, o, n, buf);
 		cr_assert_eq(fwrite(buf, 1, n, fp), n);
 	}
+	cr_assert_eq(fflush(fp), 0);
+	/* Out of the page cache, so reads of it take the O_DIRECT path where there is one. */
+	cr_assert_eq(fdatasync(fileno(fp)), 0);
+	posix_fadvise(fileno(fp), 0, 0, POSIX_FADV_DONTNEED);
 	cr_assert_eq(fclose(fp), 0);
 	free(buf);
 	return path;
@@ -126,10 +130,24 @@ static struct gp_io *open_io(const struct cfg *c, uint64_t request_size)
 	return io;
 }
 
+/* Drop path's pages from the page cache, so O_DIRECT configurations really read direct. */
+static void drop_cache(const char *path)
+{
+	int fd = open(path, O_RDONLY);
+
+	if (fd >= 0) {
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		close(fd);
+	}
+}
+
 static struct gp_io_file *add(struct gp_io *io, const char *path, uint64_t size)
 {
 	struct gp_io_file *f = NULL;
-	int err = gp_io_add_file(io, path, size, &f);
+	int err;
+
+	drop_cache(path);
+	err = gp_io_add_file(io, path, size, &f);
 
 	cr_assert_eq(err, 0, "%s: %s", path, gp_last_error());
 	return f;
@@ -678,5 +696,38 @@ Test(io, injected_short_reads_are_resumed)
 		gp_io_close(io);
 	}
 	free(buf);
+	free(path);
+}
+
+/* A range already in the page cache is read buffered even where O_DIRECT is on. */
+Test(io, warm_ranges_read_buffered)
+{
+	char *path = make_file("warm", FILE_SIZE, 9);
+	unsigned char *dst = malloc(FILE_SIZE);
+	const struct cfg c = { GP_IO_URING, 1 };
+	struct gp_io *io = open_io(&c, MIB);
+	struct gp_io_file *f = add(io, path, FILE_SIZE);
+	struct gp_io_req r = req(f, 0, FILE_SIZE, dst);
+	struct gp_io_stats cold, warm;
+	int fd;
+
+	if (!gp_io_file_direct(f))
+		cr_skip_test("%s has no O_DIRECT", dir);
+	read_ok(io, &r, 1, &c);
+	check(&c, 9, 0, FILE_SIZE, dst);
+	gp_io_get_stats(io, &cold);
+	cr_expect_gt(cold.direct_reads, 0, "a cold file was not read with O_DIRECT");
+	/* Warm it: read it once through the page cache. */
+	fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(pread(fd, dst, FILE_SIZE, 0), (ssize_t)FILE_SIZE);
+	close(fd);
+	memset(dst, 0, FILE_SIZE);
+	read_ok(io, &r, 1, &c);
+	check(&c, 9, 0, FILE_SIZE, dst);
+	gp_io_get_stats(io, &warm);
+	cr_expect_eq(warm.direct_reads, cold.direct_reads, "a warm file was read with O_DIRECT");
+	gp_io_close(io);
+	free(dst);
 	free(path);
 }

@@ -190,24 +190,39 @@ int gp_io_read(struct gp_io *io, const struct gp_io_req *reqs, size_t n)
 	struct gp_io_batch b = { .err = 0 };
 	struct gp_io_piece *pieces;
 	size_t count = 0, at = 0;
+	unsigned char *direct;
 	int err;
 
+	direct = malloc(n ? n : 1);
+	if (!direct)
+		return gp_fail(GP_ENOMEM, "io: out of memory for %zu requests", n);
 	for (size_t i = 0; i < n; i++) {
 		err = check_req(&reqs[i], i);
-		if (err)
+		if (err) {
+			free(direct);
 			return err;
-		count += gp_io_split(io, &reqs[i], NULL, NULL);
+		}
+		/* Decided once per request: the two splits below must agree. */
+		direct[i] = reqs[i].file->dfd >= 0 &&
+			    !gp_io_range_cached(reqs[i].file, reqs[i].offset, reqs[i].len);
+		count += gp_io_split(io, &reqs[i], NULL, NULL, direct[i]);
 	}
-	if (!count)
+	if (!count) {
+		free(direct);
 		return 0;
+	}
 	pieces = calloc(count, sizeof(*pieces));
-	if (!pieces)
+	if (!pieces) {
+		free(direct);
 		return gp_fail(GP_ENOMEM, "io: out of memory for %zu reads", count);
+	}
 	pthread_mutex_init(&b.lock, NULL);
 	pthread_cond_init(&b.cond, NULL);
 	b.left = count;
 	for (size_t i = 0; i < n; i++)
-		at += gp_io_split(io, &reqs[i], pieces + at, &b);
+		at += gp_io_split(io, &reqs[i], pieces + at, &b, direct[i]);
+	free(direct);
+
 	for (size_t i = 0; i + 1 < count; i++)
 		pieces[i].next = &pieces[i + 1];
 

@@ -65,6 +65,7 @@ static void open_direct(struct gp_io *io, struct gp_io_file *f)
 	f->dfd = dfd;
 	f->off_align = off_align;
 	f->mem_align = mem_align;
+	gp_io_cache_map(f);
 }
 
 static int open_file(const char *path, uint64_t expected_size, int *fd_out, uint64_t *size)
@@ -157,6 +158,7 @@ void gp_io_remove_file(struct gp_io *io, struct gp_io_file *file)
 	pthread_mutex_unlock(&io->flock);
 	if (file->dfd >= 0)
 		close(file->dfd);
+	gp_io_cache_unmap(file);
 	close(file->fd);
 	free(file->path);
 	free(file);

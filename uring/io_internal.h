@@ -38,6 +38,7 @@ struct gp_io_file {
 	uint32_t mem_align;     /* O_DIRECT memory alignment */
 	uint64_t size;
 	atomic_int direct_refused; /* a direct read failed with EINVAL (warned once) */
+	void *map;              /* never-touched mapping for mincore (O_DIRECT files), or NULL */
 };
 
 struct gp_io_batch {
@@ -117,9 +118,17 @@ struct gp_io {
 	atomic_int fault_kind;
 };
 
-/* Pieces request r needs; fills out[] (batch b) when out is not NULL. */
+/*
+ * Pieces request r needs; fills out[] (batch b) when out is not NULL.
+ * direct 0 reads buffered even where the file has O_DIRECT.
+ */
 size_t gp_io_split(const struct gp_io *io, const struct gp_io_req *r,
-		   struct gp_io_piece *out, struct gp_io_batch *b);
+		   struct gp_io_piece *out, struct gp_io_batch *b, int direct);
+
+/* io_cached.c: whether [off, off + len) is wholly in the page cache (then read buffered). */
+void gp_io_cache_map(struct gp_io_file *f);
+void gp_io_cache_unmap(struct gp_io_file *f);
+int gp_io_range_cached(const struct gp_io_file *f, uint64_t off, uint64_t len);
 
 /* Queue a linked list of pieces and wake the I/O threads. */
 void gp_io_queue_push(struct gp_io *io, struct gp_io_piece *head, struct gp_io_piece *tail);

@@ -59,7 +59,7 @@ static void range(struct splitter *s, uint64_t a, uint64_t b, uint64_t size, int
 }
 
 size_t gp_io_split(const struct gp_io *io, const struct gp_io_req *r,
-		   struct gp_io_piece *out, struct gp_io_batch *b)
+		   struct gp_io_piece *out, struct gp_io_batch *b, int direct)
 {
 	struct splitter s = { .r = r, .out = out, .b = b };
 	const struct gp_io_file *f = r->file;
@@ -68,7 +68,7 @@ size_t gp_io_split(const struct gp_io *io, const struct gp_io_req *r,
 
 	if (!r->len)
 		return 0;
-	if (f->dfd < 0) {
+	if (f->dfd < 0 || !direct) {
 		range(&s, r->offset, end, rs, 0, 0);
 		return s.n;
 	}
