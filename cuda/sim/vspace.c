@@ -238,6 +238,13 @@ CUresult sim_set_access(uintptr_t va, size_t size, int prot)
 		gp_log_warn("simulated device: cuMemSetAccess: mprotect failed: %m");
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
+	/*
+	 * Map the pages now, in one call, as a GPU's page tables are set up by the
+	 * map itself: otherwise the first copy into a remapped chunk takes one
+	 * page fault per 4 KiB, which no real device pays.  Best effort.
+	 */
+	if (prot & PROT_WRITE)
+		madvise((void *)va, size, MADV_POPULATE_WRITE);
 	for (uintptr_t p = va; p < va + size; p += SIM_GRANULARITY)
 		granule_at(p)->prot = (unsigned char)prot;
 	return CUDA_SUCCESS;
