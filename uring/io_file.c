@@ -65,7 +65,6 @@ static void open_direct(struct gp_io *io, struct gp_io_file *f)
 	f->dfd = dfd;
 	f->off_align = off_align;
 	f->mem_align = mem_align;
-	gp_io_cache_map(f);
 }
 
 static int open_file(const char *path, uint64_t expected_size, int *fd_out, uint64_t *size)
@@ -118,6 +117,7 @@ int gp_io_add_file(struct gp_io *io, const char *path, uint64_t expected_size,
 	}
 	if (io->use_direct)
 		open_direct(io, f);
+	gp_io_cache_map(f);
 
 	pthread_mutex_lock(&io->flock);
 	for (int i = 0; i < GP_IO_MAX_FILES; i++) {

@@ -145,6 +145,11 @@ struct gp_io_piece *gp_io_queue_take(struct gp_io *io, unsigned max, int wait, u
  * from now on (gp_io_piece_next_len bytes), 0 when it is finished, well or
  * not: the bounce copy is done and the batch told.
  */
+/*
+ * Read piece p with pread(2), resuming short reads (bounce: request_size
+ * bytes for a bounced O_DIRECT piece; NULL when p has a destination).
+ */
+void gp_io_piece_pread(struct gp_io *io, struct gp_io_piece *p, char *bounce);
 int gp_io_piece_result(struct gp_io *io, struct gp_io_piece *p, char *buf, uint64_t *done,
 		       int64_t res, uint64_t asked);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "gpupager.h"
 #include "io_internal.h"
@@ -80,4 +81,21 @@ int gp_io_piece_result(struct gp_io *io, struct gp_io_piece *p, char *buf, uint6
 	atomic_fetch_add(&io->bytes_read, p->copy_len);
 	piece_done(p, 0, "%s", "");
 	return 0;
+}
+
+void gp_io_piece_pread(struct gp_io *io, struct gp_io_piece *p, char *bounce)
+{
+	char *buf = p->dst ? p->dst : bounce;
+	int buffered = !gp_io_piece_direct(p);
+	uint64_t done = 0, asked;
+	ssize_t r;
+
+	do {
+		asked = gp_io_piece_next_len(p, done, buffered);
+		atomic_fetch_add(&io->requests, 1);
+		if (!buffered)
+			atomic_fetch_add(&io->direct_reads, 1);
+		r = pread(buffered ? p->file->fd : p->file->dfd, buf + done, asked, p->off + done);
+		buffered = 1;
+	} while (gp_io_piece_result(io, p, buf, &done, r < 0 ? -errno : r, asked));
 }

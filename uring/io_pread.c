@@ -23,24 +23,6 @@ struct pread_engine {
 	struct pread_worker w[];
 };
 
-static void read_piece(struct pread_worker *w, struct gp_io_piece *p)
-{
-	struct gp_io *io = w->io;
-	char *buf = p->dst ? p->dst : w->bounce;
-	int buffered = !gp_io_piece_direct(p);
-	uint64_t done = 0, asked;
-	ssize_t r;
-
-	do {
-		asked = gp_io_piece_next_len(p, done, buffered);
-		atomic_fetch_add(&io->requests, 1);
-		if (!buffered)
-			atomic_fetch_add(&io->direct_reads, 1);
-		r = pread(buffered ? p->file->fd : p->file->dfd, buf + done, asked, p->off + done);
-		buffered = 1;
-	} while (gp_io_piece_result(io, p, buf, &done, r < 0 ? -errno : r, asked));
-}
-
 static void *worker_main(void *arg)
 {
 	struct pread_worker *w = arg;
@@ -49,7 +31,7 @@ static void *worker_main(void *arg)
 
 	gp_io_bind_thread(w->io);
 	while ((p = gp_io_queue_take(w->io, 1, 1, &n)))
-		read_piece(w, p);
+		gp_io_piece_pread(w->io, p, w->bounce);
 	return NULL;
 }
 

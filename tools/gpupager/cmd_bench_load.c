@@ -4,8 +4,8 @@
  *
  *   uring   the pager's reader (uring/io.h) into host pool slots, a batch
  *           of slot-size pieces per gp_io_read so many are in flight
- *   pread   one thread, pread(2) of each piece into one buffer
- *   mmap    mmap of each file, memcpy of each piece into one buffer
+ *   pread   one thread, pread(2) of each piece into a pool-sized buffer
+ *   mmap    mmap of each file, memcpy of each piece into a pool-sized buffer
  *   direct  O_DIRECT reads of whole files, 4 MiB at a time, to nowhere:
  *           the disk's own speed, the cold baseline
  *
@@ -72,7 +72,8 @@ struct load {
 	struct gp_model_desc *desc;
 	uint64_t data_bytes;
 	uint64_t slot;
-	char *buf;                      /* one piece, for pread and mmap */
+	char *buf;                      /* pread's and mmap's destination, pieces cycled */
+	uint64_t buf_len;               /* as large as the pool */
 	struct gp_io *io;
 	struct gp_io_file **files;
 	struct gp_host_pool *pool;
@@ -91,8 +92,8 @@ static void help(void)
 	       "  direct  O_DIRECT reads of 4 MiB into one aligned buffer: the disk's own speed\n"
 	       "  uring   the pager's reader (GPUPAGER_IO: io_uring, or the pread pool) into\n"
 	       "          host pool slots, in slot-size pieces, up to %u pieces per batch\n"
-	       "  pread   one thread, pread(2) of each slot-size piece into one buffer\n"
-	       "  mmap    mmap of each file and memcpy of each piece into one buffer\n\n"
+	       "  pread   one thread, pread(2) of each slot-size piece into a pool-sized buffer\n"
+	       "  mmap    mmap of each file and memcpy of each piece into a pool-sized buffer\n\n"
 	       "Cold runs drop the files' page cache first (posix_fadvise DONTNEED; as root\n"
 	       "also /proc/sys/vm/drop_caches when pages stay); warm runs read the files once\n"
 	       "first.  Cold ratios are to direct, warm ratios to mmap.  Every method checksums\n"
@@ -288,8 +289,28 @@ static int read_full(int fd, const char *path, char *dst, uint64_t len, uint64_t
 	return 0;
 }
 
+/* The destination's size for every method: the pool's (never more than the model, at least a slot). */
+static uint64_t dest_bytes(const struct load *l)
+{
+	uint64_t n = (l->data_bytes + l->slot - 1) / l->slot * l->slot;
+
+	n = n < l->o->pool ? n : l->o->pool / l->slot * l->slot;
+	return n > l->slot ? n : l->slot;
+}
+
+/*
+ * Where piece i goes: pieces cycle through a destination as large as the
+ * reader's pool, so every method writes the same amount of distinct memory
+ * (a single reused buffer would stay in the CPU cache and flatter pread/mmap).
+ */
+static char *dest_piece(struct load *l, uint64_t i)
+{
+	return l->buf + (i % (l->buf_len / l->slot)) * l->slot;
+}
+
 static int run_pread(struct load *l, struct run *r)
 {
+	uint64_t piece = 0;
 	int err = 0;
 
 	for (uint32_t k = 0; k < l->desc->n_files && !err; k++) {
@@ -301,9 +322,11 @@ static int run_pread(struct load *l, struct run *r)
 		for (uint64_t off = f->data_start; off < f->size && !err; off += l->slot) {
 			uint64_t len = piece_len(f, off, l->slot);
 
-			err = read_full(fd, f->path, l->buf, len, off);
+			char *dst = dest_piece(l, piece++);
+
+			err = read_full(fd, f->path, dst, len, off);
 			if (!err)
-				sum_piece(l, &r->sum, l->buf, len, off - f->data_start);
+				sum_piece(l, &r->sum, dst, len, off - f->data_start);
 			r->bytes += len;
 			bench_progress_update(&l->progress, r->bytes);
 		}
@@ -314,6 +337,8 @@ static int run_pread(struct load *l, struct run *r)
 
 static int run_mmap(struct load *l, struct run *r)
 {
+	uint64_t piece = 0;
+
 	for (uint32_t k = 0; k < l->desc->n_files; k++) {
 		const struct gp_st_file *f = &l->desc->files[k];
 		int fd = open(f->path, O_RDONLY | O_CLOEXEC);
@@ -329,8 +354,10 @@ static int run_mmap(struct load *l, struct run *r)
 		for (uint64_t off = f->data_start; off < f->size; off += l->slot) {
 			uint64_t len = piece_len(f, off, l->slot);
 
-			memcpy(l->buf, map + off, len);
-			sum_piece(l, &r->sum, l->buf, len, off - f->data_start);
+			char *dst = dest_piece(l, piece++);
+
+			memcpy(dst, map + off, len);
+			sum_piece(l, &r->sum, dst, len, off - f->data_start);
 			r->bytes += len;
 			bench_progress_update(&l->progress, r->bytes);
 		}
@@ -427,7 +454,6 @@ static int open_reader(struct load *l)
 {
 	struct gp_io_opts io_opts;
 	struct gp_host_pool_opts pool_opts = { 0 };
-	uint64_t budget;
 	int err;
 
 	gp_io_opts_default(&io_opts);
@@ -444,10 +470,7 @@ static int open_reader(struct load *l)
 		if (err)
 			return err;
 	}
-	/* Never more than the model, never less than one slot. */
-	budget = (l->data_bytes + l->slot - 1) / l->slot * l->slot;
-	budget = budget < l->o->pool ? budget : l->o->pool / l->slot * l->slot;
-	pool_opts.budget = budget > l->slot ? budget : l->slot;
+	pool_opts.budget = dest_bytes(l);
 	pool_opts.slot_size = l->slot;
 	pool_opts.numa_node = -1;
 	pool_opts.io = l->io;
@@ -676,11 +699,15 @@ int bench_load_main(int argc, char **argv)
 	if (err)
 		goto out;
 	l->data_bytes = bench_data_bytes(l->desc);
-	l->buf = malloc(l->slot);
-	if (!l->buf) {
-		err = gp_fail(GP_ENOMEM, "cannot allocate a %" PRIu64 "-byte buffer", l->slot);
+	l->buf_len = dest_bytes(l);
+	l->buf = mmap(NULL, l->buf_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (l->buf == MAP_FAILED) {
+		l->buf = NULL;
+		err = gp_fail(GP_ENOMEM, "cannot map a %" PRIu64 "-byte destination", l->buf_len);
 		goto out;
 	}
+	/* Touched up front, as the pool's slots are. */
+	madvise(l->buf, l->buf_len, MADV_POPULATE_WRITE);
 	if (o.methods & (1u << M_URING)) {
 		err = open_reader(l);
 		if (err)
@@ -701,7 +728,8 @@ int bench_load_main(int argc, char **argv)
 			      mode_names[(ref - &l->runs[0][0]) % N_MODES], ref->bytes, ref->sum);
 out:
 	close_reader(l);
-	free(l->buf);
+	if (l->buf)
+		munmap(l->buf, l->buf_len);
 	if (l->desc)
 		gp_model_desc_free(l->desc);
 	free(l);
