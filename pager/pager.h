@@ -37,6 +37,7 @@ enum gp_chunk_state {
 	GP_CHUNK_ABSENT,        /* no device memory behind it */
 	GP_CHUNK_LOADING,       /* a thread is reading it in; wait on pager->changed */
 	GP_CHUNK_RESIDENT,      /* mapped; its copy is queued (ready event) or done */
+	GP_CHUNK_EVICTING,      /* being evicted, waiting for the GPU without the lock */
 };
 
 struct gp_chunk {
@@ -137,7 +138,10 @@ int gp_res_load(struct gp_model *m, uint32_t first, uint32_t count, bool pin, bo
  */
 int gp_res_take_chunk(struct gp_pager *p, struct gp_model *m, uint32_t for_chunk, bool prefetch,
 		      struct gp_dev_chunk **out);
-/* Evict one chunk of m now (the GPU must be done with it: waits on its last use). */
+/*
+ * Evict one chunk of m now: waits for its last use (dropping the lock while
+ * the GPU is still on it), writes it back if dirty, unmaps it.
+ */
 int gp_res_evict(struct gp_model *m, uint32_t chunk);
 /*
  * Copy resident chunk to its host slot (waiting for its last use); dirty

@@ -326,20 +326,32 @@ int gp_res_load(struct gp_model *m, uint32_t first, uint32_t count, bool pin, bo
 		for (uint32_t c = first; c < first + count && !err; c++) {
 			struct gp_chunk *ch = &m->chunks[c];
 
-			if (ch->state == GP_CHUNK_LOADING) {
+			struct gp_dev_chunk *phys;
+
+			if (ch->state == GP_CHUNK_LOADING || ch->state == GP_CHUNK_EVICTING) {
 				waiting = true;
 				continue;
 			}
 			if (ch->state == GP_CHUNK_RESIDENT)
 				continue;
-			err = gp_res_take_chunk(m->pager, m, c, prefetch, &ch->phys);
+			err = gp_res_take_chunk(m->pager, m, c, prefetch, &phys);
 			if (err)
 				break;
+			/* Taking may have dropped the lock: someone else may have started on c. */
+			if (ch->state != GP_CHUNK_ABSENT) {
+				m->pager->free_chunks[m->pager->n_free++] = phys;
+				c--;    /* look at it again in its new state */
+				continue;
+			}
+			ch->phys = phys;
 			ch->state = GP_CHUNK_LOADING;
 			list[n++] = c;
 		}
-		if (err && n == 0 && prefetch && err == GP_EBUSY)
-			err = 0;        /* nothing evictable for a prefetch: it just stops */
+		if (err == GP_EBUSY && prefetch) {
+			/* Nothing more a prefetch may evict: load what it got and stop. */
+			err = 0;
+			gp_clear_error();
+		}
 		if (err) {
 			for (size_t i = 0; i < n; i++)
 				abandon_load(m, list[i]);
@@ -355,8 +367,6 @@ int gp_res_load(struct gp_model *m, uint32_t first, uint32_t count, bool pin, bo
 		if (waiting)
 			pthread_cond_wait(&p->changed, &p->lock);
 	} while (waiting);
-	if (err == GP_EBUSY && prefetch)
-		err = 0;
 	if (err && pin)
 		unpin(m, first, count);
 	free(list);
@@ -398,11 +408,40 @@ int gp_res_copy_to_host(struct gp_model *m, uint32_t c, bool dirty, bool keep)
 	return err;
 }
 
+/*
+ * Wait, without the pager lock, until the GPU is done with chunk c: other
+ * threads keep queueing work meanwhile (holding the lock here would stall
+ * the app behind the very compute being waited for).  The chunk is
+ * EVICTING so that nobody uses or evicts it in between.
+ */
+static int wait_idle(struct gp_model *m, uint32_t c)
+{
+	struct gp_pager *p = m->pager;
+	struct gp_chunk *ch = &m->chunks[c];
+	CUevent ev = ch->last_use_set ? ch->last_use : ch->ready;
+	int err = gp_event_query(p->gpu, ev);
+
+	if (err != 0)
+		return err < 0 ? err : 0;
+	ch->state = GP_CHUNK_EVICTING;
+	pthread_mutex_unlock(&p->lock);
+	err = gp_event_sync(p->gpu, ev);
+	pthread_mutex_lock(&p->lock);
+	ch->state = GP_CHUNK_RESIDENT;
+	if (err)
+		pthread_cond_broadcast(&p->changed);
+	return err;
+}
+
 int gp_res_evict(struct gp_model *m, uint32_t c)
 {
 	struct gp_pager *p = m->pager;
 	struct gp_chunk *ch = &m->chunks[c];
 	int err;
+
+	err = wait_idle(m, c);
+	if (err)
+		return err;
 
 	if (ch->dirty) {
 		err = gp_res_copy_to_host(m, c, true, false);
@@ -422,5 +461,6 @@ int gp_res_evict(struct gp_model *m, uint32_t c)
 	gp_policy_evicted(m->policy, c);
 	gp_stats_add(p->stats, GP_STAT_DEV_EVICTIONS, 1);
 	gp_stats_group_resident(p->stats, m->stats_slot, m->chunk_group[c], -1);
+	pthread_cond_broadcast(&p->changed);
 	return 0;
 }
