@@ -12,3 +12,6 @@ pager-stress: $(PAGER_STRESS)
 	$(PAGER_STRESS)
 
 TEST_PREREQS += $(PAGER_STRESS)
+
+# The Criterion test that runs it.
+$(BUILD)/tests/test_pager_threads: | $(PAGER_STRESS)

@@ -4,6 +4,7 @@
  * ThreadSanitizer (`make pager-stress TSAN=1`), where Criterion cannot start.
  * Exit status 0 when every checksum matched and no call failed.
  */
+#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,14 @@ static void *work(void *arg)
 	return NULL;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
 static int write_model(const char *dir, uint64_t seed)
 {
 	struct gp_sample_model sm = { .arch = "wan2.1-14b", .scale = 0.04, .seed = seed,
@@ -120,13 +129,9 @@ int main(void)
 	}
 	gp_kernels_unload(s.kernels);
 	gp_pager_close(s.p);
-	for (int i = 0; i < 2; i++) {
-		char cmd[128];
-
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dirs[i]);
-		if (system(cmd))
+	for (int i = 0; i < 2; i++)
+		if (nftw(dirs[i], remove_entry, 8, FTW_DEPTH | FTW_PHYS))
 			failures++;
-	}
 	printf("pager stress: %d threads x %d rounds over two models, %u failures\n", N_THREADS,
 	       ROUNDS, failures);
 	return failures ? 1 : 0;
