@@ -260,3 +260,64 @@ Test(pager, trace_lines)
 	cr_expect_eq(lines, 1 + (int)gp_model_group_count(t.m));
 	gp_test_pager_close(&t);
 }
+
+/* One cuMemMap fails mid-run: that acquire fails cleanly, later passes are intact. */
+Test(pager, map_failure_mid_run)
+{
+	struct gp_test_pager t;
+	unsigned failed = 0;
+
+	gp_test_cuda_env();
+	gp_test_require_simulator();
+	setenv("GPUPAGER_SIM_FAIL", "cuMemMap:40", 1);
+	gp_test_pager_open(&t, "auto", 40);
+	for (uint32_t g = 0; g < gp_model_group_count(t.m); g++) {
+		int err = gp_acquire_group(t.m, g, t.stream);
+
+		if (err) {
+			failed++;
+			cr_expect_eq(err, GP_ECUDA, "got %s: %s", gp_error_name(err), gp_last_error());
+			gp_test_expect_error("cuMemMap");
+			continue;
+		}
+		cr_assert_eq(gp_release_group(t.m, g, t.stream), 0);
+	}
+	cr_expect_eq(failed, 1, "exactly the injected map fails");
+	for (int i = 0; i < 2; i++)
+		cr_expect_eq(gp_test_check_pass(&t), 0);
+	gp_test_pager_close(&t);
+}
+
+/* A shard truncated under an open model: a clear I/O error, never wrong data. */
+Test(pager, truncated_file_mid_run)
+{
+	struct gp_test_pager t;
+	const struct gp_st_file *f;
+	uint32_t victim = UINT32_MAX;
+	int err;
+
+	gp_test_pager_open(&t, "lru", 30);
+	cr_assert_gt(t.m->desc->n_files, 1, "the fixture should be sharded");
+	f = &t.m->desc->files[t.m->desc->n_files - 1];
+	cr_assert_eq(truncate(f->path, (off_t)f->data_start), 0);
+	/* A group with a tensor in the truncated shard. */
+	for (uint32_t i = 0; i < t.m->desc->n_tensors && victim == UINT32_MAX; i++)
+		if (t.m->desc->tensors[i].file == t.m->desc->n_files - 1 &&
+		    t.m->desc->tensors[i].nbytes)
+			victim = t.m->desc->tensors[i].group;
+	cr_assert_neq(victim, UINT32_MAX);
+	err = gp_acquire_group(t.m, victim, t.stream);
+	cr_expect_eq(err, GP_EIO, "got %s: %s", gp_error_name(err), gp_last_error());
+	gp_test_expect_error(f->path);
+	/* Groups wholly in other shards still load and check out. */
+	for (uint32_t g = 0; g < gp_model_group_count(t.m); g++) {
+		bool in_truncated = false;
+
+		for (uint32_t i = 0; i < t.m->desc->groups[g].n_tensors; i++)
+			in_truncated |= t.m->desc->tensors[t.m->desc->groups[g].tensors[i]].file ==
+					t.m->desc->n_files - 1;
+		if (!in_truncated)
+			cr_expect_eq(gp_test_check_group(&t, g), 0, "group %u", g);
+	}
+	gp_test_pager_close(&t);
+}
