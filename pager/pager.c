@@ -155,7 +155,6 @@ GP_API int gp_pager_open(const struct gp_pager_options *opts, struct gp_pager **
 	if (err)
 		goto fail;
 	gp_stats_set_device(p->stats, p->gpu->name, p->policy_name);
-	gp_stats_set(p->stats, GP_STAT_VRAM_BUDGET, p->vram_budget);
 	err = gp_prefetch_start(p);
 	if (err)
 		goto fail;
@@ -195,8 +194,10 @@ GP_API void gp_pager_close(struct gp_pager *p)
 	}
 	if (p->copy_stream)
 		gp_stream_sync(p->gpu, p->copy_stream);
-	if (p->stats)
+	if (p->stats) {
+		gp_pager_stats_withdraw(p);
 		gp_stats_close(p->stats);
+	}
 	if (p->host)
 		gp_host_pool_close(p->host);
 	if (p->io)

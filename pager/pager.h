@@ -40,6 +40,8 @@ enum gp_chunk_state {
 	GP_CHUNK_EVICTING,      /* being evicted, waiting for the GPU without the lock */
 };
 
+#define GP_PAGER_GAUGES 5
+
 struct gp_chunk {
 	uint8_t state;          /* enum gp_chunk_state */
 	bool dirty;             /* written by the app since loaded */
@@ -108,6 +110,8 @@ struct gp_pager {
 	uint32_t prefetch_groups[8];
 	size_t n_prefetch;
 	struct gp_model *prefetch_current;      /* the model being loaded now */
+	/* what this pager last added to the segment's gauges (pstats.c) */
+	uint64_t gauges[GP_PAGER_GAUGES];
 	/* trace */
 	FILE *trace;
 	uint64_t trace_start_ns;
@@ -168,7 +172,8 @@ void gp_prefetch_forget(struct gp_model *m);
 /* trace.c (lock held) */
 void gp_trace_access(struct gp_model *m, uint32_t group, uint64_t offset, uint64_t len);
 
-/* stats helpers */
+/* pstats.c: publish this pager's memory gauges to the segment / take them back at close. */
 void gp_pager_stats_gauges(struct gp_pager *p);
+void gp_pager_stats_withdraw(struct gp_pager *p);
 
 #endif

@@ -5,16 +5,47 @@
 #include "error.h"
 #include "pager.h"
 
+/* The gauges this pager adds to its process's segment (several pagers share it). */
+static const enum gp_stat_counter gauges[GP_PAGER_GAUGES] = {
+	GP_STAT_VRAM_USED, GP_STAT_VRAM_BUDGET, GP_STAT_HOST_USED, GP_STAT_HOST_BUDGET,
+	GP_STAT_HOST_EVICTIONS,
+};
+
+static void own_gauges(struct gp_pager *p, uint64_t v[GP_PAGER_GAUGES])
+{
+	struct gp_host_pool_stats hs = { 0 };
+
+	if (p->host)
+		gp_host_pool_get_stats(p->host, &hs);
+	v[0] = p->n_created * p->chunk_size;
+	v[1] = p->vram_budget;
+	v[2] = hs.used;
+	v[3] = hs.capacity;
+	v[4] = hs.evictions;
+}
+
+/* Move the segment's gauges by what changed here since the last call (unsigned wrap-around subtracts). */
+static void publish(struct gp_pager *p, const uint64_t v[GP_PAGER_GAUGES])
+{
+	for (int i = 0; i < GP_PAGER_GAUGES; i++) {
+		gp_stats_add(p->stats, gauges[i], v[i] - p->gauges[i]);
+		p->gauges[i] = v[i];
+	}
+}
+
 void gp_pager_stats_gauges(struct gp_pager *p)
 {
-	struct gp_host_pool_stats hs;
+	uint64_t v[GP_PAGER_GAUGES];
 
-	gp_host_pool_get_stats(p->host, &hs);
-	gp_stats_set(p->stats, GP_STAT_HOST_USED, hs.used);
-	gp_stats_set(p->stats, GP_STAT_HOST_BUDGET, hs.capacity);
-	gp_stats_set(p->stats, GP_STAT_HOST_EVICTIONS, hs.evictions);
-	gp_stats_set(p->stats, GP_STAT_VRAM_USED, p->n_created * p->chunk_size);
-	gp_stats_set(p->stats, GP_STAT_VRAM_BUDGET, p->vram_budget);
+	own_gauges(p, v);
+	publish(p, v);
+}
+
+void gp_pager_stats_withdraw(struct gp_pager *p)
+{
+	const uint64_t zero[GP_PAGER_GAUGES] = { 0 };
+
+	publish(p, zero);
 }
 
 GP_API int gp_pager_get_stats(struct gp_pager *p, struct gp_pager_stats *out)
@@ -32,15 +63,16 @@ GP_API int gp_pager_get_stats(struct gp_pager *p, struct gp_pager_stats *out)
 	out->bytes_d2h = gp_stats_get(p->stats, GP_STAT_BYTES_D2H);
 	out->host_hits = gp_stats_get(p->stats, GP_STAT_HOST_HITS);
 	out->dev_evictions = gp_stats_get(p->stats, GP_STAT_DEV_EVICTIONS);
-	out->host_evictions = gp_stats_get(p->stats, GP_STAT_HOST_EVICTIONS);
+	out->host_evictions = p->gauges[4];
 	out->prefetch_issued = gp_stats_get(p->stats, GP_STAT_PREFETCH_ISSUED);
 	out->prefetch_hits = gp_stats_get(p->stats, GP_STAT_PREFETCH_HITS);
 	out->prefetch_wasted = gp_stats_get(p->stats, GP_STAT_PREFETCH_WASTED);
 	out->stall_ns = gp_stats_get(p->stats, GP_STAT_STALL_NS);
-	out->vram_used = gp_stats_get(p->stats, GP_STAT_VRAM_USED);
-	out->vram_budget = gp_stats_get(p->stats, GP_STAT_VRAM_BUDGET);
-	out->host_used = gp_stats_get(p->stats, GP_STAT_HOST_USED);
-	out->host_budget = gp_stats_get(p->stats, GP_STAT_HOST_BUDGET);
+	/* Memory is this pager's own; the counters above are the process's. */
+	out->vram_used = p->gauges[0];
+	out->vram_budget = p->gauges[1];
+	out->host_used = p->gauges[2];
+	out->host_budget = p->gauges[3];
 	return 0;
 }
 

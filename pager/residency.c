@@ -200,7 +200,7 @@ int gp_res_take_chunk(struct gp_pager *p, struct gp_model *m, uint32_t for_chunk
 		err = gp_devmem_chunk_create(p->dm, out);
 		if (!err) {
 			p->n_created++;
-			gp_stats_set(p->stats, GP_STAT_VRAM_USED, p->n_created * p->chunk_size);
+			gp_pager_stats_gauges(p);
 			return 0;
 		}
 		if (err != GP_EDEVMEM)
@@ -212,7 +212,7 @@ int gp_res_take_chunk(struct gp_pager *p, struct gp_model *m, uint32_t for_chunk
 		gp_clear_error();
 		p->max_chunks = p->n_created;
 		p->vram_budget = p->n_created * p->chunk_size;
-		gp_stats_set(p->stats, GP_STAT_VRAM_BUDGET, p->vram_budget);
+		gp_pager_stats_gauges(p);
 		gp_stats_add(p->stats, GP_STAT_ALLOC_RETRIES, 1);
 	}
 	if (m && (done_victim(m, &victim) || !gp_policy_victim(m->policy, can_evict, m, &victim))) {

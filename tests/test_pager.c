@@ -321,3 +321,30 @@ Test(pager, truncated_file_mid_run)
 	}
 	gp_test_pager_close(&t);
 }
+
+/* Two pagers in one process: the segment's memory gauges are their sum. */
+Test(pager, gauges_of_two_pagers_add_up)
+{
+	struct gp_test_pager t;
+	struct gp_pager_options po;
+	struct gp_pager *second;
+	struct gp_pager_stats a, b;
+	const struct gp_stats_segment *seg;
+
+	gp_test_pager_open(&t, "auto", 50);
+	gp_pager_options_init(&po);
+	po.host_budget = 16u << 20;
+	po.vram_budget = 64u << 20;
+	cr_assert_eq(gp_pager_open(&po, &second), 0, "%s", gp_last_error());
+	gp_pager_get_stats(t.p, &a);
+	gp_pager_get_stats(second, &b);
+	cr_expect_eq(b.vram_budget, 64u << 20);
+	cr_assert_eq(gp_stats_attach(getpid(), &seg), 0, "%s", gp_last_error());
+	cr_expect_eq(seg->counters[GP_STAT_VRAM_BUDGET], a.vram_budget + b.vram_budget);
+	cr_expect_eq(seg->counters[GP_STAT_HOST_BUDGET], a.host_budget + b.host_budget);
+	gp_pager_close(second);
+	cr_expect_eq(seg->counters[GP_STAT_VRAM_BUDGET], a.vram_budget);
+	cr_expect_eq(seg->counters[GP_STAT_HOST_BUDGET], a.host_budget);
+	gp_stats_detach(seg);
+	gp_test_pager_close(&t);
+}
