@@ -1,11 +1,11 @@
 /* hostpool_budget.c - how much host memory the pool may take: MemAvailable and GPUPAGER_HOST_BUDGET. */
 #include <errno.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config.h"
 #include "error.h"
+#include "format.h"
 #include "hostpool_priv.h"
 
 #define MEMINFO_PATH "/proc/meminfo"
@@ -30,20 +30,10 @@ int gp_host_mem_available(uint64_t *bytes)
 	return gp_fail(GP_ENOSYS, "%s: no MemAvailable line (Linux < 3.14?)", MEMINFO_PATH);
 }
 
+/* One digit after the point: "64.0 GiB". */
 void gp_host_format_size(uint64_t bytes, char *buf, size_t len)
 {
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
-	double value = (double)bytes;
-	int unit = -1;
-
-	while (value >= 1024.0 && unit < 4) {
-		value /= 1024.0;
-		unit++;
-	}
-	if (unit < 0)
-		snprintf(buf, len, "%" PRIu64 " B", bytes);
-	else
-		snprintf(buf, len, "%.1f %s", value, units[unit]);
+	gp_format_size_prec(bytes, 1, buf, len);
 }
 
 int gp_host_budget_check(uint64_t need)

@@ -9,6 +9,7 @@
 
 #include "bench_util.h"
 #include "error.h"
+#include "format.h"
 #include "log.h"
 
 #define WARM_BUFFER (4u << 20)
@@ -26,24 +27,6 @@ double bench_now(void)
 double bench_gbps(uint64_t bytes, double seconds)
 {
 	return seconds > 0 ? (double)bytes / seconds / 1e9 : 0.0;
-}
-
-const char *bench_size(uint64_t bytes, char buf[32])
-{
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	double v = (double)bytes;
-	int u = -1;
-
-	if (bytes < 1024) {
-		snprintf(buf, 32, "%llu B", (unsigned long long)bytes);
-		return buf;
-	}
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, 32, "%.2f %s", v, units[u]);
-	return buf;
 }
 
 uint64_t bench_data_bytes(const struct gp_model_desc *desc)
@@ -279,8 +262,8 @@ void bench_progress_update(struct bench_progress *p, uint64_t done)
 	p->last = t;
 	p->shown = 1;
 	fprintf(stderr, "\rgpupager bench: %s %3.0f%% (%s of %s), %.2f GB/s   ", p->label,
-		p->total ? 100.0 * (double)done / (double)p->total : 100.0, bench_size(done, a),
-		bench_size(p->total, b), bench_gbps(done, t));
+		p->total ? 100.0 * (double)done / (double)p->total : 100.0, gp_format_size(done, a, sizeof(a)),
+		gp_format_size(p->total, b, sizeof(b)), bench_gbps(done, t));
 }
 
 void bench_progress_end(struct bench_progress *p)

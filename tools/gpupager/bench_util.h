@@ -1,7 +1,7 @@
 /*
  * bench_util.h - what `gpupager bench load` and `bench fault` share: clocks,
  * an order-free streaming checksum, page-cache control for a model's files,
- * sizes and rates as text, a table printer and a progress line.
+ * rates, a table printer and a progress line.
  */
 #ifndef GP_TOOLS_BENCH_UTIL_H
 #define GP_TOOLS_BENCH_UTIL_H
@@ -15,8 +15,6 @@
 double bench_now(void);
 /* Decimal GB/s (1e9 bytes), 0 when seconds is 0. */
 double bench_gbps(uint64_t bytes, double seconds);
-/* "1.50 GiB", "512.00 MiB", "100 B". */
-const char *bench_size(uint64_t bytes, char buf[32]);
 
 /* Bytes of tensor data in the model: every file's [data_start, size). */
 uint64_t bench_data_bytes(const struct gp_model_desc *desc);

@@ -15,73 +15,22 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
-#include "bench_util.h"
+#include "bench_load.h"
 #include "commands.h"
-#include "config.h"
 #include "error.h"
-#include "../../pager/hostpool.h"
-#include "../../uring/io.h"
 
 #define CMD "bench load"
 #define DIRECT_BUFFER (4u << 20)
 #define DIRECT_ALIGN 4096u
-#define MAX_BATCH 32u
-#define DEFAULT_POOL (1ull << 30)
+#define MAX_BATCH BENCH_LOAD_MAX_BATCH
 
-enum method { M_DIRECT, M_URING, M_PREAD, M_MMAP, N_METHODS };
-enum mode { MODE_COLD, MODE_WARM, N_MODES };
-
-static const char *const method_names[N_METHODS] = { "direct", "uring", "pread", "mmap" };
-static const char *const method_text[N_METHODS] = {
-	"O_DIRECT 4 MiB reads (disk)", "reader -> pool slots", "pread, 1 thread", "mmap + memcpy",
-};
-static const char *const mode_names[N_MODES] = { "cold", "warm" };
-/* Ratios: cold against the disk, warm against mmap + memcpy. */
-static const enum method ratio_base[N_MODES] = { M_DIRECT, M_MMAP };
-
-struct load_opts {
-	const char *model;
-	unsigned methods;       /* bit per enum method */
-	unsigned modes;         /* bit per enum mode */
-	uint64_t slot_size;     /* 0: GPUPAGER_CHUNK_SIZE */
-	uint64_t pool;
-	int buffered;           /* the reader without O_DIRECT */
-	int json;
-};
-
-struct run {
-	bool done;
-	double seconds;         /* checksumming left out */
-	uint64_t bytes;
-	uint64_t sum;
-	struct bench_cache cache;       /* the page cache before the run */
-};
-
-struct load {
-	const struct load_opts *o;
-	struct gp_model_desc *desc;
-	uint64_t data_bytes;
-	uint64_t slot;
-	char *buf;                      /* pread's and mmap's destination, pieces cycled */
-	uint64_t buf_len;               /* as large as the pool */
-	struct gp_io *io;
-	struct gp_io_file **files;
-	struct gp_host_pool *pool;
-	unsigned batch;
-	double excluded;                /* checksum seconds in the current run */
-	struct bench_progress progress;
-	struct run runs[N_METHODS][N_MODES];
-};
+const char *const load_method_names[N_METHODS] = { "direct", "uring", "pread", "mmap" };
 
 static void help(void)
 {
@@ -101,16 +50,14 @@ static void help(void)
 	       "left out of the figures.  Targets: cold uring >= 0.9x direct, warm uring\n"
 	       ">= 1.0x mmap.\n\n"
 	       "  --method LIST     all (default), or a comma list of uring, pread, mmap, direct\n"
-	       "  --cold, --warm    only cold or only warm runs (--both, the default: both)\n"
+	       BENCH_HELP_MODES
 	       "  --slot-size SIZE  piece and pool slot size, a multiple of 4K from 64K to 1G\n"
 	       "                    (default GPUPAGER_CHUNK_SIZE, else 2M)\n"
 	       "  --pool SIZE       most host pool memory for uring (default 1G; the pool is\n"
 	       "                    never larger than the model)\n"
 	       "  --buffered        the reader without O_DIRECT (buffered reads: warm runs\n"
 	       "                    then come from the page cache)\n"
-	       "  --json            one JSON object on stdout, for scripts\n"
-	       "  --help            this text\n\n"
-	       "Exit status: 0 success, 1 I/O error or checksum mismatch, 2 usage error.\n",
+	       BENCH_HELP_END,
 	       MAX_BATCH);
 }
 
@@ -127,7 +74,7 @@ static int parse_methods(const char *text, unsigned *methods)
 			*methods |= (1u << N_METHODS) - 1;
 			continue;
 		}
-		for (m = 0; m < N_METHODS && strcmp(tok, method_names[m]); m++)
+		for (m = 0; m < N_METHODS && strcmp(tok, load_method_names[m]); m++)
 			;
 		if (m == N_METHODS)
 			ok = 0;
@@ -137,57 +84,17 @@ static int parse_methods(const char *text, unsigned *methods)
 	return ok && *methods;
 }
 
-/* 0 to go on, 2 after a usage error, -1 after --help. */
-static int parse_args(int argc, char **argv, struct load_opts *o)
+static int parse_option(struct bench *b, int c, const char *arg)
 {
-	static const struct option opts[] = {
-		{ "method", required_argument, NULL, 'm' },
-		{ "cold", no_argument, NULL, 'c' },
-		{ "warm", no_argument, NULL, 'w' },
-		{ "both", no_argument, NULL, 'b' },
-		{ "slot-size", required_argument, NULL, 's' },
-		{ "pool", required_argument, NULL, 'p' },
-		{ "buffered", no_argument, NULL, 'u' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-
-	o->methods = (1u << N_METHODS) - 1;
-	o->modes = (1u << N_MODES) - 1;
-	o->pool = DEFAULT_POOL;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (!parse_methods(optarg, &o->methods))
-				return cli_usage_error(CMD, "--method '%s': expected all or a comma list of uring, pread, mmap, direct",
-						       optarg);
-			break;
-		case 'c': o->modes = 1u << MODE_COLD; break;
-		case 'w': o->modes = 1u << MODE_WARM; break;
-		case 'b': o->modes = (1u << N_MODES) - 1; break;
-		case 's':
-			if (gp_parse_size(optarg, &o->slot_size))
-				return cli_usage_error(CMD, "--slot-size: %s", gp_last_error());
-			if (o->slot_size % 4096 || o->slot_size < (64u << 10) || o->slot_size > (1u << 30))
-				return cli_usage_error(CMD, "--slot-size '%s': must be a multiple of 4K from 64K to 1G",
-						       optarg);
-			break;
-		case 'p':
-			if (gp_parse_size(optarg, &o->pool))
-				return cli_usage_error(CMD, "--pool: %s", gp_last_error());
-			break;
-		case 'u': o->buffered = 1; break;
-		case 'j': o->json = 1; break;
-		case 'h': help(); return -1;
-		default: return cli_usage_error(CMD, "bad option");
-		}
-	}
-	if (optind + 1 != argc)
-		return cli_usage_error(CMD, optind == argc ? "no MODEL given" : "more than one MODEL given");
-	o->model = argv[optind];
+	if (c == 'm' && !parse_methods(arg, &b->ways))
+		return cli_usage_error(CMD, "--method '%s': expected all or a comma list of uring, pread, mmap, direct",
+				       arg);
 	return 0;
+}
+
+static bool slot_ok(uint64_t slot)
+{
+	return !(slot % 4096) && slot >= (64u << 10) && slot <= (1u << 30);
 }
 
 /* Add a piece's checksum to sum, the time it takes left out of the run's figure. */
@@ -215,22 +122,22 @@ struct batch {
 
 static int uring_flush(struct load *l, struct batch *b, uint64_t *sum)
 {
-	int err = gp_io_read(l->io, b->reqs, b->n);
+	int err = gp_io_read(l->b.rd.io, b->reqs, b->n);
 
 	for (size_t i = 0; i < b->n; i++) {
 		if (!err)
 			sum_piece(l, sum, b->reqs[i].dst, b->reqs[i].len, b->data_off[i]);
 		if (b->fresh[i])
-			gp_host_pool_filled(l->pool, b->slots[i], err);
+			gp_host_pool_filled(l->b.rd.pool, b->slots[i], err);
 		/* A failed fill frees the slot; a filled one is unpinned here. */
 		if (!b->fresh[i] || !err)
-			gp_host_pool_put(l->pool, b->slots[i]);
+			gp_host_pool_put(l->b.rd.pool, b->slots[i]);
 	}
 	b->n = 0;
 	return err;
 }
 
-static int run_uring(struct load *l, struct run *r)
+static int run_uring(struct load *l, struct bench_run *r)
 {
 	struct batch b = { 0 };
 	uint64_t index = 0;
@@ -238,25 +145,25 @@ static int run_uring(struct load *l, struct run *r)
 	int err;
 
 	/* A new owner per run: no slot from an earlier run can be a hit. */
-	err = gp_host_pool_owner_add(l->pool, NULL, NULL, &owner);
+	err = gp_host_pool_owner_add(l->b.rd.pool, NULL, NULL, &owner);
 	if (err)
 		return err;
-	for (uint32_t k = 0; k < l->desc->n_files && !err; k++) {
-		const struct gp_st_file *f = &l->desc->files[k];
+	for (uint32_t k = 0; k < l->b.desc->n_files && !err; k++) {
+		const struct gp_st_file *f = &l->b.desc->files[k];
 
-		for (uint64_t off = f->data_start; off < f->size && !err; off += l->slot) {
+		for (uint64_t off = f->data_start; off < f->size && !err; off += l->b.o.slot) {
 			size_t i = b.n;
 
-			err = gp_host_pool_get(l->pool, owner, index++, &b.slots[i], &b.fresh[i]);
+			err = gp_host_pool_get(l->b.rd.pool, owner, index++, &b.slots[i], &b.fresh[i]);
 			if (err)
 				break;
-			b.reqs[i] = (struct gp_io_req){ l->files[k], off, piece_len(f, off, l->slot),
-							gp_host_pool_slot_addr(l->pool, b.slots[i]) };
+			b.reqs[i] = (struct gp_io_req){ l->b.rd.files[k], off, piece_len(f, off, l->b.o.slot),
+							gp_host_pool_slot_addr(l->b.rd.pool, b.slots[i]) };
 			b.data_off[i] = off - f->data_start;
 			r->bytes += b.reqs[i].len;
 			if (++b.n == l->batch) {
 				err = uring_flush(l, &b, &r->sum);
-				bench_progress_update(&l->progress, r->bytes);
+				bench_progress_update(&l->b.progress, r->bytes);
 			}
 		}
 	}
@@ -265,7 +172,7 @@ static int run_uring(struct load *l, struct run *r)
 
 		err = err ? err : flush_err;
 	}
-	gp_host_pool_owner_remove(l->pool, owner);
+	gp_host_pool_owner_remove(l->b.rd.pool, owner);
 	return err;
 }
 
@@ -289,15 +196,6 @@ static int read_full(int fd, const char *path, char *dst, uint64_t len, uint64_t
 	return 0;
 }
 
-/* The destination's size for every method: the pool's (never more than the model, at least a slot). */
-static uint64_t dest_bytes(const struct load *l)
-{
-	uint64_t n = (l->data_bytes + l->slot - 1) / l->slot * l->slot;
-
-	n = n < l->o->pool ? n : l->o->pool / l->slot * l->slot;
-	return n > l->slot ? n : l->slot;
-}
-
 /*
  * Where piece i goes: pieces cycle through a destination as large as the
  * reader's pool, so every method writes the same amount of distinct memory
@@ -305,22 +203,22 @@ static uint64_t dest_bytes(const struct load *l)
  */
 static char *dest_piece(struct load *l, uint64_t i)
 {
-	return l->buf + (i % (l->buf_len / l->slot)) * l->slot;
+	return l->buf + (i % (l->buf_len / l->b.o.slot)) * l->b.o.slot;
 }
 
-static int run_pread(struct load *l, struct run *r)
+static int run_pread(struct load *l, struct bench_run *r)
 {
 	uint64_t piece = 0;
 	int err = 0;
 
-	for (uint32_t k = 0; k < l->desc->n_files && !err; k++) {
-		const struct gp_st_file *f = &l->desc->files[k];
+	for (uint32_t k = 0; k < l->b.desc->n_files && !err; k++) {
+		const struct gp_st_file *f = &l->b.desc->files[k];
 		int fd = open(f->path, O_RDONLY | O_CLOEXEC);
 
 		if (fd < 0)
 			return gp_fail(GP_EIO, "%s: %s", f->path, strerror(errno));
-		for (uint64_t off = f->data_start; off < f->size && !err; off += l->slot) {
-			uint64_t len = piece_len(f, off, l->slot);
+		for (uint64_t off = f->data_start; off < f->size && !err; off += l->b.o.slot) {
+			uint64_t len = piece_len(f, off, l->b.o.slot);
 
 			char *dst = dest_piece(l, piece++);
 
@@ -328,19 +226,19 @@ static int run_pread(struct load *l, struct run *r)
 			if (!err)
 				sum_piece(l, &r->sum, dst, len, off - f->data_start);
 			r->bytes += len;
-			bench_progress_update(&l->progress, r->bytes);
+			bench_progress_update(&l->b.progress, r->bytes);
 		}
 		close(fd);
 	}
 	return err;
 }
 
-static int run_mmap(struct load *l, struct run *r)
+static int run_mmap(struct load *l, struct bench_run *r)
 {
 	uint64_t piece = 0;
 
-	for (uint32_t k = 0; k < l->desc->n_files; k++) {
-		const struct gp_st_file *f = &l->desc->files[k];
+	for (uint32_t k = 0; k < l->b.desc->n_files; k++) {
+		const struct gp_st_file *f = &l->b.desc->files[k];
 		int fd = open(f->path, O_RDONLY | O_CLOEXEC);
 		char *map;
 
@@ -351,15 +249,15 @@ static int run_mmap(struct load *l, struct run *r)
 		if (map == MAP_FAILED)
 			return gp_fail(GP_EIO, "%s: mmap of %" PRIu64 " bytes: %s", f->path, f->size,
 				       strerror(errno));
-		for (uint64_t off = f->data_start; off < f->size; off += l->slot) {
-			uint64_t len = piece_len(f, off, l->slot);
+		for (uint64_t off = f->data_start; off < f->size; off += l->b.o.slot) {
+			uint64_t len = piece_len(f, off, l->b.o.slot);
 
 			char *dst = dest_piece(l, piece++);
 
 			memcpy(dst, map + off, len);
 			sum_piece(l, &r->sum, dst, len, off - f->data_start);
 			r->bytes += len;
-			bench_progress_update(&l->progress, r->bytes);
+			bench_progress_update(&l->b.progress, r->bytes);
 		}
 		munmap(map, f->size);
 	}
@@ -378,7 +276,7 @@ static void feed_data(struct load *l, struct bench_sum *s, const struct gp_st_fi
 	l->excluded += bench_now() - t;
 }
 
-static int direct_file(struct load *l, struct run *r, const struct gp_st_file *f, char *buf)
+static int direct_file(struct load *l, struct bench_run *r, const struct gp_st_file *f, char *buf)
 {
 	struct bench_sum s = { 0 };
 	int fd = open(f->path, O_RDONLY | O_DIRECT | O_CLOEXEC), err = 0;
@@ -401,337 +299,129 @@ static int direct_file(struct load *l, struct run *r, const struct gp_st_file *f
 		if (pos + (uint64_t)got > f->data_start)
 			r->bytes += pos + (uint64_t)got - (pos > f->data_start ? pos : f->data_start);
 		pos += (uint64_t)got;
-		bench_progress_update(&l->progress, r->bytes);
+		bench_progress_update(&l->b.progress, r->bytes);
 	}
 	close(fd);
 	r->sum += bench_sum_end(&s);
 	return err;
 }
 
-static int run_direct(struct load *l, struct run *r)
+static int run_direct(struct load *l, struct bench_run *r)
 {
 	void *buf;
 	int err = 0;
 
 	if (posix_memalign(&buf, DIRECT_ALIGN, DIRECT_BUFFER))
 		return gp_fail(GP_ENOMEM, "cannot allocate a %u-byte aligned buffer", DIRECT_BUFFER);
-	for (uint32_t k = 0; k < l->desc->n_files && !err; k++)
-		err = direct_file(l, r, &l->desc->files[k], buf);
+	for (uint32_t k = 0; k < l->b.desc->n_files && !err; k++)
+		err = direct_file(l, r, &l->b.desc->files[k], buf);
 	free(buf);
 	return err;
 }
 
-static int run_one(struct load *l, enum method m, enum mode mode)
+static int run_method(struct bench *b, unsigned m, enum bench_mode mode, struct bench_run *r)
 {
-	static int (*const fns[N_METHODS])(struct load *, struct run *) = {
+	static int (*const fns[N_METHODS])(struct load *, struct bench_run *) = {
 		run_direct, run_uring, run_pread, run_mmap,
 	};
-	struct run *r = &l->runs[m][mode];
-	char label[32];
+	struct load *l = (struct load *)b;
 	double t0;
 	int err;
 
-	err = mode == MODE_COLD ? bench_cache_drop(l->desc, &r->cache)
-				: bench_cache_resident(l->desc, &r->cache.resident);
-	if (err)
-		return err;
-	if (mode == MODE_WARM)
-		r->cache.how = "read";
-	snprintf(label, sizeof(label), "%s %s", method_names[m], mode_names[mode]);
-	bench_progress_start(&l->progress, label, l->data_bytes);
+	(void)mode;
 	l->excluded = 0;
 	t0 = bench_now();
 	err = fns[m](l, r);
 	r->seconds = bench_now() - t0 - l->excluded;
-	bench_progress_end(&l->progress);
-	if (err)
-		return gp_fail_context(err, "%s (%s): ", method_names[m], mode_names[mode]);
-	r->done = true;
+	return err;
+}
+
+static const struct option options[] = {
+	{ "method", required_argument, NULL, 'm' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static const struct bench_cmd cmd = {
+	.name = CMD,
+	.help = help,
+	.options = options,
+	.option = parse_option,
+	.slot_ok = slot_ok,
+	.slot_rule = "a multiple of 4K from 64K to 1G",
+	.n_ways = N_METHODS,
+	.way_names = load_method_names,
+	.run = run_method,
+};
+
+/* The destination of pread and mmap, as large as the pool and touched up front, as the pool's slots are. */
+static int map_dest(struct load *l)
+{
+	l->buf_len = bench_pool_bytes(l->data_bytes, l->b.o.pool, l->b.o.slot);
+	l->buf = mmap(NULL, l->buf_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (l->buf == MAP_FAILED) {
+		l->buf = NULL;
+		return gp_fail(GP_ENOMEM, "cannot map a %" PRIu64 "-byte destination", l->buf_len);
+	}
+	madvise(l->buf, l->buf_len, MADV_POPULATE_WRITE);
 	return 0;
 }
 
 static int open_reader(struct load *l)
 {
-	struct gp_io_opts io_opts;
-	struct gp_host_pool_opts pool_opts = { 0 };
+	struct bench *b = &l->b;
+	unsigned slots;
 	int err;
 
-	gp_io_opts_default(&io_opts);
-	io_opts.use_direct = !l->o->buffered;
-	err = gp_io_open(&io_opts, &l->io);
+	err = bench_reader_open(&b->rd, b->desc, b->o.buffered, l->buf_len, b->o.slot);
 	if (err)
 		return err;
-	l->files = calloc(l->desc->n_files, sizeof(*l->files));
-	if (!l->files)
-		return gp_fail(GP_ENOMEM, "out of memory");
-	for (uint32_t k = 0; k < l->desc->n_files; k++) {
-		err = gp_io_add_file(l->io, l->desc->files[k].path, l->desc->files[k].size,
-				     &l->files[k]);
-		if (err)
-			return err;
-	}
-	pool_opts.budget = dest_bytes(l);
-	pool_opts.slot_size = l->slot;
-	pool_opts.numa_node = -1;
-	pool_opts.io = l->io;
-	err = gp_host_pool_open(&pool_opts, &l->pool);
-	if (err)
-		return err;
-	l->batch = gp_host_pool_slot_count(l->pool) < MAX_BATCH ? gp_host_pool_slot_count(l->pool)
-								  : MAX_BATCH;
+	slots = gp_host_pool_slot_count(b->rd.pool);
+	l->batch = slots < MAX_BATCH ? slots : MAX_BATCH;
 	return 0;
-}
-
-static void close_reader(struct load *l)
-{
-	if (l->pool)
-		gp_host_pool_close(l->pool);
-	if (l->io)
-		gp_io_close(l->io);
-	free(l->files);
-}
-
-static int run_all(struct load *l)
-{
-	struct bench_cache warm;
-	int err;
-
-	for (int mode = 0; mode < N_MODES; mode++) {
-		if (!(l->o->modes & (1u << mode)))
-			continue;
-		if (mode == MODE_WARM) {
-			err = bench_cache_warm(l->desc, &warm);
-			if (err)
-				return err;
-		}
-		for (int m = 0; m < N_METHODS; m++) {
-			if (!(l->o->methods & (1u << m)))
-				continue;
-			err = run_one(l, m, mode);
-			if (err)
-				return err;
-		}
-	}
-	return 0;
-}
-
-/* The ratio of run (m, mode) to its mode's base, or a negative number when not measured. */
-static double ratio(const struct load *l, enum method m, enum mode mode)
-{
-	const struct run *r = &l->runs[m][mode], *b = &l->runs[ratio_base[mode]][mode];
-
-	if (!r->done || !b->done || !r->seconds || !b->seconds)
-		return -1;
-	return bench_gbps(r->bytes, r->seconds) / bench_gbps(b->bytes, b->seconds);
-}
-
-struct target {
-	const char *text;
-	enum mode mode;
-	double goal;
-};
-
-static const struct target targets[] = {
-	{ "cold uring >= 0.9x direct (O_DIRECT disk speed)", MODE_COLD, 0.9 },
-	{ "warm uring >= 1.0x mmap + memcpy", MODE_WARM, 1.0 },
-};
-#define N_TARGETS (sizeof(targets) / sizeof(targets[0]))
-
-/* The first run that disagrees with the first run's checksum, or NULL. */
-static const struct run *mismatch(const struct load *l, const struct run **ref)
-{
-	*ref = NULL;
-	for (int mode = 0; mode < N_MODES; mode++)
-		for (int m = 0; m < N_METHODS; m++) {
-			const struct run *r = &l->runs[m][mode];
-
-			if (!r->done)
-				continue;
-			if (!*ref)
-				*ref = r;
-			else if (r->sum != (*ref)->sum || r->bytes != (*ref)->bytes)
-				return r;
-		}
-	return NULL;
-}
-
-static void print_text(const struct load *l)
-{
-	static const char *const headers[] = { "method", "mode", "seconds", "GB/s", "ratio" };
-	struct bench_table t;
-	const struct run *ref;
-	char a[32], b[32], c[32];
-	double x;
-
-	printf("gpupager bench load: %s\n", l->o->model);
-	printf("  %u file%s, %s of tensor data, pieces of %s\n", l->desc->n_files,
-	       l->desc->n_files == 1 ? "" : "s", bench_size(l->data_bytes, a), bench_size(l->slot, b));
-	if (l->io)
-		printf("  uring: reader %s (%s), pool of %u slots (%s), %u pieces per batch\n",
-		       gp_io_name(l->io), gp_io_file_direct(l->files[0]) ? "O_DIRECT" : "buffered",
-		       gp_host_pool_slot_count(l->pool),
-		       bench_size((uint64_t)gp_host_pool_slot_count(l->pool) * l->slot, c), l->batch);
-	printf("  seconds leave out checksumming; cold ratio: to direct, warm ratio: to mmap\n\n");
-	bench_table_init(&t, 5, headers);
-	for (int mode = 0; mode < N_MODES; mode++)
-		for (int m = 0; m < N_METHODS; m++) {
-			const struct run *r = &l->runs[m][mode];
-			char s[32], g[32], q[32];
-
-			if (!r->done)
-				continue;
-			snprintf(s, sizeof(s), "%.3f", r->seconds);
-			snprintf(g, sizeof(g), "%.2f", bench_gbps(r->bytes, r->seconds));
-			x = ratio(l, m, mode);
-			if (x < 0)
-				snprintf(q, sizeof(q), "-");
-			else
-				snprintf(q, sizeof(q), "%.2fx", x);
-			bench_table_row(&t, (const char *const[]){ method_text[m], mode_names[mode], s, g, q });
-		}
-	bench_table_print(&t, stdout);
-	for (int mode = 0; mode < N_MODES; mode++) {
-		for (int m = 0; m < N_METHODS; m++) {
-			const struct run *r = &l->runs[m][mode];
-
-			if (!r->done)
-				continue;
-			printf("\n%s: %s, %.1f%% resident", mode_names[mode],
-			       mode == MODE_COLD ? "page cache dropped before each run"
-						 : "files read once before the runs",
-			       100.0 * r->cache.resident);
-			if (mode == MODE_COLD)
-				printf(" (%s)", r->cache.how);
-			break;
-		}
-	}
-	if (!mismatch(l, &ref) && ref)
-		printf("\nchecksums: every run read the same %" PRIu64 " bytes (0x%016" PRIx64 ")\n",
-		       ref->bytes, ref->sum);
-	printf("\ntargets:\n");
-	for (size_t i = 0; i < N_TARGETS; i++) {
-		x = ratio(l, M_URING, targets[i].mode);
-		if (x < 0)
-			printf("  %-50s not measured\n", targets[i].text);
-		else
-			printf("  %-50s %.2fx  %s\n", targets[i].text, x, x >= targets[i].goal ? "met" : "missed");
-	}
-}
-
-static json_t *ratio_json(const struct load *l, enum method m, enum mode mode)
-{
-	double x = ratio(l, m, mode);
-
-	return x < 0 ? json_null() : json_real(x);
-}
-
-static void print_json(const struct load *l)
-{
-	json_t *root, *runs = json_array(), *tj = json_array(), *reader = json_null();
-	const struct run *ref;
-	char hex[24];
-	char *text;
-
-	for (int mode = 0; mode < N_MODES; mode++)
-		for (int m = 0; m < N_METHODS; m++) {
-			const struct run *r = &l->runs[m][mode];
-
-			if (!r->done)
-				continue;
-			snprintf(hex, sizeof(hex), "0x%016" PRIx64, r->sum);
-			json_array_append_new(runs, json_pack("{s:s, s:s, s:f, s:f, s:I, s:s, s:o, s:s, s:s?, s:f}",
-				"method", method_names[m], "mode", mode_names[mode],
-				"seconds", r->seconds, "gbps", bench_gbps(r->bytes, r->seconds),
-				"bytes", (json_int_t)r->bytes, "checksum", hex,
-				"ratio", ratio_json(l, m, mode), "ratio_to", method_names[ratio_base[mode]],
-				"cache_drop", mode == MODE_COLD ? r->cache.how : NULL,
-				"resident_before", r->cache.resident));
-		}
-	for (size_t i = 0; i < N_TARGETS; i++) {
-		double x = ratio(l, M_URING, targets[i].mode);
-
-		json_array_append_new(tj, json_pack("{s:s, s:f, s:o, s:o}", "target", targets[i].text,
-						    "goal", targets[i].goal, "ratio",
-						    ratio_json(l, M_URING, targets[i].mode), "met",
-						    x < 0 ? json_null() : json_boolean(x >= targets[i].goal)));
-	}
-	if (l->io)
-		reader = json_pack("{s:s, s:b, s:I, s:I, s:i}", "io", gp_io_name(l->io),
-				   "direct", gp_io_file_direct(l->files[0]), "pool_slots",
-				   (json_int_t)gp_host_pool_slot_count(l->pool), "pool_bytes",
-				   (json_int_t)((uint64_t)gp_host_pool_slot_count(l->pool) * l->slot),
-				   "batch", (int)l->batch);
-	root = json_pack("{s:s, s:I, s:I, s:I, s:o, s:o, s:b, s:o}", "model", l->o->model,
-			 "files", (json_int_t)l->desc->n_files, "data_bytes", (json_int_t)l->data_bytes,
-			 "slot_size", (json_int_t)l->slot, "reader", reader, "runs", runs,
-			 "checksums_agree", !mismatch(l, &ref), "targets", tj);
-	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	if (text)
-		puts(text);
-	free(text);
-	json_decref(root);
 }
 
 int bench_load_main(int argc, char **argv)
 {
-	struct load_opts o = { 0 };
+	const struct bench_run *ref, *bad;
+	char bad_label[32], ref_label[32];
 	struct load *l;
-	const struct gp_config *cfg;
-	const struct run *ref, *bad;
-	uint64_t slot;
 	int err, status;
 
-	status = parse_args(argc, argv, &o);
-	if (status)
-		return status < 0 ? 0 : status;
-	err = gp_config_get(&cfg);
-	if (err)
-		return cli_fail(CMD, err);
-	slot = o.slot_size ? o.slot_size : cfg->chunk_size;
-	if (o.pool < slot)
-		return cli_usage_error(CMD, "--pool must hold at least one slot (%" PRIu64 " bytes)", slot);
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return cli_fail(CMD, gp_fail(GP_ENOMEM, "out of memory"));
-	l->o = &o;
-	l->slot = slot;
-	err = gp_model_desc_open(o.model, &l->desc);
+	l->b.cmd = &cmd;
+	l->b.ways = (1u << N_METHODS) - 1;
+	status = bench_args(&l->b, argc, argv);
+	if (status) {
+		free(l);
+		return status < 0 ? 0 : status;
+	}
+	err = gp_model_desc_open(l->b.o.model, &l->b.desc);
 	if (err)
 		goto out;
-	l->data_bytes = bench_data_bytes(l->desc);
-	l->buf_len = dest_bytes(l);
-	l->buf = mmap(NULL, l->buf_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (l->buf == MAP_FAILED) {
-		l->buf = NULL;
-		err = gp_fail(GP_ENOMEM, "cannot map a %" PRIu64 "-byte destination", l->buf_len);
-		goto out;
-	}
-	/* Touched up front, as the pool's slots are. */
-	madvise(l->buf, l->buf_len, MADV_POPULATE_WRITE);
-	if (o.methods & (1u << M_URING)) {
+	l->data_bytes = bench_data_bytes(l->b.desc);
+	l->b.progress_total = l->data_bytes;
+	err = map_dest(l);
+	if (!err && (l->b.ways & (1u << M_URING)))
 		err = open_reader(l);
-		if (err)
-			goto out;
-	}
-	err = run_all(l);
+	if (!err)
+		err = bench_run_all(&l->b);
 	if (err)
 		goto out;
-	if (o.json)
-		print_json(l);
+	if (l->b.o.json)
+		bench_load_print_json(l);
 	else
-		print_text(l);
-	bad = mismatch(l, &ref);
+		bench_load_print_text(l);
+	bad = bench_mismatch(&l->b, &ref);
 	if (bad)
-		err = gp_fail(GP_EIO, "checksum mismatch: %s %s read %" PRIu64 " bytes summing to 0x%016" PRIx64 ", %s %s read %" PRIu64 " bytes summing to 0x%016" PRIx64,
-			      method_names[(bad - &l->runs[0][0]) / N_MODES], mode_names[(bad - &l->runs[0][0]) % N_MODES],
-			      bad->bytes, bad->sum, method_names[(ref - &l->runs[0][0]) / N_MODES],
-			      mode_names[(ref - &l->runs[0][0]) % N_MODES], ref->bytes, ref->sum);
+		err = gp_fail(GP_EIO, "checksum mismatch: %s read %" PRIu64 " bytes summing to 0x%016" PRIx64 ", %s read %" PRIu64 " bytes summing to 0x%016" PRIx64,
+			      bench_run_label(&l->b, bad, bad_label), bad->bytes, bad->sum,
+			      bench_run_label(&l->b, ref, ref_label), ref->bytes, ref->sum);
 out:
-	close_reader(l);
+	bench_close(&l->b);
 	if (l->buf)
 		munmap(l->buf, l->buf_len);
-	if (l->desc)
-		gp_model_desc_free(l->desc);
 	free(l);
 	return err ? cli_fail(CMD, err) : 0;
 }

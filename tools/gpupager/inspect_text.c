@@ -3,29 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "format.h"
 #include "inspect.h"
 
 /* Metadata values are free text (some checkpoints store whole configs): one line each, cut here. */
 #define METADATA_SHOWN 64
 /* "[5120, 16, 1, 2, 2]" with GP_MAX_DIMS dimensions of 20 digits at most. */
-
-static const char *human(uint64_t bytes, char buf[32])
-{
-	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
-	double v = (double)bytes;
-	int u = -1;
-
-	if (bytes < 1024) {
-		snprintf(buf, 32, "%llu B", (unsigned long long)bytes);
-		return buf;
-	}
-	while (v >= 1024 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, 32, "%.2f %s", v, units[u]);
-	return buf;
-}
 
 /* Range offsets in hex, "0x0" included (printf's '#' flag prints a bare 0). */
 static const char *hex(uint64_t value, char buf[32])
@@ -69,12 +52,12 @@ static void print_summary(const struct gp_model_desc *d)
 
 	printf("model     %s\n", d->source);
 	printf("tensors   %u in %u file%s, %s (%llu bytes)\n", d->n_tensors, d->n_files,
-	       d->n_files == 1 ? "" : "s", human(d->tensor_bytes, a),
+	       d->n_files == 1 ? "" : "s", gp_format_size(d->tensor_bytes, a, sizeof(a)),
 	       (unsigned long long)d->tensor_bytes);
 	printf("layout    %u groups in a %s range of %s chunks\n", d->n_groups,
-	       human(d->range_size, a), human(d->chunk_size, b));
+	       gp_format_size(d->range_size, a, sizeof(a)), gp_format_size(d->chunk_size, b, sizeof(b)));
 	printf("padding   %s (%.2f%% of the tensor bytes)\n",
-	       human(d->range_size - d->tensor_bytes, a), inspect_padding_percent(d));
+	       gp_format_size(d->range_size - d->tensor_bytes, a, sizeof(a)), inspect_padding_percent(d));
 }
 
 static void print_files(const struct gp_model_desc *d)
@@ -90,8 +73,8 @@ static void print_files(const struct gp_model_desc *d)
 
 		printf("  ");
 		print_cell(f->path, width);
-		printf("  %12s  %7u  %12s\n", human(f->size, a), f->n_tensors,
-		       human(f->header_len, b));
+		printf("  %12s  %7u  %12s\n", gp_format_size(f->size, a, sizeof(a)), f->n_tensors,
+		       gp_format_size(f->header_len, b, sizeof(b)));
 	}
 }
 
@@ -125,7 +108,7 @@ static void print_dtypes(const struct gp_model_desc *d)
 	for (int t = 0; t < GP_DTYPE_COUNT; t++)
 		if (h.count[t])
 			printf("  %-8s  %7u  %12s\n", gp_dtype_name((enum gp_dtype)t), h.count[t],
-			       human(h.bytes[t], a));
+			       gp_format_size(h.bytes[t], a, sizeof(a)));
 }
 
 static void print_groups(const struct gp_model_desc *d)
@@ -146,8 +129,8 @@ static void print_groups(const struct gp_model_desc *d)
 		printf("  %5u  ", g);
 		print_cell(grp->name, width);
 		printf("  %5s  %7u  %12s  %14s  %12s\n", block, grp->n_tensors,
-		       human(grp->nbytes, a), hex(grp->range_offset, offset),
-		       human(grp->range_size, b));
+		       gp_format_size(grp->nbytes, a, sizeof(a)), hex(grp->range_offset, offset),
+		       gp_format_size(grp->range_size, b, sizeof(b)));
 	}
 }
 
@@ -174,7 +157,7 @@ static void print_tensors(const struct gp_model_desc *d)
 		printf("  ");
 		print_cell(t->name, name_width);
 		printf("  %-8s  %-*s  %12s  ", gp_dtype_name(t->dtype), shape_width, shape,
-		       human(t->nbytes, a));
+		       gp_format_size(t->nbytes, a, sizeof(a)));
 		print_cell(d->groups[t->group].name, group_width);
 		printf("  %14s\n", hex(t->range_offset, a));
 	}
