@@ -22,6 +22,7 @@
 
 #include "../../pager/belady.h"
 #include "arch.h"
+#include "bench_policy_device.h"
 #include "bench_policy_sim.h"
 #include "commands.h"
 #include "config.h"
@@ -47,6 +48,7 @@ struct bench_opts {
 	int n_budgets;
 	unsigned steps;
 	int json;
+	double device_scale;    /* --device: also time each policy on the device; 0: not */
 };
 
 /* One architecture's layout, as the policies see it. */
@@ -64,6 +66,8 @@ struct policy_result {
 	int err;                        /* 0, or why it could not run */
 	char error[256];
 	uint64_t demand, prefetch;      /* chunk loads over the measured steps */
+	double step_ratio;              /* --device: step time / lower bound, NAN if not run */
+	char device_error[256];         /* --device: why it could not run, or "" */
 };
 
 /* One (architecture, budget) case. */
@@ -103,6 +107,10 @@ static void help(void)
 	       "  --budgets LIST    device budgets in percent of the model's range\n"
 	       "                    (default 25,50,75)\n"
 	       "  --steps N         measured steps, 1 to %u (default %u)\n"
+	       "  --device SCALE    also run each policy on the device (the simulator unless\n"
+	       "                    GPUPAGER_CUDA_LIB names a driver) with the architecture\n"
+	       "                    generated at SCALE in /var/tmp, 4 steps of `gpupager run`,\n"
+	       "                    and report the steady step time over the lower bound\n"
 	       "  --json            every number as JSON\n"
 	       "  --help            this text\n\n"
 	       "Exit status: 0 success, 1 runtime error, 2 usage error.\n", MAX_STEPS, DEFAULT_STEPS);
@@ -138,6 +146,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		{ "budgets", required_argument, NULL, 'b' },
 		{ "steps", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "device", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -180,6 +189,14 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		}
 		case 'j':
 			o->json = 1;
+			break;
+		case 'd':
+			errno = 0;
+			o->device_scale = strtod(optarg, &end);
+			if (end == optarg || *end || errno || !isfinite(o->device_scale) ||
+			    o->device_scale <= 0.0 || o->device_scale > 1.0)
+				return cli_usage_error("bench", "bad --device '%s': expected a scale "
+						       "with 0 < S <= 1", optarg);
 			break;
 		case 'h':
 			help();
@@ -424,19 +441,18 @@ static uint64_t whole_group_estimate(const struct bench_model *m, uint64_t capac
 	}
 }
 
-/*
- * Hook for the "step time vs lower bound on the simulated device" column:
- * the engine-driven measurement of each case goes here once the engine
- * exists.  Returns false while there is nothing to report, and then the
- * column is left out of the table and is null in the JSON.
- */
-static bool step_time_vs_lower_bound(const struct bench_model *m, const struct bench_case *bc,
-				     double *ratio)
+/* --device: each policy's step time over the bound at this case's budget. */
+static void run_on_device(struct bench_device *dev, struct bench_case *bc)
 {
-	(void)m;
-	(void)bc;
-	(void)ratio;
-	return false;
+	for (int i = 0; i < N_POLICIES; i++) {
+		struct policy_result *r = &bc->policy[i];
+		int err = bench_device_ratio(dev, policy_names[i], bc->percent, &r->step_ratio);
+
+		if (err) {
+			r->step_ratio = NAN;
+			snprintf(r->device_error, sizeof(r->device_error), "%s", gp_last_error());
+		}
+	}
 }
 
 static double per_step_bytes(uint64_t chunks, const struct bench_model *m,
@@ -457,7 +473,6 @@ static json_t *case_json(const struct bench_model *m, const struct bench_opts *o
 			 const struct bench_case *bc)
 {
 	json_t *policies = json_object(), *row;
-	double step_ratio;
 
 	for (int i = 0; i < N_POLICIES; i++) {
 		const struct policy_result *r = &bc->policy[i];
@@ -466,15 +481,18 @@ static json_t *case_json(const struct bench_model *m, const struct bench_opts *o
 
 		json_object_set_new(policies, policy_names[i],
 			r->err ? json_pack("{s:s}", "error", r->error)
-			       : json_pack("{s:f, s:f, s:f, s:I, s:o}",
+			       : json_pack("{s:f, s:f, s:f, s:I, s:o, s:o}",
 					   "bytes_per_step", per_step_bytes(loads, m, o),
 					   "demand_bytes_per_step", per_step_bytes(r->demand, m, o),
 					   "prefetch_bytes_per_step",
 					   per_step_bytes(r->prefetch, m, o),
 					   "chunk_loads", (json_int_t)loads,
-					   "ratio_to_min", isnan(ratio) ? json_null() : json_real(ratio)));
+					   "ratio_to_min", isnan(ratio) ? json_null() : json_real(ratio),
+					   "step_time_vs_lower_bound",
+					   isnan(r->step_ratio) ? json_null()
+								: json_real(r->step_ratio)));
 	}
-	row = json_pack("{s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:f, s:I, s:o, s:o, s:s, s:o}",
+	row = json_pack("{s:s, s:I, s:I, s:I, s:f, s:I, s:I, s:f, s:I, s:o, s:o, s:s}",
 			"arch", m->arch, "groups", (json_int_t)m->layout.n_groups,
 			"chunks", (json_int_t)m->layout.n_chunks,
 			"largest_group_chunks", (json_int_t)m->largest_group,
@@ -486,10 +504,7 @@ static json_t *case_json(const struct bench_model *m, const struct bench_opts *o
 			"whole_group_estimate_bytes_per_step",
 			bc->group_estimate == UINT64_MAX ? json_null()
 				: json_real(per_step_bytes(bc->group_estimate * o->steps, m, o)),
-			"policies", policies, "static_swap_blocks", bc->swap_blocks,
-			"step_time_vs_lower_bound",
-			step_time_vs_lower_bound(m, bc, &step_ratio) ? json_real(step_ratio)
-								      : json_null());
+			"policies", policies, "static_swap_blocks", bc->swap_blocks);
 	return row;
 }
 
@@ -528,7 +543,6 @@ static void print_case(const struct bench_model *m, const struct bench_opts *o,
 		       const struct bench_case *bc)
 {
 	char pct[16], a[32], b[32], cell[64];
-	double step_ratio;
 
 	snprintf(pct, sizeof(pct), "%g%%", bc->percent);
 	printf("  %-7s %-10s %-10s", pct, gib((double)(bc->capacity * m->desc->chunk_size), a),
@@ -548,20 +562,30 @@ static void print_case(const struct bench_model *m, const struct bench_opts *o,
 				 ratio_to_min(loads, bc->min_misses));
 		printf(" %-18s", cell);
 	}
-	printf(" %s", bc->swap_blocks);
-	if (step_time_vs_lower_bound(m, bc, &step_ratio))
-		printf("  step time %.2fx bound", step_ratio);
-	printf("\n");
+	printf(" %s\n", bc->swap_blocks);
 	for (int i = 0; i < N_POLICIES; i++)
 		if (bc->policy[i].err)
 			printf("    %s: %s\n", policy_names[i], bc->policy[i].error);
+	if (!o->device_scale)
+		return;
+	printf("          step time / lower bound on the device (scale %g):", o->device_scale);
+	for (int i = 0; i < N_POLICIES; i++)
+		if (!isnan(bc->policy[i].step_ratio))
+			printf("  %s %.2fx", policy_names[i], bc->policy[i].step_ratio);
+	printf("\n");
+	for (int i = 0; i < N_POLICIES; i++)
+		if (bc->policy[i].device_error[0])
+			printf("    %s on the device: %s\n", policy_names[i], bc->policy[i].device_error);
 }
 
 static int bench_model(const char *arch, const struct bench_opts *o, json_t *results)
 {
+	struct bench_device dev = { .dir = "" };
 	struct bench_model m;
 	int err = model_build(&m, arch, o);
 
+	if (!err && o->device_scale)
+		err = bench_device_open(&dev, arch, o->device_scale);
 	if (err)
 		goto out;
 	if (!o->json)
@@ -574,8 +598,12 @@ static int bench_model(const char *arch, const struct bench_opts *o, json_t *res
 		if (err)
 			goto out;
 		bc.group_estimate = whole_group_estimate(&m, bc.capacity);
-		for (int i = 0; i < N_POLICIES; i++)
+		for (int i = 0; i < N_POLICIES; i++) {
+			bc.policy[i].step_ratio = NAN;
 			run_policy(&m, o, i, &bc);
+		}
+		if (o->device_scale)
+			run_on_device(&dev, &bc);
 		if (o->json) {
 			json_t *row = case_json(&m, o, &bc);
 
@@ -591,6 +619,7 @@ static int bench_model(const char *arch, const struct bench_opts *o, json_t *res
 out:
 	if (err)
 		gp_fail_context(err, "%s: ", arch);
+	bench_device_close(&dev);
 	model_free(&m);
 	return err;
 }

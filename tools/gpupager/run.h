@@ -20,6 +20,7 @@ struct run_opts {
 	const char *trace;
 	bool json;
 	bool progress;          /* stderr is a terminal */
+	const char *driver_path;        /* NULL: GPUPAGER_CUDA_LIB */
 };
 
 struct run_result {
@@ -46,6 +47,8 @@ int run_parse_args(int argc, char **argv, struct run_opts *o);
 /* Open the pager and model, run the steps, fill r; 0 or a GP_E* code. */
 int run_model(const struct run_opts *o, struct run_result *r);
 void run_report(const struct run_opts *o, const struct run_result *r);
+/* The steady step time (steps after the first) and the lower bound, in seconds. */
+void run_steady(const struct run_result *r, double *step_s, double *bound_s);
 void run_result_free(struct run_result *r);
 
 #endif

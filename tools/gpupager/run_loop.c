@@ -287,6 +287,7 @@ static int pager_options(const struct run_opts *o, struct gp_pager_options *po,
 	gp_model_desc_free(desc);
 	gp_pager_options_init(po);
 	po->policy = o->policy;
+	po->driver_path = o->driver_path;
 	po->swap_blocks = o->swap_blocks;
 	po->vram_budget = o->budget_pct > 0 ? (uint64_t)((double)*model_bytes * o->budget_pct / 100.0)
 					    : o->budget;

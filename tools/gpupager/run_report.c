@@ -104,6 +104,14 @@ static void report_text(const struct run_opts *o, const struct run_result *r,
 	printf("pager        %s\n", r->stats_line);
 }
 
+void run_steady(const struct run_result *r, double *step_s, double *bound_s)
+{
+	struct summary s = summarize(r);
+
+	*step_s = s.step_s;
+	*bound_s = s.bound_s;
+}
+
 void run_report(const struct run_opts *o, const struct run_result *r)
 {
 	struct summary s = summarize(r);
