@@ -539,6 +539,14 @@ static void print_model(const struct bench_model *m)
 	       "MIN", "grp est.", "lru", "clock", "static", "auto", "static streams blocks");
 }
 
+static bool all_same_error(const struct bench_case *bc)
+{
+	for (int i = 1; i < N_POLICIES; i++)
+		if (strcmp(bc->policy[i].device_error, bc->policy[0].device_error))
+			return false;
+	return true;
+}
+
 static void print_case(const struct bench_model *m, const struct bench_opts *o,
 		       const struct bench_case *bc)
 {
@@ -573,9 +581,17 @@ static void print_case(const struct bench_model *m, const struct bench_opts *o,
 		if (!isnan(bc->policy[i].step_ratio))
 			printf("  %s %.2fx", policy_names[i], bc->policy[i].step_ratio);
 	printf("\n");
-	for (int i = 0; i < N_POLICIES; i++)
-		if (bc->policy[i].device_error[0])
-			printf("    %s on the device: %s\n", policy_names[i], bc->policy[i].device_error);
+	for (int i = 0; i < N_POLICIES; i++) {
+		const char *e = bc->policy[i].device_error;
+
+		if (!e[0])
+			continue;
+		/* The usual case, a group larger than the budget, fails every policy alike. */
+		if (i > 0 && !strcmp(e, bc->policy[0].device_error))
+			continue;
+		printf("    %s on the device: %s\n", i == 0 && all_same_error(bc) ? "every policy" :
+		       policy_names[i], e);
+	}
 }
 
 static int bench_model(const char *arch, const struct bench_opts *o, json_t *results)
