@@ -14,7 +14,9 @@ NVCC_FOUND := $(shell command -v $(NVCC) 2>/dev/null)
 NVCC_ARCHS := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
 	-gencode arch=compute_90,code=compute_90
 
-CUDA_TEST_BINS := $(filter $(BUILD)/tests/test_cuda_%,$(TEST_BINS))
+# The driver-layer tests and the engine's (they use the simulator only through GPUPAGER_CUDA_LIB).
+CUDA_TEST_BINS := $(filter $(BUILD)/tests/test_cuda_% $(BUILD)/tests/test_pager \
+	$(BUILD)/tests/test_pager_threads,$(TEST_BINS))
 
 .PHONY: test-real-cuda
 
