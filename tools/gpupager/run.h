@@ -17,6 +17,7 @@ struct run_opts {
 	unsigned steps;
 	double compute_ms_per_gb;
 	bool verify;
+	bool load_all;          /* load the model whole at open when it fits */
 	const char *trace;
 	bool json;
 	bool progress;          /* stderr is a terminal */

@@ -12,7 +12,8 @@ static void help(void)
 {
 	printf("usage: gpupager run MODEL [--budget SIZE|PCT] [--policy lru|clock|static|auto]\n"
 	       "                    [--swap-blocks RANGES] [--steps N] [--compute-ms-per-gb X]\n"
-	       "                    [--host-budget SIZE] [--verify] [--trace FILE] [--json]\n\n"
+	       "                    [--host-budget SIZE] [--load-all] [--verify] [--trace FILE]\n"
+	       "                    [--json]\n\n"
 	       "Open MODEL through the pager and run N steps of a forward pass: for each group\n"
 	       "in model order, acquire it on a compute stream, checksum every tensor's bytes\n"
 	       "on the device, add the simulated compute time, and release it.  Runs on the\n"
@@ -28,6 +29,8 @@ static void help(void)
 	       "  --compute-ms-per-gb X  simulated compute per GB of weights used (default 40)\n"
 	       "  --host-budget SIZE     pinned host tier (default: the model's size, at most\n"
 	       "                         GPUPAGER_HOST_BUDGET)\n"
+	       "  --load-all             load the whole model at open when it fits the budget\n"
+	       "                         (no paging afterwards)\n"
 	       "  --verify               compare every tensor's device checksum with the file's\n"
 	       "  --trace FILE           write the access trace (one line per group access)\n"
 	       "  --json                 one JSON object on stdout, for scripts\n"
@@ -49,6 +52,7 @@ int run_parse_args(int argc, char **argv, struct run_opts *o)
 		{ "compute-ms-per-gb", required_argument, NULL, 'c' },
 		{ "host-budget", required_argument, NULL, 'H' },
 		{ "verify", no_argument, NULL, 'v' },
+		{ "load-all", no_argument, NULL, 'L' },
 		{ "trace", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
@@ -95,6 +99,9 @@ int run_parse_args(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'v':
 			o->verify = true;
+			break;
+		case 'L':
+			o->load_all = true;
 			break;
 		case 't':
 			o->trace = optarg;

@@ -292,6 +292,7 @@ static int pager_options(const struct run_opts *o, struct gp_pager_options *po,
 	po->vram_budget = o->budget_pct > 0 ? (uint64_t)((double)*model_bytes * o->budget_pct / 100.0)
 					    : o->budget;
 	po->host_budget = o->host_budget;
+	po->load_all = o->load_all;
 	if (!po->host_budget) {
 		uint64_t dflt;
 
