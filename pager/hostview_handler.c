@@ -218,12 +218,13 @@ static uint64_t read_ahead(struct gp_host_view *view, uint64_t first, uint64_t l
 			set_state(view, c, GP_CHUNK_EMPTY);
 			continue;
 		}
+		/* Counted first: the copy wakes the toucher, which may read the stats at once. */
+		count(&view->stats.readaheads, 1);
+		count(&view->stats.loads, fresh[i]);
 		if (resolve_chunk(view, c, slots[i])) {
 			gp_log_warn("%s", gp_last_error());
 			continue;
 		}
-		count(&view->stats.readaheads, 1);
-		count(&view->stats.loads, fresh[i]);
 		if (c == end + 1)
 			end = c;
 	}

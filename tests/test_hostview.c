@@ -122,7 +122,7 @@ Test(view, sequential_reads_fault_once_per_chunk_and_read_ahead)
 	open_view(&f, 16, 2, 0);
 	expect_range(&f, 0, f.size);
 	gp_host_view_get_stats(f.view, &st);
-	cr_expect_eq(st.loads, 9);
+	cr_expect_eq(st.loads, 9, "loads %lu faults %lu readaheads %lu errors %lu", (unsigned long)st.loads, (unsigned long)st.faults, (unsigned long)st.readaheads, (unsigned long)st.errors);
 	cr_expect_gt(st.readaheads, 0);
 	cr_expect_lt(st.faults, 9, "read-ahead should have saved faults");
 	cr_expect_eq(st.errors, 0);
