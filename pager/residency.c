@@ -269,7 +269,7 @@ static void abandon_load(struct gp_model *m, uint32_t c)
 }
 
 /* Load the chunks of list (all LOADING, with physical chunks): read, map, copy. */
-static int load_list(struct gp_model *m, const uint32_t *list, size_t n, bool prefetch)
+static int load_batch(struct gp_model *m, const uint32_t *list, size_t n, bool prefetch)
 {
 	struct gp_pager *p = m->pager;
 	uint32_t *slots = malloc(sizeof(*slots) * (n ? n : 1));
@@ -298,6 +298,42 @@ static int load_list(struct gp_model *m, const uint32_t *list, size_t n, bool pr
 		abandon_load(m, list[j]);
 	free(slots);
 	pthread_cond_broadcast(&p->changed);
+	return err;
+}
+
+/*
+ * Load list in batches of at most half the host pool: each chunk holds a
+ * pinned slot until its copy has run, so a load larger than the pool (a
+ * big group, a whole model) waits for earlier copies to give slots back.
+ */
+static int load_list(struct gp_model *m, const uint32_t *list, size_t n, bool prefetch)
+{
+	struct gp_pager *p = m->pager;
+	size_t batch = gp_host_pool_slot_count(p->host) / 2;
+	int err = 0;
+
+	if (!batch)
+		batch = 1;
+	for (size_t done = 0; done < n && !err; done += batch) {
+		size_t k = n - done < batch ? n - done : batch;
+		bool started = false;
+
+		if (done) {
+			pthread_mutex_unlock(&p->lock);
+			err = gp_stream_sync(p->gpu, p->copy_stream);
+			pthread_mutex_lock(&p->lock);
+		}
+		if (!err) {
+			err = load_batch(m, list + done, k, prefetch);
+			started = true;
+		}
+		if (err) {
+			/* load_batch gives its own chunks back; the later ones never started. */
+			for (size_t j = done + (started ? k : 0); j < n; j++)
+				abandon_load(m, list[j]);
+			pthread_cond_broadcast(&p->changed);
+		}
+	}
 	return err;
 }
 

@@ -348,3 +348,37 @@ Test(pager, gauges_of_two_pagers_add_up)
 	gp_stats_detach(seg);
 	gp_test_pager_close(&t);
 }
+
+/* load_all: a model that fits is resident right after opening, and stays so. */
+Test(pager, load_all_when_it_fits)
+{
+	struct gp_test_pager t;
+	struct gp_pager_options po;
+	struct gp_pager *p;
+	struct gp_model *m;
+	struct gp_group_info gi;
+	struct gp_pager_stats a, b;
+
+	gp_test_pager_open(&t, "auto", 0);
+	gp_pager_options_init(&po);
+	po.load_all = 1;
+	po.host_budget = 16u << 20;
+	po.vram_budget = gp_model_device_size(t.m) + (4u << 20);
+	cr_assert_eq(gp_pager_open(&po, &p), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_model_open(p, t.dir, &m), 0, "%s", gp_last_error());
+	for (uint32_t g = 0; g < gp_model_group_count(m); g++) {
+		cr_assert_eq(gp_model_group_info(m, g, &gi), 0);
+		cr_expect_eq(gi.resident_chunks, gi.total_chunks, "group %u", g);
+	}
+	gp_pager_get_stats(p, &a);
+	for (uint32_t g = 0; g < gp_model_group_count(m); g++) {
+		cr_assert_eq(gp_acquire_group(m, g, NULL), 0, "%s", gp_last_error());
+		cr_assert_eq(gp_release_group(m, g, NULL), 0);
+	}
+	gp_pager_get_stats(p, &b);
+	cr_expect_eq(b.bytes_h2d, a.bytes_h2d, "a resident model copied again");
+	cr_expect_eq(b.hits - a.hits, gp_model_group_count(m));
+	gp_model_close(m);
+	gp_pager_close(p);
+	gp_test_pager_close(&t);
+}
