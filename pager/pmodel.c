@@ -6,23 +6,21 @@
 #include "log.h"
 #include "pager.h"
 
-static const struct gp_model_desc *sort_desc;   /* qsort has no context argument */
-
-static int cmp_range_offset(const void *a, const void *b)
+static int cmp_range_offset(const void *a, const void *b, void *ctx)
 {
-	uint64_t x = sort_desc->tensors[*(const uint32_t *)a].range_offset;
-	uint64_t y = sort_desc->tensors[*(const uint32_t *)b].range_offset;
+	const struct gp_model_desc *d = ctx;
+	uint64_t x = d->tensors[*(const uint32_t *)a].range_offset;
+	uint64_t y = d->tensors[*(const uint32_t *)b].range_offset;
 
 	return x < y ? -1 : x > y;
 }
 
-static int cmp_name(const void *a, const void *b)
+static int cmp_name(const void *a, const void *b, void *ctx)
 {
-	return strcmp(sort_desc->tensors[*(const uint32_t *)a].name,
-		      sort_desc->tensors[*(const uint32_t *)b].name);
-}
+	const struct gp_model_desc *d = ctx;
 
-static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
+	return strcmp(d->tensors[*(const uint32_t *)a].name, d->tensors[*(const uint32_t *)b].name);
+}
 
 uint32_t gp_model_chunk_of(const struct gp_model *m, uint64_t offset)
 {
@@ -61,11 +59,8 @@ static int build_tables(struct gp_model *m)
 	}
 	for (uint32_t i = 0; i < d->n_tensors; i++)
 		m->by_offset[i] = m->by_name[i] = i;
-	pthread_mutex_lock(&sort_lock);
-	sort_desc = d;
-	qsort(m->by_offset, d->n_tensors, sizeof(uint32_t), cmp_range_offset);
-	qsort(m->by_name, d->n_tensors, sizeof(uint32_t), cmp_name);
-	pthread_mutex_unlock(&sort_lock);
+	qsort_r(m->by_offset, d->n_tensors, sizeof(uint32_t), cmp_range_offset, (void *)d);
+	qsort_r(m->by_name, d->n_tensors, sizeof(uint32_t), cmp_name, (void *)d);
 	/* first_tensor[c]: the first tensor (by offset) that ends after the chunk starts. */
 	for (uint32_t c = 0; c < m->n_chunks; c++) {
 		uint64_t start = (uint64_t)c * cs;

@@ -41,14 +41,12 @@ void gp_io_cache_unmap(struct gp_io_file *f)
 
 int gp_io_range_cached(const struct gp_io_file *f, uint64_t off, uint64_t len)
 {
-	static long page;
+	long page = sysconf(_SC_PAGESIZE);
 	unsigned char v;
 	uint64_t first, last;
 
 	if (!f->map || !len || off + len > f->size)
 		return 0;
-	if (!page)
-		page = sysconf(_SC_PAGESIZE);
 	first = off / (uint64_t)page;
 	last = (off + len - 1) / (uint64_t)page;
 	for (uint64_t p = first;; p += SAMPLE_STRIDE) {
