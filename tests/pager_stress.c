@@ -1,16 +1,23 @@
 /*
  * pager_stress.c - threads against one pager with two models and a small
- * budget, verifying every checksum: the program to run under
- * ThreadSanitizer (`make pager-stress TSAN=1`), where Criterion cannot start.
- * Exit status 0 when every checksum matched and no call failed.
+ * budget, verifying every checksum, then threads touching a userfaultfd
+ * host view whose pool is too small for the file (faults, read-ahead and
+ * evictions at once): the program to run under ThreadSanitizer
+ * (`make pager-stress TSAN=1`), where Criterion cannot start.  Exit status
+ * 0 when every checksum matched and no call failed.
  */
+#include <fcntl.h>
 #include <ftw.h>
+#include <glob.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "hostview.h"
 #include "kernels.h"
 #include "pager.h"
 #include "sample.h"
@@ -80,6 +87,86 @@ static void *work(void *arg)
 	return NULL;
 }
 
+struct toucher {
+	const uint8_t *view;
+	const uint8_t *file;    /* the same bytes, from a plain mapping */
+	uint64_t size;
+	unsigned id, bad;
+};
+
+/* Random 64 KiB windows of the view must equal the file's. */
+static void *touch(void *arg)
+{
+	struct toucher *t = arg;
+	uint64_t rng = t->id * 104729 + 7;
+
+	for (int r = 0; r < 200; r++) {
+		uint64_t off = gp_mix64(rng++) % t->size, len = 65536;
+
+		if (len > t->size - off)
+			len = t->size - off;
+		if (memcmp(t->view + off, t->file + off, len))
+			t->bad++;
+	}
+	return NULL;
+}
+
+/* Three threads over a host view of path through a 4-slot pool. */
+static unsigned view_stress(const char *path)
+{
+	struct gp_host_pool_opts popts = { .budget = 4u << 21, .slot_size = 2u << 20,
+					   .numa_node = -1 };
+	struct gp_host_view_opts vopts = { .path = path };
+	struct gp_io_opts iopts;
+	struct gp_io *io = NULL;
+	struct gp_host_pool *pool = NULL;
+	struct gp_io_file *file = NULL;
+	struct gp_host_view *view = NULL;
+	struct toucher t[N_THREADS];
+	pthread_t th[N_THREADS];
+	unsigned failures = 0;
+	void *map = MAP_FAILED;
+	struct stat st;
+	int fd = open(path, O_RDONLY);
+
+	gp_io_opts_default(&iopts);
+	if (fd < 0 || fstat(fd, &st) || gp_io_open(&iopts, &io) ||
+	    gp_host_pool_open(&popts, &pool) ||
+	    gp_io_add_file(io, path, (uint64_t)st.st_size, &file))
+		goto fail;
+	vopts.pool = pool;
+	vopts.io = io;
+	vopts.file = file;
+	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED || gp_host_view_open(&vopts, &view))
+		goto fail;
+	for (unsigned i = 0; i < N_THREADS; i++) {
+		t[i] = (struct toucher){ gp_host_view_base(view), map, (uint64_t)st.st_size, i, 0 };
+		pthread_create(&th[i], NULL, touch, &t[i]);
+	}
+	for (unsigned i = 0; i < N_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		failures += t[i].bad;
+	}
+	printf("view stress: %d threads x 200 windows of a %s view, %u mismatches\n", N_THREADS,
+	       gp_host_view_kind(view) == GP_VIEW_UFFD ? "userfaultfd" : "mmap", failures);
+	goto out;
+fail:
+	fprintf(stderr, "view stress: %s\n", gp_last_error());
+	failures++;
+out:
+	gp_host_view_close(view);
+	if (map != MAP_FAILED)
+		munmap(map, (size_t)st.st_size);
+	if (file)
+		gp_io_remove_file(io, file);
+	gp_host_pool_close(pool);
+	gp_io_close(io);
+	if (fd >= 0)
+		close(fd);
+	return failures;
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -104,7 +191,8 @@ int main(void)
 	struct gp_pager_options po;
 	struct worker w[N_THREADS];
 	pthread_t th[N_THREADS];
-	char dirs[2][64];
+	char dirs[2][64], pattern[96];
+	glob_t shards;
 	unsigned failures = 0;
 
 	setenv("GPUPAGER_CUDA_LIB", GP_BUILD_DIR "/lib/sim/libcuda.so.1", 0);
@@ -129,6 +217,14 @@ int main(void)
 	}
 	gp_kernels_unload(s.kernels);
 	gp_pager_close(s.p);
+	snprintf(pattern, sizeof(pattern), "%s/*.safetensors", dirs[0]);
+	if (glob(pattern, 0, NULL, &shards) || !shards.gl_pathc) {
+		fprintf(stderr, "view stress: no shard matches %s\n", pattern);
+		failures++;
+	} else {
+		failures += view_stress(shards.gl_pathv[0]);
+	}
+	globfree(&shards);
 	for (int i = 0; i < 2; i++)
 		if (nftw(dirs[i], remove_entry, 8, FTW_DEPTH | FTW_PHYS))
 			failures++;
