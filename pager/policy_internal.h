@@ -67,6 +67,10 @@ void gp_chunk_list_push(struct gp_policy *p, struct gp_chunk_list *list, uint32_
 uint32_t gp_chunk_list_oldest(const struct gp_policy *p, const struct gp_chunk_list *list,
 			      gp_policy_can_evict_fn can_evict, void *ctx);
 
+/* Move group's resident chunks, in chunk order, to the recent end of the list list_of names. */
+void gp_chunk_lists_touch_group(struct gp_policy *p, uint32_t group,
+				struct gp_chunk_list *(*list_of)(struct gp_policy *, uint32_t));
+
 /*
  * The plain LRU behaviour on p->lru, which static and auto reuse: access
  * moves the group's resident chunks to the recent end, a load appends, an

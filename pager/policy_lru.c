@@ -44,7 +44,8 @@ uint32_t gp_chunk_list_oldest(const struct gp_policy *p, const struct gp_chunk_l
 	return GP_POLICY_NONE;
 }
 
-void gp_lru_access(struct gp_policy *p, uint32_t group)
+void gp_chunk_lists_touch_group(struct gp_policy *p, uint32_t group,
+				struct gp_chunk_list *(*list_of)(struct gp_policy *, uint32_t))
 {
 	uint32_t first = p->group_first[group], n = p->group_count[group];
 
@@ -54,9 +55,20 @@ void gp_lru_access(struct gp_policy *p, uint32_t group)
 	for (uint32_t c = first; c < first + n; c++) {
 		if (!p->resident[c])
 			continue;
-		gp_chunk_list_remove(p, &p->lru, c);
-		gp_chunk_list_push(p, &p->lru, c);
+		gp_chunk_list_remove(p, list_of(p, c), c);
+		gp_chunk_list_push(p, list_of(p, c), c);
 	}
+}
+
+static struct gp_chunk_list *the_lru(struct gp_policy *p, uint32_t chunk)
+{
+	(void)chunk;
+	return &p->lru;
+}
+
+void gp_lru_access(struct gp_policy *p, uint32_t group)
+{
+	gp_chunk_lists_touch_group(p, group, the_lru);
 }
 
 void gp_lru_loaded(struct gp_policy *p, uint32_t chunk)

@@ -135,16 +135,7 @@ static struct gp_chunk_list *list_of(struct gp_policy *p, uint32_t chunk)
 
 static void static_access(struct gp_policy *p, uint32_t group)
 {
-	uint32_t first = p->group_first[group], n = p->group_count[group];
-
-	if (!p->group_resident[group])
-		return;
-	for (uint32_t c = first; c < first + n; c++) {
-		if (!p->resident[c])
-			continue;
-		gp_chunk_list_remove(p, list_of(p, c), c);
-		gp_chunk_list_push(p, list_of(p, c), c);
-	}
+	gp_chunk_lists_touch_group(p, group, list_of);
 }
 
 static void static_loaded(struct gp_policy *p, uint32_t chunk)

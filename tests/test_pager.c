@@ -11,6 +11,7 @@
 
 #include "common/cuda_env.h"
 #include "common/pager_fixture.h"
+#include "common/st_fixture.h"
 
 static void passes_intact(const char *policy, double pct, int passes)
 {
@@ -240,9 +241,8 @@ Test(pager, device_oom_mid_run)
 Test(pager, trace_lines)
 {
 	struct gp_test_pager t;
-	char path[] = "/tmp/gp-trace-XXXXXX", line[512];
-	int fd = mkstemp(path), lines = 0;
-	FILE *f;
+	char path[] = "/tmp/gp-trace-XXXXXX";
+	int fd = mkstemp(path);
 
 	cr_assert_geq(fd, 0);
 	close(fd);
@@ -251,13 +251,8 @@ Test(pager, trace_lines)
 	cr_expect_eq(gp_trace_start(t.p, path), GP_ESTATE);
 	gp_test_check_pass(&t);
 	cr_assert_eq(gp_trace_stop(t.p), 0);
-	f = fopen(path, "r");
-	cr_assert(f);
-	while (fgets(line, sizeof(line), f))
-		lines++;
-	fclose(f);
+	cr_expect_eq(gp_test_count_lines(path), 1 + (int)gp_model_group_count(t.m));
 	unlink(path);
-	cr_expect_eq(lines, 1 + (int)gp_model_group_count(t.m));
 	gp_test_pager_close(&t);
 }
 

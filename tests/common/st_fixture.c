@@ -1,6 +1,7 @@
 /* st_fixture.c - safetensors and index files for the parser tests. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,4 +100,17 @@ void gp_test_st_write_json(const char *dir, const char *name, const char *text)
 
 	gp_test_st_write_bytes(dir, name, json, strlen(json));
 	free(json);
+}
+
+int gp_test_count_lines(const char *path)
+{
+	char line[1024];
+	int lines = 0;
+	FILE *f = fopen(path, "r");
+
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		lines += strchr(line, '\n') != NULL;
+	fclose(f);
+	return lines;
 }

@@ -34,4 +34,7 @@ void gp_test_st_write_bytes(const char *dir, const char *name, const void *bytes
 /* dir/name holding text with ' for " (an index). */
 void gp_test_st_write_json(const char *dir, const char *name, const char *text);
 
+/* Lines in the text file at path (fails the test if it cannot be read). */
+int gp_test_count_lines(const char *path);
+
 #endif
