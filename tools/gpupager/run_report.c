@@ -1,6 +1,7 @@
 /* run_report.c - `gpupager run`'s closing report, as text or JSON. */
 #include <jansson.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "run.h"
 
@@ -78,7 +79,8 @@ static void report_text(const struct run_opts *o, const struct run_result *r,
 {
 	printf("model        %s: %u groups, %u tensors, %.2f GiB\n", o->model, r->n_groups,
 	       r->n_tensors, gib((double)r->model_bytes));
-	printf("device       %s%s\n", r->device, r->simulated ? " (simulated: no GPU used)" : "");
+	printf("device       %s%s\n", r->device,
+	       r->simulated && !strstr(r->device, "simulated") ? " (simulated: no GPU used)" : "");
 	printf("policy       %s, VRAM budget %.2f GiB (%.0f%% of the model)\n", r->policy,
 	       gib((double)r->vram_budget), 100.0 * (double)r->vram_budget / (double)r->model_bytes);
 	printf("from disk    %.2f GiB\n", gib((double)r->stats.bytes_disk));
