@@ -377,3 +377,36 @@ Test(pager, load_all_when_it_fits)
 	gp_pager_close(p);
 	gp_test_pager_close(&t);
 }
+
+/* A host tier smaller than the model: slots are dropped and files read again, data intact. */
+Test(pager, host_pool_smaller_than_the_model)
+{
+	struct gp_test_pager t;
+	struct gp_pager_options po;
+	struct gp_pager *p;
+	struct gp_model *m;
+	struct gp_pager_stats s;
+	struct gp_test_pager small;
+
+	gp_test_pager_open(&t, "auto", 0);
+	gp_pager_options_init(&po);
+	po.host_budget = 8u << 20;
+	po.vram_budget = gp_model_device_size(t.m) / 3 + (2u << 20);
+	cr_assert_eq(gp_pager_open(&po, &p), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_model_open(p, t.dir, &m), 0, "%s", gp_last_error());
+	/* Reuse the fixture's kernels and result words with the small pager's model. */
+	small = t;
+	small.p = p;
+	small.m = m;
+	cr_assert_eq(gp_pager_alloc(p, 8ull * gp_model_tensor_count(m), &small.results), 0, "%s",
+		     gp_last_error());
+	for (int i = 0; i < 3; i++)
+		cr_expect_eq(gp_test_check_pass(&small), 0, "pass %d", i + 1);
+	gp_pager_get_stats(p, &s);
+	cr_expect_gt(s.host_evictions, 0, "the host tier never had to drop a slot");
+	cr_expect_gt(s.bytes_disk, 2 * m->desc->tensor_bytes, "files were not read again");
+	gp_pager_free(p, small.results);
+	gp_model_close(m);
+	gp_pager_close(p);
+	gp_test_pager_close(&t);
+}
