@@ -28,6 +28,7 @@ struct gp_config {
 	int io_mode;                /* enum gp_io_mode */
 	int backend;                /* enum gp_backend_kind */
 	int policy;                 /* enum gp_policy_kind */
+	int prefetch_groups;        /* auto policy's prefetch room in groups; 0: its cost rule */
 	int numa_node;              /* -1: from the GPU's PCI bus id */
 	const char *cuda_lib;       /* driver library to dlopen */
 	const char *kernels_dir;    /* kernel modules' directory, or NULL: the build's */

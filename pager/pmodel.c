@@ -103,6 +103,7 @@ static int create_policy(struct gp_model *m)
 		.kind = p->cfg.policy,
 		.capacity_chunks = p->max_chunks,
 		.swap_blocks = p->swap_blocks,
+		.prefetch_groups = (uint32_t)p->cfg.prefetch_groups,
 	};
 
 	return gp_policy_create(&layout, &popts, &m->policy);
