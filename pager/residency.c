@@ -343,6 +343,15 @@ static void unpin(struct gp_model *m, uint32_t first, uint32_t count)
 		m->chunks[c].users--;
 }
 
+/* A chunk of the range is being loaded or evicted by someone (lock held). */
+static bool range_busy(const struct gp_model *m, uint32_t first, uint32_t count)
+{
+	for (uint32_t c = first; c < first + count; c++)
+		if (m->chunks[c].state == GP_CHUNK_LOADING || m->chunks[c].state == GP_CHUNK_EVICTING)
+			return true;
+	return false;
+}
+
 int gp_res_load(struct gp_model *m, uint32_t first, uint32_t count, bool pin, bool prefetch)
 {
 	struct gp_pager *p = m->pager;
@@ -400,7 +409,12 @@ int gp_res_load(struct gp_model *m, uint32_t first, uint32_t count, bool pin, bo
 		}
 		if (prefetch)
 			break;          /* chunks others are loading need no waiting for */
-		if (waiting)
+		/*
+		 * Wait only if this round did nothing and a chunk is still in
+		 * another thread's hands: the lock was dropped above, and a
+		 * broadcast sent meanwhile would not wake us.
+		 */
+		if (waiting && !n && range_busy(m, first, count))
 			pthread_cond_wait(&p->changed, &p->lock);
 	} while (waiting);
 	if (err && pin)
