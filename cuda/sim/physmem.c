@@ -20,6 +20,8 @@
 #define SIM_PHYS_FILE_FACTOR 2
 
 static int memfd = -1;
+/* Address space mirroring the memfd, where unmapped chunks' mappings are parked. */
+static uintptr_t park_base;
 static struct sim_extents slices;
 static uint64_t capacity;
 static uint64_t used;
@@ -27,6 +29,26 @@ static uint64_t used;
 static struct sim_phys **slots;
 static uint32_t n_slots;
 static uint32_t next_generation = 1;
+
+/* Granule-aligned, so parked mappings move whole page tables (see vspace.c). */
+static CUresult park_init(void)
+{
+	size_t size = capacity * SIM_PHYS_FILE_FACTOR;
+	void *p = mmap(NULL, size + SIM_GRANULARITY, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED) {
+		gp_log_error("simulated device: cannot reserve address space to park mappings: %m");
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	park_base = ((uintptr_t)p + SIM_GRANULARITY - 1) & ~((uintptr_t)SIM_GRANULARITY - 1);
+	return CUDA_SUCCESS;
+}
+
+void *sim_phys_park_addr(const struct sim_phys *phys)
+{
+	return (void *)(park_base + phys->offset);
+}
 
 CUresult sim_physmem_init(uint64_t bytes)
 {
@@ -48,7 +70,7 @@ CUresult sim_physmem_init(uint64_t bytes)
 		memfd = -1;
 		return CUDA_ERROR_OPERATING_SYSTEM;
 	}
-	return CUDA_SUCCESS;
+	return park_init();
 }
 
 int sim_physmem_fd(void)
@@ -121,6 +143,8 @@ void sim_phys_put(struct sim_phys *phys)
 {
 	if (--phys->refs > 0)
 		return;
+	if (phys->parked)
+		sim_va_placeholder(sim_phys_park_addr(phys), phys->size);
 	if (fallocate(memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)phys->offset,
 		      (off_t)phys->size))
 		gp_log_warn("simulated device: cannot release VRAM pages: %m");

@@ -111,6 +111,7 @@ struct sim_phys {
 	bool handle_live;  /* not yet cuMemRelease'd */
 	uint32_t slot;     /* index in the handle table */
 	uint32_t generation;
+	bool parked;       /* its last mapping waits at sim_phys_park_addr (see vspace.c) */
 };
 
 CUresult sim_physmem_init(uint64_t capacity);
@@ -118,6 +119,10 @@ CUresult sim_physmem_init(uint64_t capacity);
 CUresult sim_phys_create(size_t size, struct sim_phys **out);
 /* Drop a reference; the last one frees the pages and the capacity. */
 void sim_phys_put(struct sim_phys *phys);
+/* Where phys's mapping is parked between an unmap and its next map (vspace.c). */
+void *sim_phys_park_addr(const struct sim_phys *phys);
+/* Replace [addr, +size) with inaccessible, unbacked address space. */
+int sim_va_placeholder(void *addr, size_t size);
 /* Handle <-> slice; lookup returns NULL for a stale or bogus handle. */
 CUmemGenericAllocationHandle sim_phys_handle(const struct sim_phys *phys);
 struct sim_phys *sim_phys_lookup(CUmemGenericAllocationHandle handle);

@@ -7,6 +7,12 @@
  * mapping covers it and the access granted, so that the VMM rules (no
  * mapping over a mapping, no partial unmap, no access before
  * cuMemSetAccess) are checked exactly and copies can be validated.
+ *
+ * Unmapping parks a chunk's mapping (mremap, page tables and all) at its
+ * park address instead of dropping it, and mapping the chunk again moves
+ * it from there: a GPU's map is a page-table update, and rebuilding 512
+ * page-table entries by faults per 2 MiB remap made the simulator, not the
+ * pager, the bottleneck of every paging run.
  */
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -132,6 +138,30 @@ struct sim_resv *sim_resv_find(uintptr_t ptr)
 	return granule_at(ptr)->resv;
 }
 
+int sim_va_placeholder(void *addr, size_t size)
+{
+	if (mmap(addr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		 -1, 0) == MAP_FAILED) {
+		gp_log_warn("simulated device: cannot reset %zu bytes of address space: %m", size);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Move a mapping, page tables included, from one granule-aligned range to
+ * another; the source becomes a placeholder again, and the destination has
+ * no access until cuMemSetAccess.
+ */
+static int move_mapping(void *from, void *to, size_t size)
+{
+	if (mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to) == MAP_FAILED)
+		return -1;
+	sim_va_placeholder(from, size);
+	mprotect(to, size, PROT_NONE);
+	return 0;
+}
+
 CUresult sim_map(uintptr_t va, size_t size, struct sim_phys *phys)
 {
 	struct sim_resv *resv = sim_resv_find(va);
@@ -159,8 +189,11 @@ CUresult sim_map(uintptr_t va, size_t size, struct sim_phys *phys)
 	mapping = calloc(1, sizeof(*mapping));
 	if (!mapping)
 		return CUDA_ERROR_OUT_OF_MEMORY;
-	if (mmap((void *)va, size, PROT_NONE, MAP_SHARED | MAP_FIXED, sim_physmem_fd(),
-		 (off_t)phys->offset) == MAP_FAILED) {
+	if (phys->parked && size == phys->size && !move_mapping(sim_phys_park_addr(phys),
+								  (void *)va, size)) {
+		phys->parked = false;
+	} else if (mmap((void *)va, size, PROT_NONE, MAP_SHARED | MAP_FIXED, sim_physmem_fd(),
+			(off_t)phys->offset) == MAP_FAILED) {
 		free(mapping);
 		/* Usually vm.max_map_count: each mapping is at least one VMA. */
 		gp_log_warn("simulated device: cuMemMap: mmap of %zu bytes failed: %m", size);
@@ -204,14 +237,15 @@ CUresult sim_unmap(uintptr_t va, size_t size)
 
 	if (err)
 		return err;
-	/* Back to the PROT_NONE reservation: a later access faults. */
-	if (mmap((void *)va, size, PROT_NONE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED) {
-		gp_log_warn("simulated device: cuMemUnmap: mmap failed: %m");
-		return CUDA_ERROR_OUT_OF_MEMORY;
-	}
 	for (uintptr_t p = va; p < va + size;) {
 		struct sim_mapping *m = granule_at(p)->mapping;
+
+		/* Parked while the chunk lives on (the handle or another mapping holds it). */
+		if (m->phys->refs > 1 && !m->phys->parked && m->size == m->phys->size &&
+		    !move_mapping((void *)m->va, sim_phys_park_addr(m->phys), m->size))
+			m->phys->parked = true;
+		else if (sim_va_placeholder((void *)m->va, m->size))
+			return CUDA_ERROR_OUT_OF_MEMORY;
 
 		for (uintptr_t q = m->va; q < m->va + m->size; q += SIM_GRANULARITY) {
 			granule_at(q)->mapping = NULL;
@@ -238,13 +272,6 @@ CUresult sim_set_access(uintptr_t va, size_t size, int prot)
 		gp_log_warn("simulated device: cuMemSetAccess: mprotect failed: %m");
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
-	/*
-	 * Map the pages now, in one call, as a GPU's page tables are set up by the
-	 * map itself: otherwise the first copy into a remapped chunk takes one
-	 * page fault per 4 KiB, which no real device pays.  Best effort.
-	 */
-	if (prot & PROT_WRITE)
-		madvise((void *)va, size, MADV_POPULATE_WRITE);
 	for (uintptr_t p = va; p < va + size; p += SIM_GRANULARITY)
 		granule_at(p)->prot = (unsigned char)prot;
 	return CUDA_SUCCESS;
