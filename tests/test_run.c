@@ -64,6 +64,13 @@ Test(run, lru_verifies) { verify_policy("lru", "40%"); }
 Test(run, clock_verifies) { verify_policy("clock", "60%"); }
 Test(run, static_verifies) { verify_policy("static", "60%"); }
 
+/* Prefetch room: acquires wait on the prefetch worker's loads (a lost wake-up there once hung a run). */
+Test(run, auto_with_prefetch_room_verifies, .timeout = 120)
+{
+	setenv("GPUPAGER_PREFETCH", "2", 1);
+	verify_policy("auto", "40%");
+}
+
 Test(run, trace_has_a_line_per_group_access)
 {
 	char path[] = "/tmp/gp-run-trace-XXXXXX";
