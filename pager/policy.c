@@ -177,6 +177,16 @@ int gp_policy_victim(struct gp_policy *policy, gp_policy_can_evict_fn can_evict,
 		       policy->ops->name, (unsigned long long)policy->n_resident);
 }
 
+int gp_policy_victim_planned(struct gp_policy *policy, gp_policy_can_evict_fn can_evict,
+			     void *ctx, uint32_t *chunk)
+{
+	if (!policy->ops->planned_victim)
+		return gp_policy_victim(policy, can_evict, ctx, chunk);
+	if (policy->n_resident && !policy->ops->planned_victim(policy, can_evict, ctx, chunk))
+		return 0;
+	return GP_ENOENT;
+}
+
 size_t gp_policy_prefetch(struct gp_policy *policy, uint32_t *groups, size_t max)
 {
 	if (!policy->ops->prefetch || !max)

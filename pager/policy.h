@@ -70,6 +70,17 @@ int gp_policy_victim(struct gp_policy *policy, gp_policy_can_evict_fn can_evict,
 		     uint32_t *chunk);
 
 /*
+ * A victim among can_evict's chunks that the policy plans to evict anyway
+ * in this iteration, in any order (auto: chunks beyond a group's kept
+ * head, or outside the learned sequence; policies without a plan: as
+ * gp_policy_victim).  GP_ENOENT, without a message, when there is none.
+ * The engine asks this with "idle on the GPU" added to can_evict, so that
+ * it evicts without waiting when the plan allows.
+ */
+int gp_policy_victim_planned(struct gp_policy *policy, gp_policy_can_evict_fn can_evict,
+			     void *ctx, uint32_t *chunk);
+
+/*
  * Groups worth prefetching now, nearest first (at most max): auto returns
  * the next groups of the learned sequence after the last access, others
  * return 0.  The engine loads them only into free chunks or by evicting

@@ -377,14 +377,12 @@ static uint32_t group_victim(const struct gp_policy *p, uint32_t group, uint32_t
  * that never come back, then the furthest next use first, the highest chunk
  * of a group first.
  */
-static int auto_victim(struct gp_policy *p, gp_policy_can_evict_fn can_evict, void *ctx,
-		       uint32_t *chunk)
+/* The plan's victims: chunks outside the sequence, then beyond each group's kept head. */
+static uint32_t planned(struct gp_policy *p, gp_policy_can_evict_fn can_evict, void *ctx)
 {
 	struct auto_state *s = p->priv;
 	uint32_t c = GP_POLICY_NONE;
 
-	if (!s->locked)
-		return gp_lru_victim(p, can_evict, ctx, chunk);
 	for (uint32_t i = s->n_orphans; c == GP_POLICY_NONE && i-- > 0;)
 		if (p->resident[s->orphans[i]] && can_evict(ctx, s->orphans[i]))
 			c = s->orphans[i];
@@ -398,6 +396,33 @@ static int auto_victim(struct gp_policy *p, gp_policy_can_evict_fn can_evict, vo
 		if (s->over[g])
 			c = group_victim(p, g, s->keep[g], p->group_count[g], can_evict, ctx);
 	}
+	return c;
+}
+
+static int auto_planned_victim(struct gp_policy *p, gp_policy_can_evict_fn can_evict, void *ctx,
+			       uint32_t *chunk)
+{
+	struct auto_state *s = p->priv;
+	uint32_t c;
+
+	if (!s->locked)
+		return GP_ENOENT;
+	c = planned(p, can_evict, ctx);
+	if (c == GP_POLICY_NONE)
+		return GP_ENOENT;
+	*chunk = c;
+	return 0;
+}
+
+static int auto_victim(struct gp_policy *p, gp_policy_can_evict_fn can_evict, void *ctx,
+		       uint32_t *chunk)
+{
+	struct auto_state *s = p->priv;
+	uint32_t c;
+
+	if (!s->locked)
+		return gp_lru_victim(p, can_evict, ctx, chunk);
+	c = planned(p, can_evict, ctx);
 	for (uint32_t i = s->n_order; c == GP_POLICY_NONE && i-- > 0;) {
 		uint32_t g = s->order[i];
 
@@ -540,6 +565,7 @@ const struct gp_policy_ops gp_policy_auto_ops = {
 	.loaded = auto_loaded,
 	.evicted = auto_evicted,
 	.victim = auto_victim,
+	.planned_victim = auto_planned_victim,
 	.prefetch = auto_prefetch,
 	.next_use = auto_next_use,
 };

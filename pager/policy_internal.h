@@ -31,7 +31,9 @@ struct gp_policy_ops {
 	void (*evicted)(struct gp_policy *p, uint32_t chunk);
 	int (*victim)(struct gp_policy *p, gp_policy_can_evict_fn can_evict, void *ctx,
 		      uint32_t *chunk);
-	/* Optional: NULL means no prefetch / next use unknown / nothing pinned. */
+	/* Optional: NULL means no prefetch / next use unknown / nothing pinned / no plan. */
+	int (*planned_victim)(struct gp_policy *p, gp_policy_can_evict_fn can_evict, void *ctx,
+			      uint32_t *chunk);
 	size_t (*prefetch)(struct gp_policy *p, uint32_t *groups, size_t max);
 	uint64_t (*next_use)(const struct gp_policy *p, uint32_t chunk);
 	bool (*group_pinned)(const struct gp_policy *p, uint32_t group);

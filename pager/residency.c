@@ -185,6 +185,35 @@ static bool done_victim(struct gp_model *m, uint32_t *victim)
 	return false;
 }
 
+/*
+ * Evictable and idle: the GPU has passed its last use (or its copy, if
+ * never used), so unmapping it does not wait.
+ */
+static bool can_evict_now(void *ctx, uint32_t c)
+{
+	struct gp_model *m = ctx;
+	const struct gp_chunk *ch = &m->chunks[c];
+
+	return can_evict(ctx, c) &&
+	       gp_event_query(m->pager->gpu, ch->last_use_set ? ch->last_use : ch->ready) == 1;
+}
+
+/*
+ * The chunk to evict: a "done" group's first; else one the policy plans to
+ * evict anyway that the GPU is finished with, so the next group's copies
+ * need not wait for the compute still using the policy's first choice
+ * (typically the group just released); else the policy's first choice.
+ * GP_ENOENT when nothing may be evicted.
+ */
+static int policy_victim_or_done(struct gp_model *m, uint32_t *victim)
+{
+	if (done_victim(m, victim))
+		return 0;
+	if (!gp_policy_victim_planned(m->policy, can_evict_now, m, victim))
+		return 0;
+	return gp_policy_victim(m->policy, can_evict, m, victim);
+}
+
 /* Physical chunk for a load: free, newly created, or evicted from someone (lock held). */
 int gp_res_take_chunk(struct gp_pager *p, struct gp_model *m, uint32_t for_chunk, bool prefetch,
 		      struct gp_dev_chunk **out)
@@ -215,7 +244,7 @@ int gp_res_take_chunk(struct gp_pager *p, struct gp_model *m, uint32_t for_chunk
 		gp_pager_stats_gauges(p);
 		gp_stats_add(p->stats, GP_STAT_ALLOC_RETRIES, 1);
 	}
-	if (m && (done_victim(m, &victim) || !gp_policy_victim(m->policy, can_evict, m, &victim))) {
+	if (m && !policy_victim_or_done(m, &victim)) {
 		/* A prefetch never evicts what is needed before the chunk it loads. */
 		if (prefetch && gp_policy_next_use(m->policy, victim) <=
 				gp_policy_next_use(m->policy, for_chunk))
