@@ -181,7 +181,7 @@ int gp_policy_victim_planned(struct gp_policy *policy, gp_policy_can_evict_fn ca
 			     void *ctx, uint32_t *chunk)
 {
 	if (!policy->ops->planned_victim)
-		return gp_policy_victim(policy, can_evict, ctx, chunk);
+		return GP_ENOENT;
 	if (policy->n_resident && !policy->ops->planned_victim(policy, can_evict, ctx, chunk))
 		return 0;
 	return GP_ENOENT;

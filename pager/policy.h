@@ -72,8 +72,9 @@ int gp_policy_victim(struct gp_policy *policy, gp_policy_can_evict_fn can_evict,
 /*
  * A victim among can_evict's chunks that the policy plans to evict anyway
  * in this iteration, in any order (auto: chunks beyond a group's kept
- * head, or outside the learned sequence; policies without a plan: as
- * gp_policy_victim).  GP_ENOENT, without a message, when there is none.
+ * head, or outside the learned sequence; static: streamed blocks).
+ * GP_ENOENT, without a message, when there is none or the policy has no
+ * plan (lru, clock: every resident chunk is a candidate in LRU order).
  * The engine asks this with "idle on the GPU" added to can_evict, so that
  * it evicts without waiting when the plan allows.
  */

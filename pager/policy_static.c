@@ -162,6 +162,19 @@ static int static_victim(struct gp_policy *p, gp_policy_can_evict_fn can_evict, 
 	return 0;
 }
 
+/* The plan: streamed blocks go; kept ones stay. */
+static int static_planned_victim(struct gp_policy *p, gp_policy_can_evict_fn can_evict,
+				 void *ctx, uint32_t *chunk)
+{
+	struct static_state *s = p->priv;
+	uint32_t c = gp_chunk_list_oldest(p, &s->streamed, can_evict, ctx);
+
+	if (c == GP_POLICY_NONE)
+		return GP_ENOENT;
+	*chunk = c;
+	return 0;
+}
+
 static bool static_group_pinned(const struct gp_policy *p, uint32_t group)
 {
 	const struct static_state *s = p->priv;
@@ -177,5 +190,6 @@ const struct gp_policy_ops gp_policy_static_ops = {
 	.loaded = static_loaded,
 	.evicted = static_evicted,
 	.victim = static_victim,
+	.planned_victim = static_planned_victim,
 	.group_pinned = static_group_pinned,
 };
