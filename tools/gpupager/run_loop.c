@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,21 @@ static void progress(const struct run_ctx *c, unsigned step, uint32_t group)
 	fprintf(stderr, "\rstep %u/%u  group %u/%u  [%-30.*s]", step + 1, c->r->steps, group + 1,
 		c->r->n_groups, (int)(30 * (group + 1) / c->r->n_groups),
 		"##############################");
+	fflush(stderr);
+}
+
+/* A phase that can take seconds, on the progress line (a terminal only). */
+static void __attribute__((format(printf, 2, 3))) status(const struct run_opts *o, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!o->progress || o->json)
+		return;
+	fprintf(stderr, "\r%-70s\r", "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "...");
 	fflush(stderr);
 }
 
@@ -317,6 +333,8 @@ int run_model(const struct run_opts *o, struct run_result *r)
 	err = pager_options(o, &po, &r->model_bytes);
 	if (err)
 		return err;
+	status(o, "opening the pager: pinning %.1f GiB of host memory",
+	       (double)po.host_budget / (double)(1ull << 30));
 	err = gp_pager_open(&po, &c.p);
 	if (err)
 		return err;
@@ -334,6 +352,7 @@ int run_model(const struct run_opts *o, struct run_result *r)
 	if (err)
 		goto out;
 	if (o->verify) {
+		status(o, "reading the files for the expected checksums");
 		err = expected_checksums(&c);
 		if (err)
 			goto out;
