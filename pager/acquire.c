@@ -132,8 +132,17 @@ static int release_chunks(struct gp_model *m, uint64_t offset, uint64_t len, gp_
 	for (uint32_t c = first; c < first + count && !err; c++) {
 		struct gp_chunk *ch = &m->chunks[c];
 
-		err = gp_event_record(p->gpu, ch->last_use, s);
+		/*
+		 * One event holds the last use.  When another user released the
+		 * chunk while this one still held it, this stream first waits for
+		 * that use, so the event recorded now covers both.
+		 */
+		if (ch->other_use_pending)
+			err = gp_stream_wait_event(p->gpu, s, ch->last_use);
+		if (!err)
+			err = gp_event_record(p->gpu, ch->last_use, s);
 		ch->last_use_set = ch->last_use_set || !err;
+		ch->other_use_pending = ch->users > 1;
 	}
 	for (uint32_t c = first; c < first + count; c++)
 		m->chunks[c].users--;

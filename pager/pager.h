@@ -51,6 +51,7 @@ struct gp_chunk {
 	CUevent ready;          /* recorded on the copy stream after its H2D copy */
 	CUevent last_use;       /* recorded on the releasing stream */
 	bool last_use_set;
+	bool other_use_pending; /* last_use is a release made while other users still held it */
 	uint64_t ready_seq;     /* order of its copy on the copy stream */
 };
 

@@ -280,6 +280,7 @@ static void mark_resident(struct gp_model *m, uint32_t c, bool prefetch)
 	ch->state = GP_CHUNK_RESIDENT;
 	ch->prefetched = prefetch;
 	ch->last_use_set = false;
+	ch->other_use_pending = false;
 	ch->ready_seq = ++p->copy_seq;
 	gp_policy_loaded(m->policy, c);
 	gp_stats_add(p->stats, GP_STAT_BYTES_H2D, p->chunk_size);

@@ -11,6 +11,7 @@
 
 #include "common/cuda_env.h"
 #include "common/pager_fixture.h"
+#include "sample.h"
 #include "common/st_fixture.h"
 
 static void passes_intact(const char *policy, double pct, int passes)
@@ -408,5 +409,52 @@ Test(pager, host_pool_smaller_than_the_model)
 	gp_pager_free(p, small.results);
 	gp_model_close(m);
 	gp_pager_close(p);
+	gp_test_pager_close(&t);
+}
+
+static void sleep_on_stream(void *ms)
+{
+	usleep((useconds_t)(uintptr_t)ms * 1000);
+}
+
+/*
+ * A group used on two streams and released on both: evicting it must wait
+ * for the slower stream's use, not only the last release's.
+ */
+Test(pager, eviction_waits_for_every_stream_that_used_a_chunk)
+{
+	struct gp_test_pager t;
+	struct gp_tensor_info ti;
+	CUstream other;
+	uint64_t w0 = 0, w1 = 0;
+	int g;
+
+	gp_test_pager_open(&t, "lru", 30);
+	cr_assert_eq(gp_stream_create(t.p->gpu, &other), 0);
+	g = gp_model_group_find(t.m, "blocks.1");
+	cr_assert_geq(g, 0);
+	cr_assert_eq(gp_model_tensor_at(t.m, t.m->desc->groups[g].tensors[0], &ti), 0);
+	cr_assert_eq(gp_acquire_group(t.m, (uint32_t)g, t.stream), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_acquire_group(t.m, (uint32_t)g, other), 0, "%s", gp_last_error());
+	/* The first stream reads the tensor only after a delay... */
+	cr_assert_eq(gp_copy_d2h(t.p->gpu, &w0, t.results, 8, t.stream), 0);
+	cr_assert_eq(gp_stream_host_func(t.p->gpu, t.stream, sleep_on_stream, (void *)300), 0);
+	cr_assert_eq(gp_kernel_checksum(t.kernels, t.stream, ti.device_ptr, ti.nbytes, 0,
+					t.results), 0);
+	cr_assert_eq(gp_release_group(t.m, (uint32_t)g, t.stream), 0);
+	/* ...while the other releases last and pushes the group out at once. */
+	cr_assert_eq(gp_release_group(t.m, (uint32_t)g, other), 0);
+	for (uint32_t h = 0; h < gp_model_group_count(t.m); h++) {
+		if (h == (uint32_t)g)
+			continue;
+		cr_assert_eq(gp_acquire_group(t.m, h, other), 0, "%s", gp_last_error());
+		cr_assert_eq(gp_release_group(t.m, h, other), 0);
+	}
+	cr_assert_eq(gp_copy_d2h(t.p->gpu, &w1, t.results, 8, t.stream), 0);
+	cr_assert_eq(gp_stream_sync(t.p->gpu, t.stream), 0, "%s", gp_last_error());
+	cr_expect_eq(w1 - w0, gp_sample_checksum(GP_TEST_SEED, ti.name, ti.nbytes),
+		     "the tensor was remapped under a stream still reading it");
+	gp_stream_sync(t.p->gpu, other);
+	gp_stream_destroy(t.p->gpu, other);
 	gp_test_pager_close(&t);
 }
