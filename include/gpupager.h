@@ -225,10 +225,11 @@ GP_API void gp_pager_close(struct gp_pager *pager);
  * is used up, weight chunks not in use are evicted to make room (and the
  * allocation retried), so the app does not hit an out-of-memory error
  * while weights could give way.  Rounded up to whole chunks.  gp_pager_free
- * waits for work queued so far on the pager's stream, then gives it back.
+ * waits for the work queued so far on stream (the last one using the memory;
+ * NULL: the pager's own), then gives the memory back.
  */
 GP_API int gp_pager_alloc(struct gp_pager *pager, uint64_t size, uint64_t *device_ptr);
-GP_API int gp_pager_free(struct gp_pager *pager, uint64_t device_ptr);
+GP_API int gp_pager_free(struct gp_pager *pager, uint64_t device_ptr, gp_stream_t stream);
 
 /* Open a model: a .safetensors file, an index, or a directory (see README.md, "Models"). */
 GP_API int gp_model_open(struct gp_pager *pager, const char *path, struct gp_model **out);

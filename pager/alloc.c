@@ -68,7 +68,7 @@ out:
 	return err;
 }
 
-GP_API int gp_pager_free(struct gp_pager *p, uint64_t device_ptr)
+GP_API int gp_pager_free(struct gp_pager *p, uint64_t device_ptr, gp_stream_t stream)
 {
 	struct gp_alloc **pp;
 	int err = 0;
@@ -83,8 +83,8 @@ GP_API int gp_pager_free(struct gp_pager *p, uint64_t device_ptr)
 		struct gp_alloc *a = *pp;
 
 		*pp = a->next;
-		/* The app's work on it must be done: wait for everything queued so far. */
-		err = gp_stream_sync(p->gpu, p->own_stream);
+		/* The app's work on it must be done before it is unmapped. */
+		err = gp_stream_sync(p->gpu, stream ? (CUstream)stream : p->own_stream);
 		give_back(p, a);
 	} else {
 		err = gp_fail(GP_ENOENT, "gp_pager_free: 0x%llx was not allocated by this pager",

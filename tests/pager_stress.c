@@ -82,7 +82,7 @@ static void *work(void *arg)
 	}
 	for (int r = 0; r < ROUNDS; r++)
 		one_round(w, stream, result, &rng);
-	gp_pager_free(w->s->p, result);
+	gp_pager_free(w->s->p, result, stream);
 	gp_stream_destroy(w->s->p->gpu, stream);
 	return NULL;
 }

@@ -93,7 +93,7 @@ Test(pager, usage_errors)
 	cr_expect_eq(gp_release_group(t.m, 0, NULL), GP_ESTATE);
 	cr_expect_eq(gp_acquire_range(t.m, size - 10, 20, GP_ACCESS_READ, NULL), GP_ERANGE);
 	cr_expect_eq(gp_acquire_range(t.m, 0, 0, GP_ACCESS_READ, NULL), GP_ERANGE);
-	cr_expect_eq(gp_pager_free(t.p, 12345), GP_ENOENT);
+	cr_expect_eq(gp_pager_free(t.p, 12345, NULL), GP_ENOENT);
 	cr_expect_eq(gp_model_restore(t.p, "never-offloaded"), GP_ENOENT);
 	gp_test_expect_error("no model is offloaded under key 'never-offloaded'");
 	/* Nothing was left pinned: a full pass still works. */
@@ -220,7 +220,7 @@ Test(pager, alloc_evicts_weights)
 	gp_pager_get_stats(t.p, &s);
 	cr_expect_gt(s.dev_evictions, 0);
 	cr_expect_eq(gp_test_check_pass(&t), 0);
-	cr_expect_eq(gp_pager_free(t.p, ptr), 0);
+	cr_expect_eq(gp_pager_free(t.p, ptr, NULL), 0);
 	gp_test_pager_close(&t);
 }
 
@@ -406,7 +406,7 @@ Test(pager, host_pool_smaller_than_the_model)
 	gp_pager_get_stats(p, &s);
 	cr_expect_gt(s.host_evictions, 0, "the host tier never had to drop a slot");
 	cr_expect_gt(s.bytes_disk, 2 * m->desc->tensor_bytes, "files were not read again");
-	gp_pager_free(p, small.results);
+	gp_pager_free(p, small.results, small.stream);
 	gp_model_close(m);
 	gp_pager_close(p);
 	gp_test_pager_close(&t);

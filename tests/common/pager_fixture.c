@@ -59,7 +59,7 @@ void gp_test_pager_close(struct gp_test_pager *t)
 	if (t->stream)
 		gp_stream_sync(t->p->gpu, t->stream);
 	if (t->results)
-		gp_pager_free(t->p, t->results);
+		gp_pager_free(t->p, t->results, t->stream);
 	if (t->stream)
 		gp_stream_destroy(t->p->gpu, t->stream);
 	gp_kernels_unload(t->kernels);

@@ -263,7 +263,7 @@ static void teardown(struct run_ctx *c)
 	if (c->stream)
 		gp_stream_sync(c->p->gpu, c->stream);
 	if (c->results)
-		gp_pager_free(c->p, c->results);
+		gp_pager_free(c->p, c->results, c->stream);
 	if (c->stream)
 		gp_stream_destroy(c->p->gpu, c->stream);
 	gp_kernels_unload(c->kernels);
