@@ -217,7 +217,11 @@ GP_API void gp_pager_options_init(struct gp_pager_options *opts);
  * GP_EHOSTMEM when the host budget exceeds what the machine can give.
  */
 GP_API int gp_pager_open(const struct gp_pager_options *opts, struct gp_pager **out);
-/* Close the pager; models still open are closed first. */
+/*
+ * Close the pager; models still open are closed first (each waits for its
+ * chunks' last uses), allocations are given back: work the app queued on
+ * them must be finished.
+ */
 GP_API void gp_pager_close(struct gp_pager *pager);
 
 /*
