@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "io_ring.h"
 #include "log.h"
@@ -92,6 +93,11 @@ static void *ring_main(void *arg)
 			r->inflight++;
 		}
 		ret = io_uring_submit_and_wait(&r->ring, 1);
+		if (ret == -ENOMEM) {
+			/* The kernel is short of memory for the requests: retry shortly. */
+			usleep(1000);
+			continue;
+		}
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY) {
 			/* Only a bug gets here (bad ring or SQE): pieces would never finish. */
 			gp_log_error("io: io_uring_enter: %s", strerror(-ret));
