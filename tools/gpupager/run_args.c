@@ -38,6 +38,9 @@ static void help(void)
 	       "The report: device, bytes read from disk, H2D bytes per step, hit rate,\n"
 	       "prefetch accuracy, stall time, step time and its ratio to the lower bound\n"
 	       "max(compute, bytes moved / link bandwidth).\n\n"
+	       "Environment: every GPUPAGER_* variable applies (`gpupager env`), notably\n"
+	       "GPUPAGER_CUDA_LIB (the driver), GPUPAGER_PREFETCH (auto's prefetch room: more\n"
+	       "overlap of copies and compute for a few percent more bytes) and GPUPAGER_IO.\n\n"
 	       "Exit status: 0 success, 1 runtime failure or checksum mismatch, 2 usage error.\n");
 }
 
