@@ -7,13 +7,6 @@
 #include "log.h"
 #include "pager.h"
 
-static const char *const policy_names[] = {
-	[GP_POLICY_AUTO] = "auto",
-	[GP_POLICY_LRU] = "lru",
-	[GP_POLICY_CLOCK] = "clock",
-	[GP_POLICY_STATIC] = "static",
-};
-
 uint64_t gp_now_ns(void)
 {
 	struct timespec ts;
@@ -25,17 +18,6 @@ uint64_t gp_now_ns(void)
 GP_API void gp_pager_options_init(struct gp_pager_options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
-}
-
-static int parse_policy(const char *name, int *kind)
-{
-	for (size_t i = 0; i < sizeof(policy_names) / sizeof(policy_names[0]); i++) {
-		if (!strcmp(name, policy_names[i])) {
-			*kind = (int)i;
-			return 0;
-		}
-	}
-	return gp_fail(GP_EINVAL, "unknown policy '%s': expected auto, lru, clock or static", name);
 }
 
 /*
@@ -127,11 +109,10 @@ GP_API int gp_pager_open(const struct gp_pager_options *opts, struct gp_pager **
 	p->load_all = opts->load_all;
 	p->swap_blocks = opts->swap_blocks ? opts->swap_blocks : cfg->swap_blocks;
 	if (opts->policy) {
-		err = parse_policy(opts->policy, &p->cfg.policy);
+		err = gp_policy_kind_parse(opts->policy, &p->cfg.policy);
 		if (err)
 			goto fail;
 	}
-	snprintf(p->policy_name, sizeof(p->policy_name), "%s", policy_names[p->cfg.policy]);
 
 	err = gp_gpu_open(opts->driver_path, opts->device, &p->gpu);
 	if (err)
@@ -154,7 +135,7 @@ GP_API int gp_pager_open(const struct gp_pager_options *opts, struct gp_pager **
 	err = gp_stats_open(&p->stats);
 	if (err)
 		goto fail;
-	gp_stats_set_device(p->stats, p->gpu->name, p->policy_name);
+	gp_stats_set_device(p->stats, p->gpu->name, gp_policy_kind_name(p->cfg.policy));
 	err = gp_prefetch_start(p);
 	if (err)
 		goto fail;
@@ -162,7 +143,7 @@ GP_API int gp_pager_open(const struct gp_pager_options *opts, struct gp_pager **
 	gp_log_info("pager: %s, %s backend, %llu-byte chunks, VRAM budget %llu bytes, policy %s, "
 		    "reads via %s", p->gpu->name, gp_devmem_name(p->dm),
 		    (unsigned long long)p->chunk_size, (unsigned long long)p->vram_budget,
-		    p->policy_name, gp_io_name(p->io));
+		    gp_policy_kind_name(p->cfg.policy), gp_io_name(p->io));
 	*out = p;
 	return 0;
 fail:
@@ -210,7 +191,6 @@ GP_API void gp_pager_close(struct gp_pager *p)
 		gp_devmem_close(p->dm);
 	if (p->gpu)
 		gp_gpu_close(p->gpu);
-	free(p->free_chunks);
 	pthread_cond_destroy(&p->prefetch_wake);
 	pthread_cond_destroy(&p->changed);
 	pthread_mutex_destroy(&p->lock);

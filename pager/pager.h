@@ -100,7 +100,6 @@ struct gp_pager {
 	struct gp_alloc *allocs;        /* gp_pager_alloc'd ranges */
 	uint64_t host_kept;             /* host slots kept for offloaded models */
 	bool load_all;
-	char policy_name[16];
 	const char *swap_blocks;
 	/* prefetch worker */
 	pthread_t prefetch_thread;

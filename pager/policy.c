@@ -25,6 +25,24 @@ static const struct gp_policy_ops *policy_ops(int kind)
 	}
 }
 
+const char *gp_policy_kind_name(int kind)
+{
+	const struct gp_policy_ops *ops = policy_ops(kind);
+
+	return ops ? ops->name : NULL;
+}
+
+int gp_policy_kind_parse(const char *name, int *kind)
+{
+	for (int k = 0; policy_ops(k); k++) {
+		if (!strcmp(name, policy_ops(k)->name)) {
+			*kind = k;
+			return 0;
+		}
+	}
+	return gp_fail(GP_EINVAL, "unknown policy '%s': expected auto, lru, clock or static", name);
+}
+
 static int check_layout(const struct gp_policy_layout *layout)
 {
 	if (!layout->n_chunks)

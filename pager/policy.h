@@ -48,6 +48,11 @@ struct gp_policy_opts {
 	uint32_t prefetch_groups;       /* auto: groups ahead to prefetch at most; 0: default (2) */
 };
 
+/* The name of a policy kind ("auto"), or NULL for none. */
+const char *gp_policy_kind_name(int kind);
+/* The kind called name; GP_EINVAL naming the accepted ones otherwise. */
+int gp_policy_kind_parse(const char *name, int *kind);
+
 /* GP_EINVAL for a bad swap-blocks text (messages exactly as gp_ranges_parse). */
 int gp_policy_create(const struct gp_policy_layout *layout, const struct gp_policy_opts *opts,
 		     struct gp_policy **out);

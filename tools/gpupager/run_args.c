@@ -2,10 +2,10 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "policy.h"
 #include "run.h"
 
 static void help(void)
@@ -63,7 +63,7 @@ int run_parse_args(int argc, char **argv, struct run_opts *o)
 	};
 	struct gp_ranges *ranges;
 	char *end;
-	int c;
+	int c, kind;
 
 	*o = (struct run_opts){ .steps = 3, .compute_ms_per_gb = 40.0 };
 	o->progress = isatty(2);
@@ -123,8 +123,7 @@ int run_parse_args(int argc, char **argv, struct run_opts *o)
 		return cli_usage_error("run", optind >= argc ? "MODEL is required" :
 					      "one MODEL expected");
 	o->model = argv[optind];
-	if (o->policy && strcmp(o->policy, "auto") && strcmp(o->policy, "lru") &&
-	    strcmp(o->policy, "clock") && strcmp(o->policy, "static"))
+	if (o->policy && gp_policy_kind_parse(o->policy, &kind))
 		return cli_usage_error("run", "--policy: expected auto, lru, clock or static, got "
 				       "'%s'", o->policy);
 	return 0;

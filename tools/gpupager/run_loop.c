@@ -343,7 +343,7 @@ int run_model(const struct run_opts *o, struct run_result *r)
 		goto out;
 	snprintf(r->device, sizeof(r->device), "%s", c.p->gpu->name);
 	r->simulated = c.p->gpu->is_simulator;
-	snprintf(r->policy, sizeof(r->policy), "%s", c.p->policy_name);
+	snprintf(r->policy, sizeof(r->policy), "%s", gp_policy_kind_name(c.p->cfg.policy));
 	r->vram_budget = c.p->vram_budget;
 	r->n_groups = gp_model_group_count(c.m);
 	r->n_tensors = gp_model_tensor_count(c.m);
