@@ -23,6 +23,16 @@ static int check_range(struct gp_model *m, uint64_t offset, uint64_t len, const 
 	return 0;
 }
 
+/* The chunks [*first, *first + *count) holding bytes [offset, offset + len). */
+static void chunk_span(const struct gp_model *m, uint64_t offset, uint64_t len, uint32_t *first,
+		       uint32_t *count)
+{
+	uint64_t cs = m->pager->chunk_size;
+
+	*first = (uint32_t)(offset / cs);
+	*count = (uint32_t)((offset + len - 1) / cs) - *first + 1;
+}
+
 /* Tell the policy and the trace which groups the chunks belong to, in order. */
 static void note_access(struct gp_model *m, uint32_t first, uint32_t count, uint64_t offset,
 			uint64_t len)
@@ -78,13 +88,12 @@ static int acquire_chunks(struct gp_model *m, uint64_t offset, uint64_t len,
 			  enum gp_access access, gp_stream_t stream)
 {
 	struct gp_pager *p = m->pager;
-	uint32_t first = gp_model_chunk_of(m, offset);
-	uint32_t count = gp_model_chunk_of(m, offset + len - 1) - first + 1;
-	uint32_t absent = 0;
+	uint32_t first, count, absent = 0;
 	uint64_t t0 = gp_now_ns();
 	CUstream s = user_stream(p, stream);
 	int err;
 
+	chunk_span(m, offset, len, &first, &count);
 	pthread_mutex_lock(&p->lock);
 	if (m->offload_key)
 		gp_offload_forget(m);
@@ -94,10 +103,8 @@ static int acquire_chunks(struct gp_model *m, uint64_t offset, uint64_t len,
 	err = gp_res_load(m, first, count, true, false);
 	if (!err) {
 		err = settle(m, first, count, access, s);
-		if (err) {
-			for (uint32_t c = first; c < first + count; c++)
-				m->chunks[c].users--;
-		}
+		if (err)
+			gp_res_unpin(m, first, count);
 	}
 	if (!err) {
 		gp_stats_add(p->stats, absent ? GP_STAT_MISSES : GP_STAT_HITS, 1);
@@ -115,11 +122,11 @@ static int acquire_chunks(struct gp_model *m, uint64_t offset, uint64_t len,
 static int release_chunks(struct gp_model *m, uint64_t offset, uint64_t len, gp_stream_t stream)
 {
 	struct gp_pager *p = m->pager;
-	uint32_t first = gp_model_chunk_of(m, offset);
-	uint32_t count = gp_model_chunk_of(m, offset + len - 1) - first + 1;
 	CUstream s = user_stream(p, stream);
+	uint32_t first, count;
 	int err = 0;
 
+	chunk_span(m, offset, len, &first, &count);
 	pthread_mutex_lock(&p->lock);
 	for (uint32_t c = first; c < first + count; c++) {
 		if (!m->chunks[c].users) {
@@ -144,8 +151,7 @@ static int release_chunks(struct gp_model *m, uint64_t offset, uint64_t len, gp_
 		ch->last_use_set = ch->last_use_set || !err;
 		ch->other_use_pending = ch->users > 1;
 	}
-	for (uint32_t c = first; c < first + count; c++)
-		m->chunks[c].users--;
+	gp_res_unpin(m, first, count);
 out:
 	pthread_mutex_unlock(&p->lock);
 	return err;

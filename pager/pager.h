@@ -120,8 +120,6 @@ struct gp_pager {
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t gp_now_ns(void);
 
-/* pmodel.c */
-uint32_t gp_model_chunk_of(const struct gp_model *m, uint64_t offset);
 /* pmodel_info.c: index of the tensor called name, or -1. */
 int gp_model_tensor_index(const struct gp_model *m, const char *name);
 
@@ -134,6 +132,8 @@ int gp_model_tensor_index(const struct gp_model *m, const char *name);
  * failure nothing stays pinned.
  */
 int gp_res_load(struct gp_model *m, uint32_t first, uint32_t count, bool pin, bool prefetch);
+/* Give back the pins gp_res_load took on chunks [first, first + count). */
+void gp_res_unpin(struct gp_model *m, uint32_t first, uint32_t count);
 /*
  * A physical chunk: free, newly created within the budget, or evicted
  * (from m's policy first; on demand only, from any model).  m may be NULL

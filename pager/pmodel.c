@@ -22,11 +22,6 @@ static int cmp_name(const void *a, const void *b, void *ctx)
 	return strcmp(d->tensors[*(const uint32_t *)a].name, d->tensors[*(const uint32_t *)b].name);
 }
 
-uint32_t gp_model_chunk_of(const struct gp_model *m, uint64_t offset)
-{
-	return (uint32_t)(offset / m->pager->chunk_size);
-}
-
 /* Chunk -> group, tensors sorted by offset and by name, first tensor per chunk. */
 static int build_tables(struct gp_model *m)
 {

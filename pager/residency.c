@@ -104,7 +104,7 @@ int gp_res_fill_host(struct gp_model *m, const uint32_t *list, uint32_t *slots, 
 	for (size_t i = 0; i < got; i++) {
 		if (fresh[i])
 			gp_host_pool_filled(p->host, slots[i], err);
-		if (err && !(fresh[i]))
+		if (err && !fresh[i])
 			gp_host_pool_put(p->host, slots[i]);
 	}
 	if (!err) {
@@ -162,6 +162,12 @@ static int map_and_copy(struct gp_model *m, uint32_t c, uint32_t slot)
 	return 0;
 }
 
+/* The event marking the GPU's last use of a resident chunk: its release, or its copy if never used. */
+static CUevent last_event(const struct gp_chunk *ch)
+{
+	return ch->last_use_set ? ch->last_use : ch->ready;
+}
+
 static bool can_evict(void *ctx, uint32_t c)
 {
 	const struct gp_chunk *ch = &((struct gp_model *)ctx)->chunks[c];
@@ -194,8 +200,7 @@ static bool can_evict_now(void *ctx, uint32_t c)
 	struct gp_model *m = ctx;
 	const struct gp_chunk *ch = &m->chunks[c];
 
-	return can_evict(ctx, c) &&
-	       gp_event_query(m->pager->gpu, ch->last_use_set ? ch->last_use : ch->ready) == 1;
+	return can_evict(ctx, c) && gp_event_query(m->pager->gpu, last_event(ch)) == 1;
 }
 
 /*
@@ -212,6 +217,17 @@ static int policy_victim_or_done(struct gp_model *m, uint32_t *victim)
 	if (!gp_policy_victim_planned(m->policy, can_evict_now, m, victim))
 		return 0;
 	return gp_policy_victim(m->policy, can_evict, m, victim);
+}
+
+/* Evict victim of m and hand its physical chunk to the caller. */
+static int take_evicted(struct gp_model *m, uint32_t victim, struct gp_dev_chunk **out)
+{
+	struct gp_pager *p = m->pager;
+	int err = gp_res_evict(m, victim);
+
+	if (!err)
+		*out = p->free_chunks[--p->n_free];
+	return err;
 }
 
 /* Physical chunk for a load: free, newly created, or evicted from someone (lock held). */
@@ -249,24 +265,14 @@ int gp_res_take_chunk(struct gp_pager *p, struct gp_model *m, uint32_t for_chunk
 		if (prefetch && gp_policy_next_use(m->policy, victim) <=
 				gp_policy_next_use(m->policy, for_chunk))
 			return GP_EBUSY;
-		err = gp_res_evict(m, victim);
-		if (err)
-			return err;
-		*out = p->free_chunks[--p->n_free];
-		return 0;
+		return take_evicted(m, victim, out);
 	}
 	if (prefetch)
 		return GP_EBUSY;
 	/* On demand only: another model of this pager gives a chunk up. */
-	for (struct gp_model *o = p->models; o; o = o->next) {
-		if (o == m || gp_policy_victim(o->policy, can_evict, o, &victim))
-			continue;
-		err = gp_res_evict(o, victim);
-		if (err)
-			return err;
-		*out = p->free_chunks[--p->n_free];
-		return 0;
-	}
+	for (struct gp_model *o = p->models; o; o = o->next)
+		if (o != m && !gp_policy_victim(o->policy, can_evict, o, &victim))
+			return take_evicted(o, victim, out);
 	return gp_fail(GP_EDEVMEM, "no device chunk can be freed: all %llu chunks of the VRAM "
 		       "budget are acquired, loading or allocated; release groups before acquiring "
 		       "more, or raise GPUPAGER_VRAM_BUDGET", (unsigned long long)p->max_chunks);
@@ -367,7 +373,7 @@ static int load_list(struct gp_model *m, const uint32_t *list, size_t n, bool pr
 	return err;
 }
 
-static void unpin(struct gp_model *m, uint32_t first, uint32_t count)
+void gp_res_unpin(struct gp_model *m, uint32_t first, uint32_t count)
 {
 	for (uint32_t c = first; c < first + count; c++)
 		m->chunks[c].users--;
@@ -400,7 +406,6 @@ int gp_res_load(struct gp_model *m, uint32_t first, uint32_t count, bool pin, bo
 		waiting = false;
 		for (uint32_t c = first; c < first + count && !err; c++) {
 			struct gp_chunk *ch = &m->chunks[c];
-
 			struct gp_dev_chunk *phys;
 
 			if (ch->state == GP_CHUNK_LOADING || ch->state == GP_CHUNK_EVICTING) {
@@ -409,12 +414,12 @@ int gp_res_load(struct gp_model *m, uint32_t first, uint32_t count, bool pin, bo
 			}
 			if (ch->state == GP_CHUNK_RESIDENT)
 				continue;
-			err = gp_res_take_chunk(m->pager, m, c, prefetch, &phys);
+			err = gp_res_take_chunk(p, m, c, prefetch, &phys);
 			if (err)
 				break;
 			/* Taking may have dropped the lock: someone else may have started on c. */
 			if (ch->state != GP_CHUNK_ABSENT) {
-				m->pager->free_chunks[m->pager->n_free++] = phys;
+				p->free_chunks[p->n_free++] = phys;
 				c--;    /* look at it again in its new state */
 				continue;
 			}
@@ -448,7 +453,7 @@ int gp_res_load(struct gp_model *m, uint32_t first, uint32_t count, bool pin, bo
 			pthread_cond_wait(&p->changed, &p->lock);
 	} while (waiting);
 	if (err && pin)
-		unpin(m, first, count);
+		gp_res_unpin(m, first, count);
 	free(list);
 	return err;
 }
@@ -466,8 +471,7 @@ int gp_res_copy_to_host(struct gp_model *m, uint32_t c, bool dirty, bool keep)
 	if (err)
 		return gp_fail_context(err, "%s: cannot copy chunk %u to the host tier",
 				       m->desc->source, c);
-	err = gp_stream_wait_event(p->gpu, p->copy_stream,
-				   ch->last_use_set ? ch->last_use : ch->ready);
+	err = gp_stream_wait_event(p->gpu, p->copy_stream, last_event(ch));
 	if (!err)
 		err = gp_copy_d2h(p->gpu, gp_host_pool_slot_addr(p->host, slot),
 				  m->range->base + off, p->chunk_size, p->copy_stream);
@@ -498,7 +502,7 @@ static int wait_idle(struct gp_model *m, uint32_t c)
 {
 	struct gp_pager *p = m->pager;
 	struct gp_chunk *ch = &m->chunks[c];
-	CUevent ev = ch->last_use_set ? ch->last_use : ch->ready;
+	CUevent ev = last_event(ch);
 	int err = gp_event_query(p->gpu, ev);
 
 	if (err != 0)
@@ -522,14 +526,13 @@ int gp_res_evict(struct gp_model *m, uint32_t c)
 	err = wait_idle(m, c);
 	if (err)
 		return err;
-
 	if (ch->dirty) {
 		err = gp_res_copy_to_host(m, c, true, false);
 		if (err)
 			return err;
 	}
-	err = gp_devmem_unmap(p->dm, m->range, (uint64_t)c * p->chunk_size,
-			      ch->last_use_set ? ch->last_use : ch->ready, p->copy_stream);
+	/* wait_idle has seen the last use finish: nothing left to wait for. */
+	err = gp_devmem_unmap(p->dm, m->range, (uint64_t)c * p->chunk_size, NULL, p->copy_stream);
 	if (err)
 		return err;
 	p->free_chunks[p->n_free++] = ch->phys;
