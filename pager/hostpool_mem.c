@@ -13,8 +13,8 @@
 #include "error.h"
 #include "gpu.h"
 #include "hostpool_priv.h"
+#include "io.h"
 #include "log.h"
-#include "../uring/io.h"
 
 /*
  * Prefer the node rather than bind to it: a node short of memory then

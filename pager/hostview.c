@@ -18,8 +18,8 @@
 #include "error.h"
 #include "hostpool.h"
 #include "hostview_priv.h"
+#include "io.h"
 #include "log.h"
-#include "../uring/io.h"
 
 #define DEFAULT_READAHEAD 2
 

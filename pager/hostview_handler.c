@@ -23,8 +23,8 @@
 #include "error.h"
 #include "hostpool.h"
 #include "hostview_priv.h"
+#include "io.h"
 #include "log.h"
-#include "../uring/io.h"
 
 /* How long a load waits for a slot while every slot is pinned (1 ms steps). */
 #define SLOT_WAIT_STEPS 2000

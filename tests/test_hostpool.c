@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../pager/hostpool.h"
+#include "hostpool.h"
 #include "common/cuda_env.h"
 
 #define SLOT (64u << 10)

@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "gpupager.h"
-#include "../pager/hostpool.h"
-#include "../pager/hostview.h"
-#include "../uring/io.h"
+#include "hostpool.h"
+#include "hostview.h"
+#include "io.h"
 
 #define MiB (1ull << 20)
 #define CHUNK (2 * MiB)

@@ -22,8 +22,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "../uring/io.h"
-#include "../uring/io_fault.h"
+#include "io.h"
+#include "io_fault.h"
 #include "config.h"
 #include "gpupager.h"
 

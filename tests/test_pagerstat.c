@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "../pager/stats.h"
+#include "stats.h"
 #include "common/cli_run.h"
 #include "gpupager.h"
 

@@ -11,8 +11,8 @@
 
 #include <jansson.h>
 
-#include "../pager/belady.h"
-#include "../pager/policy.h"
+#include "belady.h"
+#include "policy.h"
 #include "../tools/gpupager/bench_policy_sim.h"
 #include "common/cli_run.h"
 #include "config.h"

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../pager/stats.h"
+#include "stats.h"
 #include "gpupager.h"
 
 static void shm_path(int pid, char *buf, size_t size)

@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../pager/policy.h"
+#include "policy.h"
 
 /* Most groups one prefetch round asks the policy for. */
 #define BENCH_SIM_PREFETCH_MAX 8

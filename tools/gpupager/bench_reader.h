@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hostpool.h"
+#include "io.h"
 #include "model.h"
-#include "../../pager/hostpool.h"
-#include "../../uring/io.h"
 
 struct bench_reader {
 	struct gp_io *io;

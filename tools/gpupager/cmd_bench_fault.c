@@ -20,7 +20,7 @@
 #include "commands.h"
 #include "error.h"
 #include "format.h"
-#include "../../pager/hostview.h"
+#include "hostview.h"
 
 #define CMD "bench fault"
 #define TOUCH_STRIDE 4096u

@@ -20,13 +20,14 @@
 
 #include <jansson.h>
 
-#include "../../pager/belady.h"
 #include "arch.h"
+#include "belady.h"
 #include "bench_policy_device.h"
 #include "bench_policy_sim.h"
 #include "commands.h"
 #include "config.h"
 #include "error.h"
+#include "format.h"
 #include "model.h"
 
 #define WARMUP_STEPS 2u
@@ -509,13 +510,9 @@ static json_t *case_json(const struct bench_model *m, const struct bench_opts *o
 }
 
 /* "20.02 GiB", "512.00 MiB". */
-static const char *gib(double bytes, char buf[32])
+static const char *size_text(double bytes, char buf[32])
 {
-	if (bytes >= (1u << 30))
-		snprintf(buf, 32, "%.2f GiB", bytes / (1u << 30));
-	else
-		snprintf(buf, 32, "%.2f MiB", bytes / (1u << 20));
-	return buf;
+	return gp_format_size((uint64_t)bytes, buf, 32);
 }
 
 static void print_header(const struct bench_opts *o)
@@ -533,8 +530,8 @@ static void print_model(const struct bench_model *m)
 
 	printf("\n%s: %u groups, %u chunks, range %s, largest group %s (layout in %.2f s)\n",
 	       m->arch, m->layout.n_groups, m->layout.n_chunks,
-	       gib((double)m->desc->range_size, a),
-	       gib((double)(m->largest_group * m->desc->chunk_size), b), m->build_seconds);
+	       size_text((double)m->desc->range_size, a),
+	       size_text((double)(m->largest_group * m->desc->chunk_size), b), m->build_seconds);
 	printf("  %-7s %-10s %-10s %-10s %-18s %-18s %-18s %-18s %s\n", "budget", "capacity",
 	       "MIN", "grp est.", "lru", "clock", "static", "auto", "static streams blocks");
 }
@@ -553,10 +550,10 @@ static void print_case(const struct bench_model *m, const struct bench_opts *o,
 	char pct[16], a[32], b[32], cell[64];
 
 	snprintf(pct, sizeof(pct), "%g%%", bc->percent);
-	printf("  %-7s %-10s %-10s", pct, gib((double)(bc->capacity * m->desc->chunk_size), a),
-	       gib(per_step_bytes(bc->min_misses, m, o), b));
+	printf("  %-7s %-10s %-10s", pct, size_text((double)(bc->capacity * m->desc->chunk_size), a),
+	       size_text(per_step_bytes(bc->min_misses, m, o), b));
 	if (bc->group_estimate != UINT64_MAX)
-		printf(" %-10s", gib((double)(bc->group_estimate * m->desc->chunk_size), a));
+		printf(" %-10s", size_text((double)(bc->group_estimate * m->desc->chunk_size), a));
 	else
 		printf(" %-10s", "n/a");
 	for (int i = 0; i < N_POLICIES; i++) {
@@ -566,7 +563,7 @@ static void print_case(const struct bench_model *m, const struct bench_opts *o,
 		if (r->err)
 			snprintf(cell, sizeof(cell), "n/a");
 		else
-			snprintf(cell, sizeof(cell), "%s (%.2fx)", gib(per_step_bytes(loads, m, o), a),
+			snprintf(cell, sizeof(cell), "%s (%.2fx)", size_text(per_step_bytes(loads, m, o), a),
 				 ratio_to_min(loads, bc->min_misses));
 		printf(" %-18s", cell);
 	}
