@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "format.h"
 #include "hostpool_priv.h"
 #include "log.h"
 
@@ -212,8 +213,8 @@ int gp_host_pool_open(const struct gp_host_pool_opts *opts, struct gp_host_pool 
 		goto fail;
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->changed, NULL);
-	gp_host_format_size(pool->mem.len, size_text, sizeof(size_text));
-	gp_host_format_size(pool->slot_size, slot_text, sizeof(slot_text));
+	gp_format_size_prec(pool->mem.len, 1, size_text, sizeof(size_text));
+	gp_format_size_prec(pool->slot_size, 1, slot_text, sizeof(slot_text));
 	gp_log_info("host pool: %s in %u slots of %s, NUMA node %d%s%s", size_text, pool->n_slots,
 		    slot_text, pool->mem.numa_node, opts->gpu ? ", pinned" : "",
 		    opts->io ? ", reader's fixed buffers" : "");
@@ -385,7 +386,7 @@ int gp_host_pool_get(struct gp_host_pool *pool, uint32_t owner, uint64_t index,
 				pthread_cond_wait(&pool->changed, &pool->lock);
 				continue;
 			}
-			gp_host_format_size(pool->slot_size, slot_text, sizeof(slot_text));
+			gp_format_size_prec(pool->slot_size, 1, slot_text, sizeof(slot_text));
 			err = gp_fail(GP_EHOSTMEM, "host slot pool exhausted: %u slots of %s pinned "
 				      "or dirty", pool->n_slots, slot_text);
 			goto out;

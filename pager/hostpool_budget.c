@@ -30,12 +30,6 @@ int gp_host_mem_available(uint64_t *bytes)
 	return gp_fail(GP_ENOSYS, "%s: no MemAvailable line (Linux < 3.14?)", MEMINFO_PATH);
 }
 
-/* One digit after the point: "64.0 GiB". */
-void gp_host_format_size(uint64_t bytes, char *buf, size_t len)
-{
-	gp_format_size_prec(bytes, 1, buf, len);
-}
-
 int gp_host_budget_check(uint64_t need)
 {
 	char need_text[32], avail_text[32];
@@ -47,8 +41,8 @@ int gp_host_budget_check(uint64_t need)
 		return err;
 	if (need <= avail)
 		return 0;
-	gp_host_format_size(need, need_text, sizeof(need_text));
-	gp_host_format_size(avail, avail_text, sizeof(avail_text));
+	gp_format_size_prec(need, 1, need_text, sizeof(need_text));
+	gp_format_size_prec(avail, 1, avail_text, sizeof(avail_text));
 	return gp_fail(GP_EHOSTMEM,
 		       "insufficient host memory: need %s, available %s (MemAvailable); "
 		       "set GPUPAGER_HOST_BUDGET lower", need_text, avail_text);

@@ -11,9 +11,6 @@
 /* MemAvailable from /proc/meminfo, in bytes. */
 int gp_host_mem_available(uint64_t *bytes);
 
-/* Format bytes for messages: "64.0 GiB", "512.0 MiB", "4.0 KiB", "100 B". */
-void gp_host_format_size(uint64_t bytes, char *buf, size_t len);
-
 /* GP_EHOSTMEM with the documented message when need exceeds MemAvailable. */
 int gp_host_budget_check(uint64_t need);
 
