@@ -17,8 +17,9 @@
  * contiguous run of chunks).  A policy only decides: the engine tells it
  * what happened (access, load, evict) and asks it for a victim among the
  * chunks it may evict.  Not thread-safe: the engine calls a model's policy
- * under its lock.  Policies are pure CPU code, so the policy benchmark and
- * the tests drive them without a device.
+ * under its lock.  Policies are pure CPU code: decide.h makes the engine's
+ * choices from them, and its replay drives them without a device for the
+ * policy benchmark and the tests.
  */
 #ifndef GP_PAGER_POLICY_H
 #define GP_PAGER_POLICY_H
@@ -80,8 +81,8 @@ int gp_policy_victim(struct gp_policy *policy, gp_policy_can_evict_fn can_evict,
  * head, or outside the learned sequence; static: streamed blocks).
  * GP_ENOENT, without a message, when there is none or the policy has no
  * plan (lru, clock: every resident chunk is a candidate in LRU order).
- * The engine asks this with "idle on the GPU" added to can_evict, so that
- * it evicts without waiting when the plan allows.
+ * The engine's decision (decide.h) asks this with "idle on the GPU" added
+ * to can_evict, so that it evicts without waiting when the plan allows.
  */
 int gp_policy_victim_planned(struct gp_policy *policy, gp_policy_can_evict_fn can_evict,
 			     void *ctx, uint32_t *chunk);

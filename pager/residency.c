@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decide.h"
 #include "error.h"
 #include "log.h"
 #include "pager.h"
@@ -168,6 +169,7 @@ static CUevent last_event(const struct gp_chunk *ch)
 	return ch->last_use_set ? ch->last_use : ch->ready;
 }
 
+/* Resident and free to go: nobody has it acquired, loading or evicting. */
 static bool can_evict(void *ctx, uint32_t c)
 {
 	const struct gp_chunk *ch = &((struct gp_model *)ctx)->chunks[c];
@@ -175,48 +177,27 @@ static bool can_evict(void *ctx, uint32_t c)
 	return ch->state == GP_CHUNK_RESIDENT && ch->users == 0;
 }
 
-/* An evictable chunk of a group the app said it is done with. */
-static bool done_victim(struct gp_model *m, uint32_t *victim)
-{
-	for (uint32_t g = 0; g < m->desc->n_groups; g++) {
-		if (!m->done_hint[g])
-			continue;
-		for (uint32_t i = 0; i < m->group_chunk_count[g]; i++) {
-			if (can_evict(m, m->group_first_chunk[g] + i)) {
-				*victim = m->group_first_chunk[g] + i;
-				return true;
-			}
-		}
-	}
-	return false;
-}
-
-/*
- * Evictable and idle: the GPU has passed its last use (or its copy, if
- * never used), so unmapping it does not wait.
- */
-static bool can_evict_now(void *ctx, uint32_t c)
+/* The GPU has passed its last use (or its copy, if never used): unmapping it does not wait. */
+static bool chunk_idle(void *ctx, uint32_t c)
 {
 	struct gp_model *m = ctx;
-	const struct gp_chunk *ch = &m->chunks[c];
 
-	return can_evict(ctx, c) && gp_event_query(m->pager->gpu, last_event(ch)) == 1;
+	return gp_event_query(m->pager->gpu, last_event(&m->chunks[c])) == 1;
 }
 
-/*
- * The chunk to evict: a "done" group's first; else one the policy plans to
- * evict anyway that the GPU is finished with, so the next group's copies
- * need not wait for the compute still using the policy's first choice
- * (typically the group just released); else the policy's first choice.
- * GP_ENOENT when nothing may be evicted.
- */
-static int policy_victim_or_done(struct gp_model *m, uint32_t *victim)
+/* m's chunks as the decision (decide.h) sees them. */
+static struct gp_decide_model decide_model(struct gp_model *m)
 {
-	if (done_victim(m, victim))
-		return 0;
-	if (!gp_policy_victim_planned(m->policy, can_evict_now, m, victim))
-		return 0;
-	return gp_policy_victim(m->policy, can_evict, m, victim);
+	return (struct gp_decide_model){
+		.policy = m->policy,
+		.n_groups = m->desc->n_groups,
+		.group_first_chunk = m->group_first_chunk,
+		.group_chunk_count = m->group_chunk_count,
+		.done_hint = m->done_hint,
+		.evictable = can_evict,
+		.idle = chunk_idle,
+		.ctx = m,
+	};
 }
 
 /* Evict victim of m and hand its physical chunk to the caller. */
@@ -260,19 +241,23 @@ int gp_res_take_chunk(struct gp_pager *p, struct gp_model *m, uint32_t for_chunk
 		gp_pager_stats_gauges(p);
 		gp_stats_add(p->stats, GP_STAT_ALLOC_RETRIES, 1);
 	}
-	if (m && !policy_victim_or_done(m, &victim)) {
-		/* A prefetch never evicts what is needed before the chunk it loads. */
-		if (prefetch && gp_policy_next_use(m->policy, victim) <=
-				gp_policy_next_use(m->policy, for_chunk))
-			return GP_EBUSY;
-		return take_evicted(m, victim, out);
+	if (m) {
+		/* A done group's chunk, an idle planned one, the policy's choice (decide.h). */
+		struct gp_decide_model dm = decide_model(m);
+
+		err = gp_decide_victim(&dm, for_chunk, prefetch, &victim);
+		if (!err)
+			return take_evicted(m, victim, out);
 	}
 	if (prefetch)
 		return GP_EBUSY;
 	/* On demand only: another model of this pager gives a chunk up. */
-	for (struct gp_model *o = p->models; o; o = o->next)
-		if (o != m && !gp_policy_victim(o->policy, can_evict, o, &victim))
+	for (struct gp_model *o = p->models; o; o = o->next) {
+		struct gp_decide_model dm = decide_model(o);
+
+		if (o != m && !gp_decide_victim_for_other(&dm, &victim))
 			return take_evicted(o, victim, out);
+	}
 	return gp_fail(GP_EDEVMEM, "no device chunk can be freed: all %llu chunks of the VRAM "
 		       "budget are acquired, loading or allocated; release groups before acquiring "
 		       "more, or raise GPUPAGER_VRAM_BUDGET", (unsigned long long)p->max_chunks);

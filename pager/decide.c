@@ -1,0 +1,64 @@
+/*
+ * decide.c - the victim choice and the prefetch admission (see decide.h).
+ * Pure: everything it knows about the chunks comes from the caller's
+ * predicates, everything about their future from the policy.
+ */
+#include "decide.h"
+#include "error.h"
+
+/* The first evictable chunk of a group the app said it is done with. */
+static bool done_victim(const struct gp_decide_model *m, uint32_t *victim)
+{
+	if (!m->done_hint)
+		return false;
+	for (uint32_t g = 0; g < m->n_groups; g++) {
+		if (!m->done_hint[g])
+			continue;
+		for (uint32_t i = 0; i < m->group_chunk_count[g]; i++) {
+			uint32_t c = m->group_first_chunk[g] + i;
+
+			if (m->evictable(m->ctx, c)) {
+				*victim = c;
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Evictable and idle: the predicate gp_policy_victim_planned gets (ctx is the model). */
+static bool evictable_idle(void *ctx, uint32_t c)
+{
+	const struct gp_decide_model *m = ctx;
+
+	return m->evictable(m->ctx, c) && (!m->idle || m->idle(m->ctx, c));
+}
+
+bool gp_decide_prefetch_admits(const struct gp_policy *policy, uint32_t victim,
+			       uint32_t for_chunk)
+{
+	return gp_policy_next_use(policy, victim) > gp_policy_next_use(policy, for_chunk);
+}
+
+int gp_decide_victim(const struct gp_decide_model *m, uint32_t for_chunk, bool prefetch,
+		     uint32_t *victim)
+{
+	uint32_t c;
+	int err = 0;
+
+	if (!done_victim(m, &c) &&
+	    gp_policy_victim_planned(m->policy, evictable_idle, (void *)m, &c))
+		err = gp_policy_victim(m->policy, m->evictable, m->ctx, &c);
+	if (err)
+		return prefetch ? GP_EBUSY : err;
+	/* A prefetch never evicts what is needed before the chunk it loads. */
+	if (prefetch && !gp_decide_prefetch_admits(m->policy, c, for_chunk))
+		return GP_EBUSY;
+	*victim = c;
+	return 0;
+}
+
+int gp_decide_victim_for_other(const struct gp_decide_model *m, uint32_t *victim)
+{
+	return gp_policy_victim(m->policy, m->evictable, m->ctx, victim);
+}
