@@ -22,9 +22,9 @@ extern "C" {
 #endif
 
 #define GP_VERSION_MAJOR 0
-#define GP_VERSION_MINOR 2
+#define GP_VERSION_MINOR 3
 #define GP_VERSION_PATCH 0
-#define GP_VERSION_STRING "0.2.0"
+#define GP_VERSION_STRING "0.3.0"
 /* One integer for compile-time comparisons: 0x00MMmmpp. */
 #define GP_VERSION_NUMBER \
 	((GP_VERSION_MAJOR << 16) | (GP_VERSION_MINOR << 8) | GP_VERSION_PATCH)
@@ -37,29 +37,39 @@ extern "C" {
 
 /* ---------------------------------------------------------------- errors */
 
+/*
+ * The error codes: X(name, value, description).  This list is the one
+ * source of the codes, gp_error_name() and gp_strerror(); README.md's table
+ * is checked against it by the tests.
+ */
+#define GP_ERROR_LIST(X) \
+	X(GP_OK,           0,   "success") \
+	X(GP_EINVAL,      -1,   "invalid argument") \
+	X(GP_ENOMEM,      -2,   "out of host memory (an allocation failed)") \
+	X(GP_EIO,         -3,   "I/O error reading or writing a file") \
+	X(GP_ENOENT,      -4,   "no such file, tensor, group or key") \
+	X(GP_EFORMAT,     -5,   "malformed model file") \
+	X(GP_EUNSUPPORTED, -6,  "valid but unsupported (dtype, feature, version)") \
+	X(GP_ENODRIVER,   -7,   "CUDA driver library not found or unusable") \
+	X(GP_ECUDA,       -8,   "the CUDA driver returned an error") \
+	X(GP_EDEVMEM,     -9,   "out of device memory") \
+	X(GP_EHOSTMEM,    -10,  "insufficient host memory for the request") \
+	X(GP_ECONFIG,     -11,  "bad GPUPAGER_* environment variable") \
+	X(GP_ERANGE,      -12,  "value out of range or arithmetic overflow") \
+	X(GP_ENOSYS,      -13,  "facility not available on this system") \
+	X(GP_ESTATE,      -14,  "call not valid in the object's current state") \
+	X(GP_EBUSY,       -15,  "resource busy") \
+	X(GP_EEXIST,      -16,  "already exists") \
+	X(GP_ETIMEDOUT,   -17,  "operation timed out")
+
+#define GP_ERROR_ENUM_ROW(name, value, text) name = (value),
 enum gp_error {
-	GP_OK = 0,
-	GP_EINVAL = -1,        /* invalid argument */
-	GP_ENOMEM = -2,        /* out of host memory (malloc failed) */
-	GP_EIO = -3,           /* I/O error reading or writing a file */
-	GP_ENOENT = -4,        /* no such file, tensor, group or key */
-	GP_EFORMAT = -5,       /* malformed model file */
-	GP_EUNSUPPORTED = -6,  /* valid but unsupported (dtype, feature) */
-	GP_ENODRIVER = -7,     /* CUDA driver library not found or unusable */
-	GP_ECUDA = -8,         /* the CUDA driver returned an error */
-	GP_EDEVMEM = -9,       /* out of device memory */
-	GP_EHOSTMEM = -10,     /* insufficient host memory for the request */
-	GP_ECONFIG = -11,      /* bad GPUPAGER_* environment variable */
-	GP_ERANGE = -12,       /* value out of range or arithmetic overflow */
-	GP_ENOSYS = -13,       /* facility not available on this system */
-	GP_ESTATE = -14,       /* call not valid in the object's current state */
-	GP_EBUSY = -15,        /* resource busy */
-	GP_EEXIST = -16,       /* already exists */
-	GP_ETIMEDOUT = -17,    /* operation timed out */
+	GP_ERROR_LIST(GP_ERROR_ENUM_ROW)
 	GP_ERROR_MIN = -17
 };
+#undef GP_ERROR_ENUM_ROW
 
-/* Short description of an error code ("malformed model file"); never NULL. */
+/* Description of an error code ("malformed model file"); never NULL. */
 GP_API const char *gp_strerror(int err);
 /* Symbolic name of an error code ("GP_EFORMAT"); never NULL. */
 GP_API const char *gp_error_name(int err);
@@ -72,6 +82,29 @@ GP_API const char *gp_last_error(void);
 
 /* Version of the library actually loaded (may differ from the header). */
 GP_API const char *gp_version(void);
+
+/*
+ * Check at run time that the loaded library can serve a program built
+ * against header version `header_version` (pass GP_VERSION_NUMBER, or use
+ * GP_CHECK_VERSION()).  Compatible: the same major version and a library
+ * at least as new; while the major version is 0, the minor must match too
+ * (0.x releases may change the ABI).  GP_EUNSUPPORTED otherwise, with a
+ * message naming both versions.
+ */
+GP_API int gp_check_version(unsigned int header_version);
+#define GP_CHECK_VERSION() gp_check_version(GP_VERSION_NUMBER)
+
+/*
+ * Structs that cross the ABI start with `uint32_t struct_size`.  The
+ * caller sets it to sizeof(the struct) as it was compiled (an _init()
+ * function does it for option structs; set it yourself before passing an
+ * info or stats struct to be filled).  The library reads and writes only
+ * the first struct_size bytes and, for structs it fills, sets struct_size
+ * to the number of bytes it filled.  New fields are only ever appended, so
+ * a program built against an older header keeps working with a newer
+ * library.  A struct_size smaller than the first version of the struct is
+ * GP_EINVAL.
+ */
 
 /* --------------------------------------------------------------- logging */
 
@@ -102,13 +135,29 @@ enum gp_dtype {
 	GP_DTYPE_F8_E4M3,
 	GP_DTYPE_F8_E5M2,
 	GP_DTYPE_F8_E8M0,
+	/* Added later: the values above never change (ABI). */
+	GP_DTYPE_F4,            /* MXFP4 E2M1, 4 bits */
+	GP_DTYPE_F6_E2M3,       /* MXFP6, 6 bits */
+	GP_DTYPE_F6_E3M2,       /* MXFP6, 6 bits */
+	GP_DTYPE_F8_E4M3FNUZ,
+	GP_DTYPE_F8_E5M2FNUZ,
+	GP_DTYPE_C64,           /* complex, two F32 parts */
 	GP_DTYPE_COUNT
 };
 
 /* Safetensors name of a dtype ("BF16"), or NULL if out of range. */
 GP_API const char *gp_dtype_name(enum gp_dtype dtype);
-/* Size in bytes of one element, or 0 if out of range. */
+/*
+ * Size in bytes of one element; 0 if out of range, and 0 for the sub-byte
+ * types (F4, F6_*), whose elements are packed: use gp_dtype_bits for those.
+ */
 GP_API size_t gp_dtype_size(enum gp_dtype dtype);
+/*
+ * Bits per element (4 for F4, 6 for F6_*, 8 * size for the others), or 0 if
+ * out of range.  A tensor holds numel * bits / 8 bytes, and numel * bits must
+ * be a multiple of 8 (the reference's rule).
+ */
+GP_API size_t gp_dtype_bits(enum gp_dtype dtype);
 /* Parse a safetensors dtype name; GP_EUNSUPPORTED if unknown. */
 GP_API int gp_dtype_parse(const char *name, enum gp_dtype *out);
 
@@ -174,6 +223,7 @@ typedef void *gp_stream_t;
 #define GP_MAX_DIMS 8
 
 struct gp_tensor_info {
+	uint32_t struct_size;   /* sizeof(struct gp_tensor_info), set by the caller */
 	const char *name;
 	enum gp_dtype dtype;
 	int ndim;
@@ -185,6 +235,7 @@ struct gp_tensor_info {
 };
 
 struct gp_group_info {
+	uint32_t struct_size;   /* sizeof(struct gp_group_info), set by the caller */
 	const char *name;       /* "blocks.3", "patch_embedding", ... */
 	int64_t block_index;    /* -1 for a group that is not a repeated block */
 	uint32_t n_tensors;
@@ -196,6 +247,7 @@ struct gp_group_info {
 };
 
 struct gp_pager_options {
+	uint32_t struct_size;           /* set by gp_pager_options_init() */
 	int device;                     /* CUDA ordinal (default 0) */
 	const char *driver_path;        /* NULL: GPUPAGER_CUDA_LIB or libcuda.so.1 */
 	/* VRAM budget: bytes, or percent of free device memory; both 0: GPUPAGER_VRAM_BUDGET. */
@@ -207,7 +259,11 @@ struct gp_pager_options {
 	int load_all;                   /* 1: load whole models at open when they fit (no paging) */
 };
 
-/* Fill opts with defaults (everything from the environment). */
+/*
+ * Fill opts with defaults (everything from the environment) and set its
+ * struct_size.  gp_pager_open copies and validates every option: strings
+ * are copied, so the caller's buffers may go away after the call.
+ */
 GP_API void gp_pager_options_init(struct gp_pager_options *opts);
 
 /*
@@ -235,7 +291,10 @@ GP_API void gp_pager_close(struct gp_pager *pager);
 GP_API int gp_pager_alloc(struct gp_pager *pager, uint64_t size, uint64_t *device_ptr);
 GP_API int gp_pager_free(struct gp_pager *pager, uint64_t device_ptr, gp_stream_t stream);
 
-/* Open a model: a .safetensors file, an index, or a directory (see README.md, "Models"). */
+/*
+ * Open a model: a .safetensors file, an index, or a directory (see README.md,
+ * "Models").  pager NULL describes it without a device (gp_model_describe).
+ */
 GP_API int gp_model_open(struct gp_pager *pager, const char *path, struct gp_model **out);
 GP_API void gp_model_close(struct gp_model *model);
 
@@ -292,7 +351,14 @@ GP_API int gp_hint_done(struct gp_model *model, uint32_t group);
 GP_API int gp_model_offload(struct gp_model *model, const char *key);
 GP_API int gp_model_restore(struct gp_pager *pager, const char *key);
 
+/*
+ * Counters of one pager, since it was opened (gp_pager_get_stats), or of
+ * every pager the process has had open since its statistics segment was
+ * created (gp_process_get_stats: what pagerstat shows).  Gauges (vram_*,
+ * host_*) are what is held now.
+ */
 struct gp_pager_stats {
+	uint32_t struct_size;                   /* sizeof(struct gp_pager_stats), set by the caller */
 	uint64_t hits, misses;                  /* acquires fully resident / not */
 	uint64_t chunk_hits, chunk_misses;
 	uint64_t bytes_disk;                    /* file -> host */
@@ -305,6 +371,8 @@ struct gp_pager_stats {
 	uint64_t host_used, host_budget;
 };
 GP_API int gp_pager_get_stats(struct gp_pager *pager, struct gp_pager_stats *out);
+/* The process's totals over all its pagers; GP_ENOENT when no pager is open. */
+GP_API int gp_process_get_stats(struct gp_pager_stats *out);
 /*
  * One line for logs: "VRAM 3.2/8.0 GiB, host 6.0/12.0 GiB, hit 91.3%,
  * prefetch 97.0%, stall 0.12 s".  Returns the length snprintf would.
@@ -317,6 +385,269 @@ GP_API int gp_pager_stats_line(struct gp_pager *pager, char *buf, size_t len);
  */
 GP_API int gp_trace_start(struct gp_pager *pager, const char *path);
 GP_API int gp_trace_stop(struct gp_pager *pager);
+
+/* ------------------------------------------------------ pager facts, streams */
+
+/*
+ * What a pager runs on.  Strings point into the pager and stay valid until
+ * it is closed.  The two rates are measured on the first call (the later
+ * ones return them again): H2D copies of pinned host memory (one untimed
+ * copy, then 16 timed ones of up to 16 MiB, taken from the VRAM budget for
+ * the moment) and the checksum kernel over that memory.  checksum_gbps is
+ * 0 when the kernel module cannot be loaded (see GPUPAGER_KERNELS).
+ */
+struct gp_pager_info {
+	uint32_t struct_size;           /* sizeof(struct gp_pager_info), set by the caller */
+	const char *device_name;        /* "NVIDIA H200", or the simulator's name */
+	int device;                     /* CUDA ordinal */
+	int simulated;                  /* 1: the simulated device, no GPU is used */
+	const char *driver_path;        /* the driver library actually loaded (full path) */
+	int driver_version;             /* cuDriverGetVersion: 1000 * major + 10 * minor */
+	uint64_t chunk_size;            /* residency unit, bytes */
+	uint64_t vram_budget;           /* bytes of device memory for weights and allocations */
+	uint64_t host_budget;           /* bytes of pinned host memory (the host tier) */
+	const char *policy;             /* "auto", "lru", "clock" or "static" */
+	double link_h2d_gbps;           /* measured host-to-device rate, GB/s (10^9 bytes) */
+	double checksum_gbps;           /* measured checksum kernel rate, GB/s */
+};
+/* Fill info; an error only when the measurement fails (the other fields are filled). */
+GP_API int gp_pager_info(struct gp_pager *pager, struct gp_pager_info *info);
+
+/*
+ * The host budget a pager opened with host_budget 0 gets: GPUPAGER_HOST_BUDGET
+ * resolved against this machine's memory.
+ */
+GP_API int gp_host_budget_default_bytes(uint64_t *bytes);
+/* 0 if name is a policy gp_pager_open accepts, else GP_EINVAL naming the choices. */
+GP_API int gp_policy_check(const char *name);
+
+/*
+ * Streams for programs without CUDA code of their own (they are CUstreams,
+ * non-blocking, on the pager's device).  NULL in synchronize and delay is
+ * the pager's own stream.  gp_pager_stream_delay queues a host function
+ * that holds the stream for ns nanoseconds: simulated compute, for
+ * benchmarks and demos.
+ */
+GP_API int gp_pager_stream_create(struct gp_pager *pager, gp_stream_t *out);
+GP_API void gp_pager_stream_destroy(struct gp_pager *pager, gp_stream_t stream);
+GP_API int gp_pager_stream_synchronize(struct gp_pager *pager, gp_stream_t stream);
+GP_API int gp_pager_stream_delay(struct gp_pager *pager, gp_stream_t stream, uint64_t ns);
+
+/* ----------------------------------------------------------- verification */
+
+/*
+ * Check on the device that a model's bytes are its files' bytes, with the
+ * checksum kernel (gp_checksum of each tensor).
+ *
+ *   gp_model_verify_prepare  reads the files once and keeps every tensor's
+ *                            checksum in the model (optional: collect does
+ *                            it on first use; call it to time that phase);
+ *   gp_model_verify_group    queues, on stream, a checksum of each tensor of
+ *                            group: acquire the group on stream first and
+ *                            release it after; nothing waits;
+ *   gp_model_verify_collect  waits for stream, then compares every tensor
+ *                            checksummed since the last collect (once or
+ *                            several times) with its file.  Checksums queued
+ *                            on other streams must be finished by then.
+ *
+ * The model keeps one result word per tensor in device memory (from the
+ * VRAM budget, taken on the first verify_group) and never resets it: the
+ * kernel adds, and collect compares differences.  A mismatch is not an
+ * error: collect returns 0 and counts it.
+ */
+struct gp_verify_result {
+	uint32_t struct_size;           /* sizeof(struct gp_verify_result), set by the caller */
+	uint64_t tensors_checked;       /* tensor checksums compared by this collect */
+	uint64_t mismatches;
+	const char *first_mismatch;     /* name of the first tensor that differs, or NULL */
+	uint64_t device_checksum;       /* of first_mismatch: what the device holds */
+	uint64_t file_checksum;         /* and what its file holds */
+};
+GP_API int gp_model_verify_prepare(struct gp_model *model);
+GP_API int gp_model_verify_group(struct gp_model *model, uint32_t group, gp_stream_t stream);
+GP_API int gp_model_verify_collect(struct gp_model *model, gp_stream_t stream,
+				   struct gp_verify_result *result);
+
+/* ------------------------------------------------- models without a device */
+
+/*
+ * A model described without a pager: gp_model_open(NULL, path, &model) or,
+ * with options, gp_model_describe.  Tensors, groups, files and the layout
+ * are there; device addresses are 0 and acquire, release, hints, offload
+ * and verify return GP_ESTATE.  Close it with gp_model_close.
+ */
+struct gp_model_options {
+	uint32_t struct_size;           /* set by gp_model_options_init() */
+	uint64_t chunk_size;            /* layout chunk (power of two >= 64K); 0: GPUPAGER_CHUNK_SIZE */
+	const char *group_pattern;      /* block regex (see GPUPAGER_GROUP_PATTERN); NULL: that or built-in */
+};
+GP_API void gp_model_options_init(struct gp_model_options *opts);
+GP_API int gp_model_describe(const char *path, const struct gp_model_options *opts,
+			     struct gp_model **out);
+
+/* The path the model was opened with. */
+GP_API const char *gp_model_source(const struct gp_model *model);
+/* Chunk size of the model's layout (groups start on its boundaries). */
+GP_API uint64_t gp_model_chunk_size(const struct gp_model *model);
+/* Sum of the tensors' bytes (gp_model_device_size adds the layout's padding). */
+GP_API uint64_t gp_model_tensor_bytes(const struct gp_model *model);
+
+struct gp_file_info {
+	uint32_t struct_size;           /* sizeof(struct gp_file_info), set by the caller */
+	const char *path;               /* as opened */
+	const char *name;               /* base name, as an index lists it */
+	uint64_t size;                  /* bytes */
+	uint64_t header_bytes;          /* the JSON header's length */
+	uint32_t n_tensors;
+	uint32_t n_metadata;            /* __metadata__ pairs */
+};
+GP_API uint32_t gp_model_file_count(const struct gp_model *model);
+GP_API int gp_model_file_info(const struct gp_model *model, uint32_t file,
+			      struct gp_file_info *info);
+/* The i-th __metadata__ pair of a file, in file order; GP_ENOENT past the last. */
+GP_API int gp_model_file_metadata(const struct gp_model *model, uint32_t file, uint32_t i,
+				  const char **key, const char **value);
+/* Where tensor index's bytes are: file index and absolute byte offset in it. */
+GP_API int gp_model_tensor_location(const struct gp_model *model, uint32_t index,
+				    uint32_t *file, uint64_t *file_offset);
+
+/* ------------------------------------------------------- formatting sizes */
+
+/* "100 B", "1.50 GiB" (binary units, 2 decimals); 32 bytes always suffice.  Returns buf. */
+GP_API const char *gp_format_size(uint64_t bytes, char *buf, size_t len);
+
+/* ------------------------------------------------------------ environment */
+
+/* One GPUPAGER_* variable of the library's table (what `gpupager env` lists). */
+struct gp_env_var {
+	uint32_t struct_size;           /* sizeof(struct gp_env_var), set by the caller */
+	const char *name;               /* "GPUPAGER_CHUNK_SIZE" */
+	const char *accepted;           /* the accepted forms */
+	const char *default_value;      /* as text */
+	const char *help;
+	const char *value;              /* set in this environment now, or NULL */
+};
+GP_API size_t gp_env_count(void);
+/* Variable i (0 <= i < gp_env_count()); GP_ENOENT past the last. */
+GP_API int gp_env_describe(size_t i, struct gp_env_var *var);
+/* Parse the environment now: 0, or GP_ECONFIG naming the bad variable and value. */
+GP_API int gp_env_check(void);
+
+/* ---------------------------------------------------------- sample models */
+
+/*
+ * Sample models (README.md, "gpupager mkmodel"): the tensors of a published
+ * architecture scaled by `scale`, with content a pure function of (seed,
+ * tensor name, byte offset).  Written into a staging directory inside
+ * out_dir and renamed into place when complete.
+ */
+GP_API size_t gp_sample_arch_count(void);
+/* Name of architecture i ("wan2.1-14b"), or NULL past the last. */
+GP_API const char *gp_sample_arch_name(size_t i);
+
+struct gp_sample_arch_info {
+	uint32_t struct_size;           /* sizeof(struct gp_sample_arch_info), set by the caller */
+	uint64_t n_tensors;
+	uint64_t params;                /* elements */
+	uint64_t bytes;
+	enum gp_dtype dtype;            /* of the first tensor (the checkpoint's) */
+};
+/* Sizes of arch at scale; GP_ENOENT unknown arch, GP_EINVAL bad scale. */
+GP_API int gp_sample_arch_info(const char *arch, double scale, struct gp_sample_arch_info *info);
+
+struct gp_sample_options {
+	uint32_t struct_size;           /* set by gp_sample_options_init() */
+	const char *arch;
+	double scale;                   /* 0 < scale <= 1 */
+	uint64_t seed;
+	int dtype;                      /* enum gp_dtype for every tensor, or -1: the architecture's */
+	uint64_t shard_size;            /* most tensor bytes per file; 0: 2 GiB */
+	int force;                      /* replace a model already in out_dir */
+	/* Called after each buffer written: done of total tensor bytes (optional). */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
+};
+GP_API void gp_sample_options_init(struct gp_sample_options *opts);
+
+struct gp_sample_result {
+	uint32_t struct_size;           /* sizeof(struct gp_sample_result), set by the caller */
+	uint32_t n_files;               /* .safetensors files; an index comes with more than one */
+	uint64_t n_tensors;
+	uint64_t tensor_bytes;
+	uint64_t file_bytes;            /* everything written: headers, data, index */
+};
+/* GP_EEXIST: a model is in out_dir and !force; GP_EIO naming the path otherwise. */
+GP_API int gp_sample_write(const struct gp_sample_options *opts, const char *out_dir,
+			   struct gp_sample_result *result);
+/*
+ * Name of file index of a model written as n_files files: "model.safetensors"
+ * or "model-00001-of-00003.safetensors"; index == n_files (> 1) names the
+ * index file.  Writes at most len bytes (64 suffice).
+ */
+GP_API void gp_sample_file_name(uint32_t index, uint32_t n_files, char *buf, size_t len);
+
+/* ---------------------------------------- other processes' statistics */
+
+/*
+ * The counters every process using libgpupager keeps in
+ * /dev/shm/gpupager.<pid> (what pagerstat shows), read without stopping
+ * it.  The counter indices are stable; new ones are appended.
+ */
+enum gp_counter {
+	GP_COUNTER_HITS, GP_COUNTER_MISSES, GP_COUNTER_CHUNK_HITS, GP_COUNTER_CHUNK_MISSES,
+	GP_COUNTER_BYTES_DISK, GP_COUNTER_BYTES_H2D, GP_COUNTER_BYTES_D2H, GP_COUNTER_HOST_HITS,
+	GP_COUNTER_DEV_EVICTIONS, GP_COUNTER_HOST_EVICTIONS, GP_COUNTER_PREFETCH_ISSUED,
+	GP_COUNTER_PREFETCH_HITS, GP_COUNTER_PREFETCH_WASTED, GP_COUNTER_STALL_NS,
+	GP_COUNTER_ALLOC_RETRIES,
+	/* gauges: what is held now */
+	GP_COUNTER_VRAM_USED, GP_COUNTER_VRAM_BUDGET, GP_COUNTER_HOST_USED, GP_COUNTER_HOST_BUDGET,
+	GP_COUNTER_COUNT
+};
+/* "hits", "bytes_h2d", ... as pagerstat --json prints them; "unknown" out of range. */
+GP_API const char *gp_counter_name(int counter);
+GP_API int gp_counter_is_gauge(int counter);
+
+/*
+ * gp_stats_reader_open maps pid's segment read-only: GP_ENOENT when there
+ * is none (no pager open), GP_EFORMAT when it is malformed, not the
+ * caller's own, or stale.  gp_stats_read copies it consistently into a
+ * snapshot (GP_EBUSY if it kept changing for a second).
+ */
+#define GP_STATS_PATH_FMT "/dev/shm/gpupager.%d"  /* a pid's segment */
+struct gp_stats_reader;
+struct gp_stats_snapshot;
+GP_API int gp_stats_reader_open(int pid, struct gp_stats_reader **out);
+GP_API void gp_stats_reader_close(struct gp_stats_reader *reader);
+GP_API int gp_stats_snapshot_new(struct gp_stats_snapshot **out);
+GP_API void gp_stats_snapshot_free(struct gp_stats_snapshot *snap);
+GP_API int gp_stats_read(const struct gp_stats_reader *reader, struct gp_stats_snapshot *snap);
+
+/* Strings point into the snapshot (valid UTF-8, NUL-terminated). */
+struct gp_stats_process {
+	uint32_t struct_size;           /* sizeof(struct gp_stats_process), set by the caller */
+	int pid;
+	uint64_t start_unix_ns;         /* when its first pager opened */
+	const char *device;
+	const char *policy;
+	uint32_t model_slots;           /* slots to look at with gp_stats_snapshot_model */
+};
+GP_API int gp_stats_snapshot_process(const struct gp_stats_snapshot *snap,
+				     struct gp_stats_process *info);
+/* Counter c of the snapshot (0 for a counter the writer did not have). */
+GP_API uint64_t gp_stats_snapshot_counter(const struct gp_stats_snapshot *snap, int counter);
+
+struct gp_stats_model_info {
+	uint32_t struct_size;           /* sizeof(struct gp_stats_model_info), set by the caller */
+	const char *name;               /* the model's path, cut from the left */
+	uint32_t n_groups;
+	uint64_t chunk_size;            /* bytes */
+	uint64_t chunks, resident;      /* over all its groups */
+};
+/* GP_ENOENT for a slot without a model. */
+GP_API int gp_stats_snapshot_model(const struct gp_stats_snapshot *snap, uint32_t slot,
+				   struct gp_stats_model_info *info);
+GP_API int gp_stats_snapshot_group(const struct gp_stats_snapshot *snap, uint32_t slot,
+				   uint32_t group, uint32_t *chunks, uint32_t *resident);
 
 #ifdef __cplusplus
 }

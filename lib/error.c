@@ -15,26 +15,9 @@ struct error_desc {
 	const char *text;
 };
 
-static const struct error_desc error_table[] = {
-	{ GP_OK, "GP_OK", "success" },
-	{ GP_EINVAL, "GP_EINVAL", "invalid argument" },
-	{ GP_ENOMEM, "GP_ENOMEM", "out of host memory" },
-	{ GP_EIO, "GP_EIO", "I/O error" },
-	{ GP_ENOENT, "GP_ENOENT", "not found" },
-	{ GP_EFORMAT, "GP_EFORMAT", "malformed model file" },
-	{ GP_EUNSUPPORTED, "GP_EUNSUPPORTED", "unsupported" },
-	{ GP_ENODRIVER, "GP_ENODRIVER", "CUDA driver not available" },
-	{ GP_ECUDA, "GP_ECUDA", "CUDA driver error" },
-	{ GP_EDEVMEM, "GP_EDEVMEM", "out of device memory" },
-	{ GP_EHOSTMEM, "GP_EHOSTMEM", "insufficient host memory" },
-	{ GP_ECONFIG, "GP_ECONFIG", "invalid configuration" },
-	{ GP_ERANGE, "GP_ERANGE", "value out of range" },
-	{ GP_ENOSYS, "GP_ENOSYS", "not available on this system" },
-	{ GP_ESTATE, "GP_ESTATE", "invalid state for this call" },
-	{ GP_EBUSY, "GP_EBUSY", "resource busy" },
-	{ GP_EEXIST, "GP_EEXIST", "already exists" },
-	{ GP_ETIMEDOUT, "GP_ETIMEDOUT", "timed out" },
-};
+#define ERROR_ROW(code, value, text) { code, #code, text },
+static const struct error_desc error_table[] = { GP_ERROR_LIST(ERROR_ROW) };
+#undef ERROR_ROW
 
 static const struct error_desc *find_error(int code)
 {
@@ -59,11 +42,6 @@ const char *gp_error_name(int err)
 const char *gp_last_error(void)
 {
 	return last_message;
-}
-
-const char *gp_version(void)
-{
-	return GP_VERSION_STRING;
 }
 
 int gp_fail(int code, const char *fmt, ...)

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "abi.h"
 #include "error.h"
 #include "log.h"
 #include "pager.h"
@@ -18,6 +19,64 @@ uint64_t gp_now_ns(void)
 GP_API void gp_pager_options_init(struct gp_pager_options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
+	opts->struct_size = sizeof(*opts);
+}
+
+/* A private copy of a borrowed string option (NULL stays NULL). */
+static int copy_option(const char *value, char **out)
+{
+	*out = NULL;
+	if (value && !(*out = strdup(value)))
+		return gp_fail(GP_ENOMEM, "pager: out of memory copying options");
+	return 0;
+}
+
+/*
+ * Take the caller's options: within its struct_size, checked, and with
+ * every string copied, so nothing the caller owns is read after the call.
+ */
+static int take_options(struct gp_pager *p, const struct gp_pager_options *in,
+			struct gp_pager_options *opts)
+{
+	struct gp_ranges *ranges;
+	int err;
+
+	err = gp_abi_in(opts, sizeof(*opts), in, GP_ABI_V1(struct gp_pager_options, load_all),
+			"gp_pager_open");
+	if (err)
+		return err;
+	if (opts->device < 0)
+		return gp_fail(GP_EINVAL, "gp_pager_open: device %d is not a CUDA ordinal",
+			       opts->device);
+	if (!(opts->vram_budget_pct >= 0 && opts->vram_budget_pct <= 100))
+		return gp_fail(GP_EINVAL, "gp_pager_open: vram_budget_pct %g is not in [0, 100]",
+			       opts->vram_budget_pct);
+	if (opts->vram_budget && opts->vram_budget_pct > 0)
+		return gp_fail(GP_EINVAL, "gp_pager_open: give vram_budget or vram_budget_pct, "
+			       "not both");
+	if (opts->load_all != 0 && opts->load_all != 1)
+		return gp_fail(GP_EINVAL, "gp_pager_open: load_all is %d, expected 0 or 1",
+			       opts->load_all);
+	if (opts->policy) {
+		err = gp_policy_kind_parse(opts->policy, &p->cfg.policy);
+		if (err)
+			return err;
+	}
+	if (opts->swap_blocks) {
+		err = gp_ranges_parse(opts->swap_blocks, &ranges);
+		if (err)
+			return gp_fail_context(err, "gp_pager_open: swap_blocks: ");
+		gp_ranges_free(ranges);
+	}
+	err = copy_option(opts->swap_blocks ? opts->swap_blocks : p->cfg.swap_blocks,
+			  &p->swap_blocks);
+	if (!err)
+		err = copy_option(opts->driver_path, &p->driver_path);
+	/* What is left of opts is read only during the open; policy was parsed. */
+	opts->swap_blocks = p->swap_blocks;
+	opts->driver_path = p->driver_path;
+	opts->policy = NULL;
+	return err;
 }
 
 /*
@@ -82,9 +141,9 @@ static int open_host_tier(struct gp_pager *p, const struct gp_pager_options *opt
 	return gp_host_pool_open(&hopts, &p->host);
 }
 
-GP_API int gp_pager_open(const struct gp_pager_options *opts, struct gp_pager **out)
+GP_API int gp_pager_open(const struct gp_pager_options *caller_opts, struct gp_pager **out)
 {
-	struct gp_pager_options defaults;
+	struct gp_pager_options defaults, taken, *opts = &taken;
 	const struct gp_config *cfg;
 	struct gp_pager *p;
 	int err;
@@ -92,9 +151,9 @@ GP_API int gp_pager_open(const struct gp_pager_options *opts, struct gp_pager **
 	if (!out)
 		return gp_fail(GP_EINVAL, "gp_pager_open: out is NULL");
 	*out = NULL;
-	if (!opts) {
+	if (!caller_opts) {
 		gp_pager_options_init(&defaults);
-		opts = &defaults;
+		caller_opts = &defaults;
 	}
 	err = gp_config_get(&cfg);
 	if (err)
@@ -106,13 +165,10 @@ GP_API int gp_pager_open(const struct gp_pager_options *opts, struct gp_pager **
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->changed, NULL);
 	pthread_cond_init(&p->prefetch_wake, NULL);
+	err = take_options(p, caller_opts, opts);
+	if (err)
+		goto fail;
 	p->load_all = opts->load_all;
-	p->swap_blocks = opts->swap_blocks ? opts->swap_blocks : cfg->swap_blocks;
-	if (opts->policy) {
-		err = gp_policy_kind_parse(opts->policy, &p->cfg.policy);
-		if (err)
-			goto fail;
-	}
 
 	err = gp_gpu_open(opts->driver_path, opts->device, &p->gpu);
 	if (err)
@@ -139,7 +195,9 @@ GP_API int gp_pager_open(const struct gp_pager_options *opts, struct gp_pager **
 	err = gp_prefetch_start(p);
 	if (err)
 		goto fail;
+	pthread_mutex_lock(&p->lock);
 	gp_pager_stats_gauges(p);
+	pthread_mutex_unlock(&p->lock);
 	gp_log_info("pager: %s, %s backend, %llu-byte chunks, VRAM budget %llu bytes, policy %s, "
 		    "reads via %s", p->gpu->name, gp_devmem_name(p->dm),
 		    (unsigned long long)p->chunk_size, (unsigned long long)p->vram_budget,
@@ -166,6 +224,7 @@ GP_API void gp_pager_close(struct gp_pager *p)
 		return;
 	while (p->models)
 		gp_model_close(p->models);
+	gp_pinfo_close(p);
 	gp_prefetch_stop(p);
 	if (p->trace)
 		gp_trace_stop(p);
@@ -194,5 +253,7 @@ GP_API void gp_pager_close(struct gp_pager *p)
 	pthread_cond_destroy(&p->prefetch_wake);
 	pthread_cond_destroy(&p->changed);
 	pthread_mutex_destroy(&p->lock);
+	free(p->swap_blocks);
+	free(p->driver_path);
 	free(p);
 }

@@ -76,6 +76,7 @@ struct gp_model {
 	int64_t *group_block_index;
 	bool *done_hint;                /* [n_groups] gp_hint_done since the last acquire */
 	char *offload_key;              /* set while offloaded */
+	struct gp_verify *verify;       /* verify.c: result words and file checksums, or NULL */
 };
 
 struct gp_pager {
@@ -100,7 +101,8 @@ struct gp_pager {
 	struct gp_alloc *allocs;        /* gp_pager_alloc'd ranges */
 	uint64_t host_kept;             /* host slots kept for offloaded models */
 	bool load_all;
-	const char *swap_blocks;
+	char *swap_blocks;              /* copied from the options or GPUPAGER_SWAP_BLOCKS */
+	char *driver_path;              /* copied from the options; NULL: the configured one */
 	/* prefetch worker */
 	pthread_t prefetch_thread;
 	bool prefetch_running;
@@ -115,6 +117,8 @@ struct gp_pager {
 	/* trace */
 	FILE *trace;
 	uint64_t trace_start_ns;
+	/* pinfo.c: measured rates and the checksum kernels, made on first use */
+	struct gp_pinfo *pinfo;
 };
 
 /* CLOCK_MONOTONIC in nanoseconds. */
@@ -171,6 +175,15 @@ void gp_prefetch_forget(struct gp_model *m);
 
 /* trace.c (lock held) */
 void gp_trace_access(struct gp_model *m, uint32_t group, uint64_t offset, uint64_t len);
+
+/* pinfo.c: the kernels (loaded on first use) and the stream a NULL gp_stream_t means. */
+struct gp_kernels;
+int gp_pinfo_kernels(struct gp_pager *p, struct gp_kernels **out);
+void gp_pinfo_close(struct gp_pager *p);
+CUstream gp_pager_user_stream(struct gp_pager *p, gp_stream_t stream);
+
+/* verify.c: free a model's verification state (model close). */
+void gp_verify_free(struct gp_model *m);
 
 /* pstats.c: publish this pager's memory gauges to the segment / take them back at close. */
 void gp_pager_stats_gauges(struct gp_pager *p);

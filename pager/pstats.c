@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "abi.h"
 #include "error.h"
 #include "pager.h"
 
@@ -48,32 +49,60 @@ void gp_pager_stats_withdraw(struct gp_pager *p)
 	publish(p, zero);
 }
 
+/* The public struct from a counter array (the gauges included). */
+static int stats_out(const uint64_t v[GP_STAT_COUNT], struct gp_pager_stats *out,
+		     const char *what)
+{
+	struct gp_pager_stats full = {
+		.struct_size = sizeof(full),
+		.hits = v[GP_STAT_HITS],
+		.misses = v[GP_STAT_MISSES],
+		.chunk_hits = v[GP_STAT_CHUNK_HITS],
+		.chunk_misses = v[GP_STAT_CHUNK_MISSES],
+		.bytes_disk = v[GP_STAT_BYTES_DISK],
+		.bytes_h2d = v[GP_STAT_BYTES_H2D],
+		.bytes_d2h = v[GP_STAT_BYTES_D2H],
+		.host_hits = v[GP_STAT_HOST_HITS],
+		.dev_evictions = v[GP_STAT_DEV_EVICTIONS],
+		.host_evictions = v[GP_STAT_HOST_EVICTIONS],
+		.prefetch_issued = v[GP_STAT_PREFETCH_ISSUED],
+		.prefetch_hits = v[GP_STAT_PREFETCH_HITS],
+		.prefetch_wasted = v[GP_STAT_PREFETCH_WASTED],
+		.stall_ns = v[GP_STAT_STALL_NS],
+		.vram_used = v[GP_STAT_VRAM_USED],
+		.vram_budget = v[GP_STAT_VRAM_BUDGET],
+		.host_used = v[GP_STAT_HOST_USED],
+		.host_budget = v[GP_STAT_HOST_BUDGET],
+	};
+
+	return gp_abi_out(out, &full, sizeof(full), GP_ABI_V1(struct gp_pager_stats, host_budget),
+			  what);
+}
+
 GP_API int gp_pager_get_stats(struct gp_pager *p, struct gp_pager_stats *out)
 {
+	uint64_t v[GP_STAT_COUNT];
+
 	if (!p || !out)
 		return gp_fail(GP_EINVAL, "gp_pager_get_stats: NULL argument");
+	/* The gauges move under the pager's lock, as the engine moves them. */
+	pthread_mutex_lock(&p->lock);
 	gp_pager_stats_gauges(p);
-	memset(out, 0, sizeof(*out));
-	out->hits = gp_stats_get(p->stats, GP_STAT_HITS);
-	out->misses = gp_stats_get(p->stats, GP_STAT_MISSES);
-	out->chunk_hits = gp_stats_get(p->stats, GP_STAT_CHUNK_HITS);
-	out->chunk_misses = gp_stats_get(p->stats, GP_STAT_CHUNK_MISSES);
-	out->bytes_disk = gp_stats_get(p->stats, GP_STAT_BYTES_DISK);
-	out->bytes_h2d = gp_stats_get(p->stats, GP_STAT_BYTES_H2D);
-	out->bytes_d2h = gp_stats_get(p->stats, GP_STAT_BYTES_D2H);
-	out->host_hits = gp_stats_get(p->stats, GP_STAT_HOST_HITS);
-	out->dev_evictions = gp_stats_get(p->stats, GP_STAT_DEV_EVICTIONS);
-	out->host_evictions = p->gauges[4];
-	out->prefetch_issued = gp_stats_get(p->stats, GP_STAT_PREFETCH_ISSUED);
-	out->prefetch_hits = gp_stats_get(p->stats, GP_STAT_PREFETCH_HITS);
-	out->prefetch_wasted = gp_stats_get(p->stats, GP_STAT_PREFETCH_WASTED);
-	out->stall_ns = gp_stats_get(p->stats, GP_STAT_STALL_NS);
-	/* Memory is this pager's own; the counters above are the process's. */
-	out->vram_used = p->gauges[0];
-	out->vram_budget = p->gauges[1];
-	out->host_used = p->gauges[2];
-	out->host_budget = p->gauges[3];
-	return 0;
+	for (int c = 0; c < GP_STAT_COUNT; c++)
+		v[c] = gp_stats_get(p->stats, c);
+	pthread_mutex_unlock(&p->lock);
+	return stats_out(v, out, "gp_pager_get_stats");
+}
+
+GP_API int gp_process_get_stats(struct gp_pager_stats *out)
+{
+	uint64_t v[GP_STAT_COUNT];
+	int err;
+
+	if (!out)
+		return gp_fail(GP_EINVAL, "gp_process_get_stats: NULL argument");
+	err = gp_stats_process_counters(v);
+	return err ? err : stats_out(v, out, "gp_process_get_stats");
 }
 
 static double gib(uint64_t bytes)
@@ -88,7 +117,7 @@ static double percent(uint64_t part, uint64_t whole)
 
 GP_API int gp_pager_stats_line(struct gp_pager *p, char *buf, size_t len)
 {
-	struct gp_pager_stats s;
+	struct gp_pager_stats s = { .struct_size = sizeof(s) };
 	int err = gp_pager_get_stats(p, &s);
 
 	if (err)

@@ -2,9 +2,11 @@
  * stats.c - the process's counters in /dev/shm/gpupager.<pid> (stats.h).
  *
  * One segment per process, shared by every pager in it and counted under a
- * mutex; the last gp_stats_close() unmaps and unlinks it.  Counters are
- * relaxed atomics; names and groups change under the seq odd/even protocol
- * so that pagerstat can copy them consistently.
+ * mutex; the last gp_stats_close() unmaps and unlinks it.  Each pager's
+ * handle also keeps its own counters, so the API reports a pager's figures
+ * and the segment the process's.  Counters are relaxed atomics; names and
+ * groups change under the seq odd/even protocol so that pagerstat can copy
+ * them consistently.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,7 +23,8 @@
 #include "log.h"
 #include "stats.h"
 
-struct gp_stats {
+/* The process's segment, shared by every handle. */
+struct stats_process {
 	struct gp_stats_segment *seg;
 	int shared;             /* seg is the shm mapping (else calloc'd memory) */
 	pid_t owner;            /* the process that created it (a forked child never unlinks) */
@@ -29,8 +32,14 @@ struct gp_stats {
 	char name[32];
 };
 
+struct gp_stats {
+	struct stats_process *proc;
+	struct gp_stats_segment *seg;   /* proc->seg, kept here for the writers' fast path */
+	uint64_t counters[GP_STAT_COUNT];
+};
+
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct gp_stats *stats_current;
+static struct stats_process *stats_current;
 
 static void fill_header(struct gp_stats_segment *seg, pid_t pid)
 {
@@ -77,9 +86,9 @@ fail:
 	return err;
 }
 
-static int stats_create(struct gp_stats **out)
+static int stats_create(struct stats_process **out)
 {
-	struct gp_stats *stats = calloc(1, sizeof(*stats));
+	struct stats_process *stats = calloc(1, sizeof(*stats));
 	int err;
 
 	if (!stats)
@@ -107,27 +116,40 @@ static int stats_create(struct gp_stats **out)
 
 int gp_stats_open(struct gp_stats **out)
 {
+	struct gp_stats *stats = calloc(1, sizeof(*stats));
 	int err = 0;
 
+	if (!stats)
+		return gp_fail(GP_ENOMEM, "stats: out of memory");
 	pthread_mutex_lock(&stats_lock);
-	/* After fork() the inherited handle is the parent's: leave it to its users. */
+	/* After fork() the inherited segment is the parent's: leave it to its users. */
 	if (stats_current && stats_current->owner != getpid())
 		stats_current = NULL;
-	if (stats_current) {
+	if (stats_current)
 		stats_current->users++;
-	} else {
+	else
 		err = stats_create(&stats_current);
+	if (!err) {
+		stats->proc = stats_current;
+		stats->seg = stats_current->seg;
 	}
-	if (!err)
-		*out = stats_current;
 	pthread_mutex_unlock(&stats_lock);
-	return err;
+	if (err) {
+		free(stats);
+		return err;
+	}
+	*out = stats;
+	return 0;
 }
 
-void gp_stats_close(struct gp_stats *stats)
+void gp_stats_close(struct gp_stats *handle)
 {
-	if (!stats)
+	struct stats_process *stats;
+
+	if (!handle)
 		return;
+	stats = handle->proc;
+	free(handle);
 	pthread_mutex_lock(&stats_lock);
 	if (--stats->users > 0) {
 		pthread_mutex_unlock(&stats_lock);
@@ -153,21 +175,40 @@ struct gp_stats_segment *gp_stats_segment(struct gp_stats *stats)
 
 void gp_stats_add(struct gp_stats *stats, enum gp_stat_counter c, uint64_t n)
 {
-	if (stats && (unsigned)c < GP_STAT_COUNT)
-		__atomic_fetch_add(&stats->seg->counters[c], n, __ATOMIC_RELAXED);
+	if (!stats || (unsigned)c >= GP_STAT_COUNT)
+		return;
+	__atomic_fetch_add(&stats->counters[c], n, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&stats->seg->counters[c], n, __ATOMIC_RELAXED);
 }
 
 void gp_stats_set(struct gp_stats *stats, enum gp_stat_counter c, uint64_t value)
 {
-	if (stats && (unsigned)c < GP_STAT_COUNT)
-		__atomic_store_n(&stats->seg->counters[c], value, __ATOMIC_RELAXED);
+	if (!stats || (unsigned)c >= GP_STAT_COUNT)
+		return;
+	__atomic_store_n(&stats->counters[c], value, __ATOMIC_RELAXED);
+	__atomic_store_n(&stats->seg->counters[c], value, __ATOMIC_RELAXED);
 }
 
 uint64_t gp_stats_get(struct gp_stats *stats, enum gp_stat_counter c)
 {
 	if (!stats || (unsigned)c >= GP_STAT_COUNT)
 		return 0;
-	return __atomic_load_n(&stats->seg->counters[c], __ATOMIC_RELAXED);
+	return __atomic_load_n(&stats->counters[c], __ATOMIC_RELAXED);
+}
+
+int gp_stats_process_counters(uint64_t out[GP_STAT_COUNT])
+{
+	int err = 0;
+
+	pthread_mutex_lock(&stats_lock);
+	if (stats_current && stats_current->owner == getpid()) {
+		for (int c = 0; c < GP_STAT_COUNT; c++)
+			out[c] = __atomic_load_n(&stats_current->seg->counters[c], __ATOMIC_RELAXED);
+	} else {
+		err = gp_fail(GP_ENOENT, "no pager is open in this process");
+	}
+	pthread_mutex_unlock(&stats_lock);
+	return err;
 }
 
 /* Bracket a change of names or groups (caller holds stats_lock): seq is odd meanwhile. */

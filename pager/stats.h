@@ -22,28 +22,37 @@
 #define GP_STATS_MAX_GROUPS 1024             /* per model; later groups are summed into the last */
 #define GP_STATS_NAME_LEN 64
 
+/*
+ * The counters: X(ENUM, name as pagerstat --json prints it, meaning).  One
+ * list for the enum, the names and the segment's layout.
+ */
+#define GP_STAT_COUNTER_LIST(X) \
+	X(HITS, hits, "group/range acquires with every chunk resident") \
+	X(MISSES, misses, "acquires that had to load at least one chunk") \
+	X(CHUNK_HITS, chunk_hits, "chunks found resident by an acquire") \
+	X(CHUNK_MISSES, chunk_misses, "chunks an acquire had to load") \
+	X(BYTES_DISK, bytes_disk, "file -> host slots") \
+	X(BYTES_H2D, bytes_h2d, "host slots -> device") \
+	X(BYTES_D2H, bytes_d2h, "device -> host (dirty write-back, offload)") \
+	X(HOST_HITS, host_hits, "chunk loads served from a host slot") \
+	X(DEV_EVICTIONS, dev_evictions, "device chunks unmapped") \
+	X(HOST_EVICTIONS, host_evictions, "host slots dropped") \
+	X(PREFETCH_ISSUED, prefetch_issued, "chunks loaded ahead of use") \
+	X(PREFETCH_HITS, prefetch_hits, "prefetched chunks used before eviction") \
+	X(PREFETCH_WASTED, prefetch_wasted, "prefetched chunks evicted unused") \
+	X(STALL_NS, stall_ns, "time acquires waited on the host for data") \
+	X(ALLOC_RETRIES, alloc_retries, "allocations retried after evicting weights") \
+	X(VRAM_USED, vram_used, "gauge: device bytes held now") \
+	X(VRAM_BUDGET, vram_budget, "gauge: device budget") \
+	X(HOST_USED, host_used, "gauge: host slot bytes held now") \
+	X(HOST_BUDGET, host_budget, "gauge: host budget")
+
+#define GP_STAT_ENUM_ROW(id, name, doc) GP_STAT_##id,
 enum gp_stat_counter {
-	GP_STAT_HITS,                   /* group/range acquires with every chunk resident */
-	GP_STAT_MISSES,                 /* acquires that had to load at least one chunk */
-	GP_STAT_CHUNK_HITS,
-	GP_STAT_CHUNK_MISSES,
-	GP_STAT_BYTES_DISK,             /* file -> host slots */
-	GP_STAT_BYTES_H2D,              /* host slots -> device */
-	GP_STAT_BYTES_D2H,              /* device -> host (dirty write-back, offload) */
-	GP_STAT_HOST_HITS,              /* chunk loads served from a host slot */
-	GP_STAT_DEV_EVICTIONS,          /* device chunks unmapped */
-	GP_STAT_HOST_EVICTIONS,         /* host slots dropped */
-	GP_STAT_PREFETCH_ISSUED,        /* chunks loaded ahead of use */
-	GP_STAT_PREFETCH_HITS,          /* prefetched chunks used before eviction */
-	GP_STAT_PREFETCH_WASTED,        /* prefetched chunks evicted unused */
-	GP_STAT_STALL_NS,               /* time acquires waited on the host for data */
-	GP_STAT_ALLOC_RETRIES,          /* allocations retried after evicting weights */
-	GP_STAT_VRAM_USED,              /* gauges: bytes now */
-	GP_STAT_VRAM_BUDGET,
-	GP_STAT_HOST_USED,
-	GP_STAT_HOST_BUDGET,
+	GP_STAT_COUNTER_LIST(GP_STAT_ENUM_ROW)
 	GP_STAT_COUNT
 };
+#undef GP_STAT_ENUM_ROW
 
 struct gp_stats_model {
 	char name[GP_STATS_NAME_LEN];   /* the model's path, cut from the left */
@@ -69,20 +78,28 @@ struct gp_stats_segment {
 	struct gp_stats_model models[GP_STATS_MAX_MODELS];
 };
 
-struct gp_stats;        /* the writer's handle: the segment, or process-local memory */
+/*
+ * A writer's handle (one per pager): its own counters, and the process's
+ * segment (or process-local memory) that every handle adds to as well.
+ */
+struct gp_stats;
 
 /*
- * Create (or attach to this process's existing) segment; counts users.
- * When shared memory cannot be created, falls back to process-local
- * memory and logs it: stats still work through the API, not pagerstat.
+ * A new handle on this process's segment, created when it is the first;
+ * counts users.  When shared memory cannot be created, falls back to
+ * process-local memory and logs it: stats still work through the API, not
+ * pagerstat.
  */
 int gp_stats_open(struct gp_stats **out);
 void gp_stats_close(struct gp_stats *stats);
 struct gp_stats_segment *gp_stats_segment(struct gp_stats *stats);
 
+/* Add to the handle's counter and the process's; set both; get the handle's. */
 void gp_stats_add(struct gp_stats *stats, enum gp_stat_counter c, uint64_t n);
 void gp_stats_set(struct gp_stats *stats, enum gp_stat_counter c, uint64_t value);
 uint64_t gp_stats_get(struct gp_stats *stats, enum gp_stat_counter c);
+/* The process's counters (every handle's sum); GP_ENOENT when no handle is open. */
+int gp_stats_process_counters(uint64_t out[GP_STAT_COUNT]);
 
 /* Register a model's groups; returns its slot (or -1 when all are used: not shown). */
 int gp_stats_model_add(struct gp_stats *stats, const char *name, uint32_t n_groups,

@@ -2,7 +2,8 @@
  * pager_stress.c - threads against one pager with two models and a small
  * budget, verifying every checksum, then threads touching a userfaultfd
  * host view whose pool is too small for the file (faults, read-ahead and
- * evictions at once): the program to run under ThreadSanitizer
+ * evictions at once), while another thread reads the pager's stats, the
+ * process's totals and the pagerstat segment: the program to run under ThreadSanitizer
  * (`make pager-stress TSAN=1`), where Criterion cannot start.  Exit status
  * 0 when every checksum matched and no call failed.
  */
@@ -36,6 +37,13 @@ struct shared {
 struct worker {
 	struct shared *s;
 	unsigned id, bad, errors;
+};
+
+/* The stats reader: runs until the workers are done, checks what it reads is sane. */
+struct reader {
+	struct shared *s;
+	int done;               /* set (atomically) when the workers have joined */
+	unsigned reads, errors;
 };
 
 static uint64_t read_word(struct gp_gpu *gpu, uint64_t dev, CUstream stream)
@@ -185,12 +193,55 @@ static int write_model(const char *dir, uint64_t seed)
 	return gp_sample_write_model(&sm, &wo, &res);
 }
 
+/* Counters only grow; memory held never exceeds the budget; every call succeeds. */
+static void *read_stats(void *arg)
+{
+	struct reader *r = arg;
+	const struct gp_stats_segment *seg = NULL;
+	uint64_t last_acquires = 0, last_segment = 0;
+	char line[256];
+
+	if (gp_stats_attach(getpid(), &seg))
+		r->errors++;
+	while (!__atomic_load_n(&r->done, __ATOMIC_ACQUIRE)) {
+		struct gp_pager_stats ps = { .struct_size = sizeof(ps) };
+		struct gp_pager_stats total = { .struct_size = sizeof(total) };
+		struct gp_group_info gi = { .struct_size = sizeof(gi) };
+		uint64_t acquires, seg_h2d;
+
+		if (gp_pager_get_stats(r->s->p, &ps) || gp_process_get_stats(&total) ||
+		    gp_pager_stats_line(r->s->p, line, sizeof(line)) < 0 ||
+		    gp_model_group_info(r->s->m[r->reads % 2], r->reads % 4, &gi)) {
+			fprintf(stderr, "stats reader: %s\n", gp_last_error());
+			r->errors++;
+			break;
+		}
+		acquires = ps.hits + ps.misses;
+		if (acquires < last_acquires || ps.vram_used > ps.vram_budget ||
+		    gi.resident_chunks > gi.total_chunks || total.bytes_h2d < ps.bytes_h2d) {
+			fprintf(stderr, "stats reader: inconsistent figures (%s)\n", line);
+			r->errors++;
+		}
+		last_acquires = acquires;
+		if (seg) {
+			seg_h2d = __atomic_load_n(&seg->counters[GP_STAT_BYTES_H2D], __ATOMIC_RELAXED);
+			if (seg_h2d < last_segment)
+				r->errors++;
+			last_segment = seg_h2d;
+		}
+		r->reads++;
+	}
+	gp_stats_detach(seg);
+	return NULL;
+}
+
 int main(void)
 {
 	struct shared s = { .seeds = { 21, 22 } };
 	struct gp_pager_options po;
 	struct worker w[N_THREADS];
-	pthread_t th[N_THREADS];
+	struct reader reader = { .s = &s };
+	pthread_t th[N_THREADS], reader_thread;
 	char dirs[2][64], pattern[96];
 	glob_t shards;
 	unsigned failures = 0;
@@ -211,10 +262,16 @@ int main(void)
 		w[i] = (struct worker){ .s = &s, .id = i };
 		pthread_create(&th[i], NULL, work, &w[i]);
 	}
+	pthread_create(&reader_thread, NULL, read_stats, &reader);
 	for (unsigned i = 0; i < N_THREADS; i++) {
 		pthread_join(th[i], NULL);
 		failures += w[i].bad + w[i].errors;
 	}
+	__atomic_store_n(&reader.done, 1, __ATOMIC_RELEASE);
+	pthread_join(reader_thread, NULL);
+	failures += reader.errors;
+	if (!reader.reads)
+		failures++;
 	gp_kernels_unload(s.kernels);
 	gp_pager_close(s.p);
 	snprintf(pattern, sizeof(pattern), "%s/*.safetensors", dirs[0]);
@@ -228,8 +285,8 @@ int main(void)
 	for (int i = 0; i < 2; i++)
 		if (nftw(dirs[i], remove_entry, 8, FTW_DEPTH | FTW_PHYS))
 			failures++;
-	printf("pager stress: %d threads x %d rounds over two models, %u failures\n", N_THREADS,
-	       ROUNDS, failures);
+	printf("pager stress: %d threads x %d rounds over two models, %u stats reads, %u "
+	       "failures\n", N_THREADS, ROUNDS, reader.reads, failures);
 	return failures ? 1 : 0;
 fail:
 	fprintf(stderr, "pager stress: %s\n", gp_last_error());

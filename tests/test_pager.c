@@ -17,7 +17,7 @@
 static void passes_intact(const char *policy, double pct, int passes)
 {
 	struct gp_test_pager t;
-	struct gp_pager_stats s;
+	struct gp_pager_stats s = { .struct_size = sizeof(s) };
 
 	gp_test_pager_open(&t, policy, pct);
 	for (int i = 0; i < passes; i++)
@@ -44,7 +44,7 @@ Test(pager, auto_moves_fewer_bytes_than_lru)
 
 	for (int i = 0; i < 2; i++) {
 		struct gp_test_pager t;
-		struct gp_pager_stats a, b;
+		struct gp_pager_stats a = { .struct_size = sizeof(a) }, b = { .struct_size = sizeof(b) };
 
 		gp_test_pager_open(&t, policies[i], 50);
 		gp_test_check_pass(&t);
@@ -62,8 +62,8 @@ Test(pager, auto_moves_fewer_bytes_than_lru)
 Test(pager, lookups)
 {
 	struct gp_test_pager t;
-	struct gp_tensor_info ti, tj;
-	struct gp_group_info gi;
+	struct gp_tensor_info ti = { .struct_size = sizeof(ti) }, tj = { .struct_size = sizeof(tj) };
+	struct gp_group_info gi = { .struct_size = sizeof(gi) };
 	int g;
 
 	gp_test_pager_open(&t, "auto", 50);
@@ -121,7 +121,7 @@ Test(pager, acquire_beyond_budget)
 Test(pager, dirty_write_back)
 {
 	struct gp_test_pager t;
-	struct gp_tensor_info ti;
+	struct gp_tensor_info ti = { .struct_size = sizeof(ti) };
 	uint64_t w0, w1, expected;
 	void *host;
 	int g;
@@ -149,7 +149,7 @@ Test(pager, dirty_write_back)
 	free(host);
 	cr_expect_eq(w1 - w0, expected, "the written tensor was lost across eviction");
 	{
-		struct gp_pager_stats s;
+		struct gp_pager_stats s = { .struct_size = sizeof(s) };
 
 		gp_pager_get_stats(t.p, &s);
 		cr_expect_gt(s.bytes_d2h, 0, "nothing was written back");
@@ -160,8 +160,8 @@ Test(pager, dirty_write_back)
 Test(pager, offload_restore_round_trip)
 {
 	struct gp_test_pager t;
-	struct gp_group_info gi;
-	struct gp_pager_stats a, b;
+	struct gp_group_info gi = { .struct_size = sizeof(gi) };
+	struct gp_pager_stats a = { .struct_size = sizeof(a) }, b = { .struct_size = sizeof(b) };
 
 	gp_test_pager_open(&t, "auto", 0);
 	cr_expect_eq(gp_test_check_pass(&t), 0);
@@ -186,7 +186,7 @@ Test(pager, offload_without_host_room)
 	struct gp_pager_options po;
 	struct gp_pager *small;
 	struct gp_model *m;
-	struct gp_group_info before, after;
+	struct gp_group_info before = { .struct_size = sizeof(before) }, after = { .struct_size = sizeof(after) };
 
 	gp_test_pager_open(&t, "auto", 0);
 	gp_pager_options_init(&po);
@@ -210,7 +210,7 @@ Test(pager, offload_without_host_room)
 Test(pager, alloc_evicts_weights)
 {
 	struct gp_test_pager t;
-	struct gp_pager_stats s;
+	struct gp_pager_stats s = { .struct_size = sizeof(s) };
 	uint64_t ptr;
 
 	gp_test_pager_open(&t, "auto", 0);
@@ -324,7 +324,7 @@ Test(pager, gauges_of_two_pagers_add_up)
 	struct gp_test_pager t;
 	struct gp_pager_options po;
 	struct gp_pager *second;
-	struct gp_pager_stats a, b;
+	struct gp_pager_stats a = { .struct_size = sizeof(a) }, b = { .struct_size = sizeof(b) };
 	const struct gp_stats_segment *seg;
 
 	gp_test_pager_open(&t, "auto", 50);
@@ -352,8 +352,8 @@ Test(pager, load_all_when_it_fits)
 	struct gp_pager_options po;
 	struct gp_pager *p;
 	struct gp_model *m;
-	struct gp_group_info gi;
-	struct gp_pager_stats a, b;
+	struct gp_group_info gi = { .struct_size = sizeof(gi) };
+	struct gp_pager_stats a = { .struct_size = sizeof(a) }, b = { .struct_size = sizeof(b) };
 
 	gp_test_pager_open(&t, "auto", 0);
 	gp_pager_options_init(&po);
@@ -386,7 +386,7 @@ Test(pager, host_pool_smaller_than_the_model)
 	struct gp_pager_options po;
 	struct gp_pager *p;
 	struct gp_model *m;
-	struct gp_pager_stats s;
+	struct gp_pager_stats s = { .struct_size = sizeof(s) };
 	struct gp_test_pager small;
 
 	gp_test_pager_open(&t, "auto", 0);
@@ -424,7 +424,7 @@ static void sleep_on_stream(void *ms)
 Test(pager, eviction_waits_for_every_stream_that_used_a_chunk)
 {
 	struct gp_test_pager t;
-	struct gp_tensor_info ti;
+	struct gp_tensor_info ti = { .struct_size = sizeof(ti) };
 	CUstream other;
 	uint64_t w0 = 0, w1 = 0;
 	int g;
