@@ -67,16 +67,21 @@ Test(parse_budget, sizes_and_percentages)
 
 Test(dtype, names_sizes_round_trip)
 {
-	static const size_t sizes[GP_DTYPE_COUNT] = { 1, 1, 1, 2, 2, 4, 4, 8, 8, 2, 2, 4, 8, 1, 1, 1 };
+	/* Bits as the reference's Dtype::bitsize(); sub-byte types have size 0. */
+	static const size_t bits[GP_DTYPE_COUNT] = { 8, 8, 8, 16, 16, 32, 32, 64, 64, 16, 16,
+						     32, 64, 8, 8, 8, 4, 6, 6, 8, 8, 64 };
 
+	cr_assert_eq(GP_DTYPE_COUNT, 22);
 	for (int i = 0; i < GP_DTYPE_COUNT; i++) {
 		enum gp_dtype d;
-		cr_assert_eq(gp_dtype_size((enum gp_dtype)i), sizes[i]);
+		cr_assert_eq(gp_dtype_bits((enum gp_dtype)i), bits[i], "%s", gp_dtype_name(i));
+		cr_assert_eq(gp_dtype_size((enum gp_dtype)i), bits[i] % 8 ? 0 : bits[i] / 8);
 		cr_assert_eq(gp_dtype_parse(gp_dtype_name((enum gp_dtype)i), &d), 0);
 		cr_assert_eq(d, (enum gp_dtype)i);
 	}
 	cr_assert_null(gp_dtype_name(GP_DTYPE_COUNT));
 	cr_assert_eq(gp_dtype_size(GP_DTYPE_COUNT), 0);
+	cr_assert_eq(gp_dtype_bits(GP_DTYPE_COUNT), 0);
 }
 
 Test(dtype, unknown_is_unsupported)

@@ -23,7 +23,7 @@ static void check_accepted(const struct gp_model_desc *desc, uint64_t file_size)
 
 		/* Tensors tile the data buffer in order, each sized by its shape. */
 		if (t->file_offset != end || t->nbytes > file_size - end || !t->name[0] ||
-		    t->ndim < 0 || t->ndim > GP_MAX_DIMS || gp_dtype_size(t->dtype) == 0)
+		    t->ndim < 0 || t->ndim > GP_MAX_DIMS || gp_dtype_bits(t->dtype) == 0)
 			abort();
 		end += t->nbytes;
 	}
