@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/cli_run.h"
@@ -572,3 +573,77 @@ Test(model_open, every_allocation_failure_is_clean, .disabled = true)
 {
 }
 #endif
+
+/*
+ * The Hugging Face cache: models--org--name/snapshots/<rev>/ holds symbolic
+ * links into ../../blobs/, files named by their hash.  The snapshot opens as a
+ * directory and through its index link; files keep their link names.
+ */
+Test(model_open, hugging_face_cache_symlinks)
+{
+	static const char *const names[] = { "m-1.safetensors", "m-2.safetensors", MODEL_INDEX };
+	static const char *const blobs[] = { "0a1b2c3d4e5f", "5f4e3d2c1b0a", "77aa88bb99cc" };
+	char *root = gp_test_st_path(dir, "models--org--name"), *blob_dir, *snaps, *snap, *index;
+	struct gp_model_desc *desc;
+
+	write_shards();
+	gp_test_st_write_json(dir, MODEL_INDEX, INDEX);
+	cr_assert_geq(asprintf(&blob_dir, "%s/blobs", root), 0);
+	cr_assert_geq(asprintf(&snaps, "%s/snapshots", root), 0);
+	cr_assert_geq(asprintf(&snap, "%s/snapshots/abc123", root), 0);
+	cr_assert_eq(mkdir(root, 0755) | mkdir(blob_dir, 0755) | mkdir(snaps, 0755) |
+		     mkdir(snap, 0755), 0, "%m");
+	for (int i = 0; i < 3; i++) {
+		char *from = gp_test_st_path(dir, names[i]), *to = gp_test_st_path(blob_dir, blobs[i]);
+		char *link = gp_test_st_path(snap, names[i]), *target;
+
+		cr_assert_geq(asprintf(&target, "../../blobs/%s", blobs[i]), 0);
+		cr_assert_eq(rename(from, to), 0, "%s: %m", from);
+		cr_assert_eq(symlink(target, link), 0, "%s: %m", link);
+		free(from);
+		free(to);
+		free(link);
+		free(target);
+	}
+	index = gp_test_st_path(snap, MODEL_INDEX);
+	for (int form = 0; form < 2; form++) {
+		desc = open_ok(form ? index : snap);
+		cr_expect_eq(desc->n_files, 2);
+		cr_expect_eq(desc->n_tensors, 3);
+		cr_expect_eq(desc->tensor_bytes, 20);
+		for (uint32_t i = 0; i < desc->n_files; i++)
+			cr_expect(!strcmp(desc->files[i].name, "m-1.safetensors") ||
+				  !strcmp(desc->files[i].name, "m-2.safetensors"), "%s",
+				  desc->files[i].name);
+		cr_expect_str_eq(desc->dir, snap);
+		gp_model_desc_free(desc);
+	}
+	/* A link whose blob is gone is named. */
+	{
+		char *gone = gp_test_st_path(blob_dir, blobs[1]), *link = gp_test_st_path(snap, names[1]);
+
+		cr_assert_eq(unlink(gone), 0);
+		desc = NULL;
+		cr_expect_eq(gp_model_desc_open(snap, &desc), GP_ENOENT);
+		cr_expect_null(desc);
+		cr_expect_not_null(strstr(gp_last_error(), "m-2.safetensors: cannot open"), "%s",
+				   gp_last_error());
+		unlink(link);
+		free(gone);
+		free(link);
+	}
+	for (int i = 0; i < 3; i++) {
+		char *link = gp_test_st_path(snap, names[i]), *blob = gp_test_st_path(blob_dir, blobs[i]);
+
+		unlink(link);
+		unlink(blob);
+		free(link);
+		free(blob);
+	}
+	cr_expect_eq(rmdir(snap) | rmdir(snaps) | rmdir(blob_dir) | rmdir(root), 0, "%m");
+	free(index);
+	free(snap);
+	free(snaps);
+	free(blob_dir);
+	free(root);
+}
