@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -313,4 +314,54 @@ Test(inspect, help)
 	     *opt; opt++)
 		cr_assert(strstr(r.out, *opt), "--help does not mention %s", *opt);
 	gp_test_cli_free(&r);
+}
+
+/*
+ * A path that is not UTF-8 (Linux allows any bytes but '/' and NUL): --json
+ * still prints, with each invalid byte as U+FFFD.
+ */
+Test(inspect, json_path_not_utf8)
+{
+	char *dir = strdup("/tmp/gp-test-inspect-XXXXXX"), *sub, *model;
+	struct gp_test_cli r;
+	json_error_t jerr;
+	json_t *j, *file;
+
+	cr_assert(dir && mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	sub = gp_test_st_path(dir, "m\xff\xc3");
+	cr_assert_eq(mkdir(sub, 0755), 0, "%s", strerror(errno));
+	gp_test_st_write(sub, "w\xfe.safetensors",
+			 "{'w': {'dtype': 'U8', 'shape': [4], 'data_offsets': [0, 4]}}", 4);
+	cr_assert_geq(asprintf(&model, "%s/w\xfe.safetensors", sub), 0);
+	r = gp_test_cli_run((const char *const[]){ "inspect", "--json", "--tensors", sub, NULL }, 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	j = json_loads(r.out, 0, &jerr);
+	cr_assert_not_null(j, "%s: %s", jerr.text, r.out);
+	{
+		char *shown;
+
+		cr_assert_geq(asprintf(&shown, "%s/m\xef\xbf\xbd\xef\xbf\xbd", dir), 0);
+		cr_expect_str_eq(json_string_value(json_object_get(j, "model")), shown);
+		free(shown);
+	}
+	json_decref(j);
+	gp_test_cli_free(&r);
+	r = gp_test_cli_run((const char *const[]){ "inspect", "--json", "--tensors", model, NULL }, 0);
+	cr_assert_eq(r.status, 0, "%s", r.err);
+	j = json_loads(r.out, 0, &jerr);
+	cr_assert_not_null(j, "%s: %s", jerr.text, r.out);
+	cr_expect_not_null(strstr(json_string_value(json_object_get(j, "model")),
+				  "/m\xef\xbf\xbd\xef\xbf\xbd/w\xef\xbf\xbd.safetensors"), "%s",
+			   json_string_value(json_object_get(j, "model")));
+	file = json_array_get(json_object_get(j, "files"), 0);
+	cr_expect_str_eq(json_string_value(json_object_get(file, "name")),
+			 "w\xef\xbf\xbd.safetensors");
+	file = json_array_get(json_object_get(j, "tensor_list"), 0);
+	cr_expect_str_eq(json_string_value(json_object_get(file, "file")),
+			 "w\xef\xbf\xbd.safetensors");
+	json_decref(j);
+	gp_test_cli_free(&r);
+	free(model);
+	free(sub);
+	remove_model_dir(dir);
 }
