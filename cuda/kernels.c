@@ -1,6 +1,9 @@
 /* kernels.c - load the test kernel module that fits the device, and launch its kernels. */
+#include <dlfcn.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -18,25 +21,69 @@ struct gp_kernels {
 	CUfunction fill_pattern;
 };
 
+/* The directory holding the library's own code: the .so's (or the program's, when linked statically). */
+static int own_dir(char *dir, size_t size)
+{
+	Dl_info info;
+	char *slash;
+
+	if (!dladdr((void *)gp_kernels_load, &info) || !info.dli_fname || !info.dli_fname[0])
+		return -1;
+	if (!realpath(info.dli_fname, dir) && (size_t)snprintf(dir, size, "%s", info.dli_fname) >= size)
+		return -1;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	return 0;
+}
+
+/*
+ * Where the modules are, first match: GPUPAGER_KERNELS; beside the library
+ * as installed (LIBDIR/gpupager/kernels) or as built (BUILD/lib/kernels);
+ * the build tree this library was compiled in.
+ */
 static int module_path(const struct gp_gpu *gpu, char *path, size_t size)
 {
 	const char *file = gpu->is_simulator ? GP_KERNELS_SIM_FILE : GP_KERNELS_CUDA_FILE;
+	char here[PATH_MAX], tried[3 * PATH_MAX + 16] = "";
+	const char *dirs[3];
 	const struct gp_config *cfg;
-	const char *dir;
+	size_t n = 0;
 	int err;
 
 	err = gp_config_get(&cfg);
 	if (err)
 		return err;
-	dir = cfg->kernels_dir ? cfg->kernels_dir : GP_BUILD_DIR "/lib/kernels";
-	if ((size_t)snprintf(path, size, "%s/%s", dir, file) >= size)
-		return gp_fail(GP_EINVAL, "GPUPAGER_KERNELS='%s': path too long", dir);
-	if (access(path, R_OK))
-		return gp_fail(GP_ENOENT,
-			       "kernel module '%s' not found: build it with make%s, or set "
-			       "GPUPAGER_KERNELS to the directory holding %s",
-			       path, gpu->is_simulator ? "" : " (needs nvcc)", file);
-	return 0;
+	if (cfg->kernels_dir) {
+		if ((size_t)snprintf(path, size, "%s/%s", cfg->kernels_dir, file) >= size)
+			return gp_fail(GP_EINVAL, "GPUPAGER_KERNELS='%s': path too long",
+				       cfg->kernels_dir);
+		if (access(path, R_OK))
+			return gp_fail(GP_ENOENT, "kernel module '%s' not found: set "
+				       "GPUPAGER_KERNELS to the directory holding %s", path, file);
+		return 0;
+	}
+	if (!own_dir(here, sizeof(here))) {
+		dirs[n++] = "%s/gpupager/kernels";
+		dirs[n++] = "%s/kernels";
+	}
+	dirs[n++] = GP_BUILD_DIR "/lib/kernels";
+	for (size_t i = 0; i < n; i++) {
+		char dir[PATH_MAX];
+		size_t used = strlen(tried);
+
+		snprintf(dir, sizeof(dir), dirs[i], here);
+		if ((size_t)snprintf(path, size, "%s/%s", dir, file) >= size)
+			continue;
+		if (!access(path, R_OK))
+			return 0;
+		snprintf(tried + used, sizeof(tried) - used, "%s%s", used ? ", " : "", dir);
+	}
+	return gp_fail(GP_ENOENT,
+		       "kernel module %s not found in %s: build it with make%s, install it with "
+		       "make install, or set GPUPAGER_KERNELS to the directory holding it",
+		       file, tried, gpu->is_simulator ? "" : " (needs nvcc)");
 }
 
 static int get_function(struct gp_kernels *kernels, const char *name, CUfunction *out)

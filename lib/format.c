@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "format.h"
+#include "gpupager.h"
 
 const char *gp_format_size_prec(uint64_t bytes, unsigned decimals, char *buf, size_t len)
 {
@@ -22,7 +23,7 @@ const char *gp_format_size_prec(uint64_t bytes, unsigned decimals, char *buf, si
 	return buf;
 }
 
-const char *gp_format_size(uint64_t bytes, char *buf, size_t len)
+GP_API const char *gp_format_size(uint64_t bytes, char *buf, size_t len)
 {
 	return gp_format_size_prec(bytes, 2, buf, len);
 }

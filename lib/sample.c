@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
 #include "arch.h"
 #include "error.h"
 #include "sample.h"
@@ -122,4 +123,108 @@ int gp_sample_write_model(const struct gp_sample_model *model, const struct gp_s
 	err = gp_st_write(tensors, count, &sample_opts, result);
 	free(tensors);
 	return err;
+}
+
+/* ------------------------------------------------------------ public API */
+
+#define DEFAULT_SHARD_SIZE (2ull << 30)
+
+GP_API size_t gp_sample_arch_count(void)
+{
+	size_t n = 0;
+
+	for (const char *const *name = gp_arch_names(); *name; name++)
+		n++;
+	return n;
+}
+
+GP_API const char *gp_sample_arch_name(size_t i)
+{
+	return i < gp_sample_arch_count() ? gp_arch_names()[i] : NULL;
+}
+
+GP_API int gp_sample_arch_info(const char *arch, double scale, struct gp_sample_arch_info *info)
+{
+	struct gp_sample_arch_info full = { .struct_size = sizeof(full) };
+	struct gp_arch_tensor *tensors;
+	size_t count;
+	int err;
+
+	if (!arch || !info)
+		return gp_fail(GP_EINVAL, "gp_sample_arch_info: an arch and an info are required");
+	err = gp_arch_tensors(arch, scale, &tensors, &count);
+	if (err)
+		return err;
+	for (size_t i = 0; i < count; i++) {
+		uint64_t elements = 1;
+
+		for (int d = 0; d < tensors[i].ndim; d++)
+			elements *= (uint64_t)tensors[i].shape[d];
+		full.params += elements;
+		full.bytes += elements * gp_dtype_size(tensors[i].dtype);
+	}
+	full.n_tensors = count;
+	full.dtype = count ? tensors[0].dtype : GP_DTYPE_F32;
+	free(tensors);
+	return gp_abi_out(info, &full, sizeof(full), GP_ABI_V1(struct gp_sample_arch_info, dtype),
+			  "gp_sample_arch_info");
+}
+
+GP_API void gp_sample_options_init(struct gp_sample_options *opts)
+{
+	if (!opts)
+		return;
+	memset(opts, 0, sizeof(*opts));
+	opts->struct_size = sizeof(*opts);
+	opts->dtype = -1;
+}
+
+GP_API int gp_sample_write(const struct gp_sample_options *opts, const char *out_dir,
+			   struct gp_sample_result *result)
+{
+	struct gp_sample_result full = { .struct_size = sizeof(full) };
+	struct gp_st_write_opts wopts = { 0 };
+	struct gp_st_write_result res;
+	struct gp_sample_options o;
+	struct gp_sample_model model;
+	int err;
+
+	if (!opts || !out_dir || !result)
+		return gp_fail(GP_EINVAL, "gp_sample_write: options, an output directory and a "
+			       "result are required");
+	err = gp_abi_in(&o, sizeof(o), opts, GP_ABI_V1(struct gp_sample_options, progress_ctx),
+			"gp_sample_write");
+	if (err)
+		return err;
+	if (result->struct_size < GP_ABI_V1(struct gp_sample_result, file_bytes))
+		return gp_fail(GP_EINVAL, "gp_sample_write: result->struct_size %u is too small: "
+			       "set it to sizeof(struct gp_sample_result)", result->struct_size);
+	if (!o.arch)
+		return gp_fail(GP_EINVAL, "gp_sample_write: no architecture given");
+	model = (struct gp_sample_model){ .arch = o.arch, .scale = o.scale, .seed = o.seed,
+					  .dtype = o.dtype };
+	wopts.out_dir = out_dir;
+	wopts.shard_size = o.shard_size ? o.shard_size : DEFAULT_SHARD_SIZE;
+	wopts.force = o.force;
+	wopts.progress = o.progress;
+	wopts.progress_ctx = o.progress_ctx;
+	err = gp_sample_write_model(&model, &wopts, &res);
+	if (err)
+		return err;
+	full.n_files = res.n_files;
+	full.n_tensors = res.n_tensors;
+	full.tensor_bytes = res.tensor_bytes;
+	full.file_bytes = res.file_bytes;
+	return gp_abi_out(result, &full, sizeof(full), GP_ABI_V1(struct gp_sample_result, file_bytes),
+			  "gp_sample_write");
+}
+
+GP_API void gp_sample_file_name(uint32_t index, uint32_t n_files, char *buf, size_t len)
+{
+	if (!buf || !len)
+		return;
+	if (n_files > 1 && index == n_files)
+		snprintf(buf, len, "%s", GP_ST_INDEX_NAME);
+	else
+		gp_st_file_name(index, n_files, buf, len);
 }

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
 #include "error.h"
 #include "log.h"
 #include "pager.h"
@@ -26,7 +27,7 @@ static int cmp_name(const void *a, const void *b, void *ctx)
 static int build_tables(struct gp_model *m)
 {
 	const struct gp_model_desc *d = m->desc;
-	uint64_t cs = m->pager->chunk_size;
+	uint64_t cs = d->chunk_size;
 	uint32_t t = 0;
 
 	m->n_chunks = (uint32_t)(d->range_size / cs);
@@ -122,12 +123,58 @@ static int load_everything(struct gp_model *m)
 	return err;
 }
 
+GP_API void gp_model_options_init(struct gp_model_options *opts)
+{
+	if (!opts)
+		return;
+	memset(opts, 0, sizeof(*opts));
+	opts->struct_size = sizeof(*opts);
+}
+
+/* A description without a device: tables for the lookups, no range, files or policy. */
+GP_API int gp_model_describe(const char *path, const struct gp_model_options *opts,
+			     struct gp_model **out)
+{
+	struct gp_model_options o;
+	struct gp_model *m;
+	int err;
+
+	if (!path || !out)
+		return gp_fail(GP_EINVAL, "gp_model_describe: a path and an output are required");
+	*out = NULL;
+	gp_model_options_init(&o);
+	if (opts) {
+		err = gp_abi_in(&o, sizeof(o), opts, GP_ABI_V1(struct gp_model_options, group_pattern),
+				"gp_model_describe");
+		if (err)
+			return err;
+	}
+	if (o.chunk_size && (o.chunk_size < (64u << 10) || (o.chunk_size & (o.chunk_size - 1))))
+		return gp_fail(GP_EINVAL, "gp_model_describe: chunk size %llu is not a power of two "
+			       "of at least 64K", (unsigned long long)o.chunk_size);
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return gp_fail(GP_ENOMEM, "%s: out of memory", path);
+	m->stats_slot = -1;
+	err = gp_model_desc_load(path, o.chunk_size, o.group_pattern, &m->desc);
+	if (!err)
+		err = build_tables(m);
+	if (err) {
+		gp_model_close(m);
+		return err;
+	}
+	*out = m;
+	return 0;
+}
+
 GP_API int gp_model_open(struct gp_pager *p, const char *path, struct gp_model **out)
 {
 	struct gp_model *m;
 	int err;
 
-	if (!p || !path || !out)
+	if (!p)
+		return gp_model_describe(path, NULL, out);
+	if (!path || !out)
 		return gp_fail(GP_EINVAL, "gp_model_open: NULL argument");
 	*out = NULL;
 	m = calloc(1, sizeof(*m));
@@ -196,13 +243,19 @@ GP_API void gp_model_close(struct gp_model *m)
 	if (!m)
 		return;
 	p = m->pager;
+	if (!p)
+		goto free_tables;
+	gp_verify_free(m);
 	pthread_mutex_lock(&p->lock);
 	gp_prefetch_forget(m);
 	if (m->offload_key)
 		gp_offload_forget(m);
 	for (uint32_t c = 0; m->chunks && c < m->n_chunks; c++) {
-		if (m->chunks[c].state == GP_CHUNK_RESIDENT)
-			gp_res_evict(m, c);
+		/* Once more after a failure (an event query, a context bind), then give up. */
+		if (m->chunks[c].state == GP_CHUNK_RESIDENT && gp_res_evict(m, c) &&
+		    m->chunks[c].state == GP_CHUNK_RESIDENT && gp_res_evict(m, c))
+			gp_log_warn("%s: closing: chunk %u stays mapped: %s", m->desc->source, c,
+				    gp_last_error());
 	}
 	if (m->range)
 		gp_devmem_free_range(p->dm, m->range);
@@ -223,6 +276,7 @@ GP_API void gp_model_close(struct gp_model *m)
 		if (m->files[i])
 			gp_io_remove_file(p->io, m->files[i]);
 	gp_policy_destroy(m->policy);
+free_tables:
 	free(m->files);
 	free(m->chunks);
 	free(m->chunk_group);

@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "commands.h"
-#include "config.h"
+#include "gpupager.h"
 
 static void help(void)
 {
@@ -24,12 +24,14 @@ static int print_json(void)
 	json_t *arr = json_array();
 	char *text;
 
-	for (size_t i = 0; gp_config_doc(i); i++) {
-		const struct gp_env_doc *d = gp_config_doc(i);
-		const char *value = getenv(d->name);
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s?}", "name", d->name,
-						     "accepted", d->accepted, "default", d->default_text,
-						     "help", d->help, "value", value));
+	for (size_t i = 0; i < gp_env_count(); i++) {
+		struct gp_env_var v = { .struct_size = sizeof(v) };
+
+		if (gp_env_describe(i, &v))
+			break;
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s?}", "name", v.name,
+						     "accepted", v.accepted, "default", v.default_value,
+						     "help", v.help, "value", v.value));
 	}
 	text = json_dumps(arr, JSON_INDENT(2));
 	json_decref(arr);
@@ -48,7 +50,6 @@ int cmd_env(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct gp_config cfg;
 	int json = 0, check = 0, c, err;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -61,16 +62,18 @@ int cmd_env(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage_error("env", "unexpected argument '%s'", argv[optind]);
-	err = gp_config_parse(&cfg);
+	err = gp_env_check();
 	if (check)
 		return err ? cli_fail("env", err) : 0;
 	if (json)
 		return print_json();
-	for (size_t i = 0; gp_config_doc(i); i++) {
-		const struct gp_env_doc *d = gp_config_doc(i);
-		const char *value = getenv(d->name);
-		printf("%s=%s\n    accepted: %s\n    default:  %s\n    %s\n\n", d->name,
-		       value ? value : "", d->accepted, d->default_text, d->help);
+	for (size_t i = 0; i < gp_env_count(); i++) {
+		struct gp_env_var v = { .struct_size = sizeof(v) };
+
+		if (gp_env_describe(i, &v))
+			break;
+		printf("%s=%s\n    accepted: %s\n    default:  %s\n    %s\n\n", v.name,
+		       v.value ? v.value : "", v.accepted, v.default_value, v.help);
 	}
 	if (err)
 		cli_fail("env", err);

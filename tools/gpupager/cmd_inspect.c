@@ -109,21 +109,25 @@ static int parse_args(int argc, char **argv, struct inspect_opts *o)
 int cmd_inspect(int argc, char **argv)
 {
 	struct inspect_opts o = { 0 };
-	struct gp_model_desc *desc;
+	struct gp_model_options mo;
+	struct gp_model *m;
 	int err, status;
 
 	status = parse_args(argc, argv, &o);
 	if (status)
 		return status < 0 ? 0 : status;
-	err = gp_model_desc_load(o.model, o.chunk_size, o.pattern, &desc);
+	gp_model_options_init(&mo);
+	mo.chunk_size = o.chunk_size;
+	mo.group_pattern = o.pattern;
+	err = gp_model_describe(o.model, &mo, &m);
 	if (err)
 		return cli_fail("inspect", err);
 	if (o.json) {
-		status = inspect_print_json(desc, o.tensors);
+		status = inspect_print_json(m, o.tensors);
 	} else {
-		inspect_print_text(desc, o.tensors);
+		inspect_print_text(m, o.tensors);
 		status = 0;
 	}
-	gp_model_desc_free(desc);
+	gp_model_close(m);
 	return status;
 }

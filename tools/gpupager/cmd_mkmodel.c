@@ -11,11 +11,9 @@
 
 #include <jansson.h>
 
-#include "arch.h"
 #include "commands.h"
-#include "sample.h"
+#include "gpupager.h"
 
-#define DEFAULT_SHARD_SIZE (2ull << 30)
 /* Below this a model is written too fast for a progress line to be worth it. */
 #define PROGRESS_MIN_BYTES (256ull << 20)
 #define PROGRESS_INTERVAL_S 0.25
@@ -44,26 +42,15 @@ static double seconds_since(const struct timespec *start)
 /* Parameters and bytes of arch at scale 1, for --help. */
 static void print_arch_line(const char *arch)
 {
-	struct gp_arch_tensor *tensors;
-	uint64_t params = 0, bytes = 0;
-	size_t count;
+	struct gp_sample_arch_info a = { .struct_size = sizeof(a) };
 
-	if (gp_arch_tensors(arch, 1.0, &tensors, &count)) {
+	if (gp_sample_arch_info(arch, 1.0, &a)) {
 		printf("  %-12s (%s)\n", arch, gp_last_error());
 		return;
 	}
-	for (size_t i = 0; i < count; i++) {
-		uint64_t elements = 1;
-
-		for (int d = 0; d < tensors[i].ndim; d++)
-			elements *= (uint64_t)tensors[i].shape[d];
-		params += elements;
-		bytes += elements * gp_dtype_size(tensors[i].dtype);
-	}
-	printf("  %-12s %5zu tensors, %14" PRIu64 " parameters (%.2fe9), %-4s %6.2f GiB\n", arch,
-	       count, params, (double)params / 1e9, gp_dtype_name(tensors[0].dtype),
-	       (double)bytes / (1u << 30));
-	free(tensors);
+	printf("  %-12s %5" PRIu64 " tensors, %14" PRIu64 " parameters (%.2fe9), %-4s %6.2f GiB\n",
+	       arch, a.n_tensors, a.params, (double)a.params / 1e9, gp_dtype_name(a.dtype),
+	       (double)a.bytes / (1u << 30));
 }
 
 static void help(void)
@@ -91,8 +78,8 @@ static void help(void)
 	       "  --json             print the summary as JSON\n"
 	       "  --help             this text\n\n"
 	       "architectures (at scale 1):\n");
-	for (const char *const *name = gp_arch_names(); *name; name++)
-		print_arch_line(*name);
+	for (size_t i = 0; i < gp_sample_arch_count(); i++)
+		print_arch_line(gp_sample_arch_name(i));
 	printf("\nA progress line goes to stderr when it is a terminal and the model is over\n"
 	       "256 MiB.  Exit status: 0 success, 1 runtime error, 2 usage error.\n");
 }
@@ -142,8 +129,8 @@ static int parse_dtype(const char *text, int *dtype)
 
 static int known_arch(const char *arch)
 {
-	for (const char *const *name = gp_arch_names(); *name; name++)
-		if (!strcmp(*name, arch))
+	for (size_t i = 0; i < gp_sample_arch_count(); i++)
+		if (!strcmp(gp_sample_arch_name(i), arch))
 			return 1;
 	return 0;
 }
@@ -162,21 +149,22 @@ static void show_progress(void *ctx, uint64_t done, uint64_t total)
 		(double)total / (1u << 30), t > 0 ? (double)done / t / 1e6 : 0.0);
 }
 
-static int print_json(const struct gp_sample_model *model, const char *out_dir,
-		      const struct gp_st_write_result *res, double seconds)
+static int print_json(const struct gp_sample_options *model, const char *out_dir,
+		      const struct gp_sample_result *res, double seconds)
 {
 	json_t *files = json_array(), *root;
-	char name[64], seed[24], *text;
+	char name[64], index[64], seed[24], *text;
 
 	for (uint32_t i = 0; i < res->n_files; i++) {
-		gp_st_file_name(i, res->n_files, name, sizeof(name));
+		gp_sample_file_name(i, res->n_files, name, sizeof(name));
 		json_array_append_new(files, json_string(name));
 	}
+	gp_sample_file_name(res->n_files, res->n_files, index, sizeof(index));
 	/* As a string, like the header's gpupager.seed: JSON integers stop at 2^63. */
 	snprintf(seed, sizeof(seed), "%" PRIu64, model->seed);
 	root = json_pack("{s:s, s:s, s:f, s:s, s:o, s:s?, s:I, s:I, s:I, s:f}", "out_dir", out_dir,
 			 "arch", model->arch, "scale", model->scale, "seed", seed,
-			 "files", files, "index", res->n_files > 1 ? GP_ST_INDEX_NAME : NULL,
+			 "files", files, "index", res->n_files > 1 ? index : NULL,
 			 "tensors", (json_int_t)res->n_tensors,
 			 "tensor_bytes", (json_int_t)res->tensor_bytes,
 			 "file_bytes", (json_int_t)res->file_bytes, "seconds", seconds);
@@ -204,13 +192,14 @@ int cmd_mkmodel(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct gp_sample_model model = { .scale = 0.0, .dtype = -1 };
-	struct gp_st_write_opts wopts = { .shard_size = DEFAULT_SHARD_SIZE };
-	struct gp_st_write_result res;
+	struct gp_sample_options model;
+	struct gp_sample_result res = { .struct_size = sizeof(res) };
+	const char *out_dir;
 	struct progress progress = { .last_print = -1.0 };
 	int json = 0, c, err;
 	double seconds;
 
+	gp_sample_options_init(&model);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a':
@@ -222,9 +211,9 @@ int cmd_mkmodel(int argc, char **argv)
 						       "with 0 < S <= 1 (1 is the real model)", optarg);
 			break;
 		case 'S':
-			if (gp_parse_size(optarg, &wopts.shard_size))
+			if (gp_parse_size(optarg, &model.shard_size))
 				return cli_usage_error("mkmodel", "bad --shard-size: %s", gp_last_error());
-			if (!wopts.shard_size)
+			if (!model.shard_size)
 				return cli_usage_error("mkmodel", "bad --shard-size '%s': must be above 0",
 						       optarg);
 			break;
@@ -239,7 +228,7 @@ int cmd_mkmodel(int argc, char **argv)
 						       "F32, F64, F8_E4M3 or F8_E5M2", optarg);
 			break;
 		case 'f':
-			wopts.force = 1;
+			model.force = 1;
 			break;
 		case 'j':
 			json = 1;
@@ -263,22 +252,22 @@ int cmd_mkmodel(int argc, char **argv)
 	if (optind + 1 != argc)
 		return cli_usage_error("mkmodel", "unexpected argument '%s'", argv[optind + 1]);
 
-	wopts.out_dir = argv[optind];
-	wopts.progress = show_progress;
-	wopts.progress_ctx = &progress;
+	out_dir = argv[optind];
+	model.progress = show_progress;
+	model.progress_ctx = &progress;
 	clock_gettime(CLOCK_MONOTONIC, &progress.start);
 	progress.enabled = isatty(STDERR_FILENO);
-	err = gp_sample_write_model(&model, &wopts, &res);
+	err = gp_sample_write(&model, out_dir, &res);
 	if (progress.last_print >= 0)
 		fputc('\n', stderr);
 	if (err)
 		return cli_fail("mkmodel", err);
 	seconds = seconds_since(&progress.start);
 	if (json)
-		return print_json(&model, wopts.out_dir, &res, seconds);
-	printf("wrote %s: %u file%s%s, %zu tensors, %" PRIu64 " data bytes (%.2f GiB), "
+		return print_json(&model, out_dir, &res, seconds);
+	printf("wrote %s: %u file%s%s, %" PRIu64 " tensors, %" PRIu64 " data bytes (%.2f GiB), "
 	       "%" PRIu64 " bytes written in %.2f s (%.2f GB/s)\n",
-	       wopts.out_dir, res.n_files, res.n_files > 1 ? "s" : "",
+	       out_dir, res.n_files, res.n_files > 1 ? "s" : "",
 	       res.n_files > 1 ? " + index" : "", res.n_tensors, res.tensor_bytes,
 	       (double)res.tensor_bytes / (1u << 30), res.file_bytes, seconds,
 	       seconds > 0 ? (double)res.file_bytes / seconds / 1e9 : 0.0);

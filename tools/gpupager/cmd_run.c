@@ -15,8 +15,9 @@ int cmd_run(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	err = run_model(&o, &r);
 	if (err) {
+		fprintf(stderr, "gpupager run: %s\n", *run_error(&r) ? run_error(&r) : gp_strerror(err));
 		run_result_free(&r);
-		return cli_fail("run", err);
+		return 1;
 	}
 	run_report(&o, &r);
 	rc = r.mismatches ? 1 : 0;

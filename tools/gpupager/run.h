@@ -42,6 +42,7 @@ struct run_result {
 	uint64_t verified, mismatches;  /* tensor checksums compared / wrong */
 	struct gp_pager_stats stats;
 	char stats_line[256];
+	char error[512];                /* the run's own failure message, or empty */
 };
 
 int run_parse_args(int argc, char **argv, struct run_opts *o);
@@ -51,5 +52,9 @@ void run_report(const struct run_opts *o, const struct run_result *r);
 /* The steady step time (steps after the first) and the lower bound, in seconds. */
 void run_steady(const struct run_result *r, double *step_s, double *bound_s);
 void run_result_free(struct run_result *r);
+/* Why run_model failed: the run's own message, else the library's (gp_last_error). */
+const char *run_error(const struct run_result *r);
+/* Record the run's own failure message; returns err. */
+int run_fail(struct run_result *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "policy.h"
 #include "run.h"
 
 static void help(void)
@@ -63,7 +62,7 @@ int run_parse_args(int argc, char **argv, struct run_opts *o)
 	};
 	struct gp_ranges *ranges;
 	char *end;
-	int c, kind;
+	int c;
 
 	*o = (struct run_opts){ .steps = 3, .compute_ms_per_gb = 40.0 };
 	o->progress = isatty(2);
@@ -123,7 +122,7 @@ int run_parse_args(int argc, char **argv, struct run_opts *o)
 		return cli_usage_error("run", optind >= argc ? "MODEL is required" :
 					      "one MODEL expected");
 	o->model = argv[optind];
-	if (o->policy && gp_policy_kind_parse(o->policy, &kind))
+	if (o->policy && gp_policy_check(o->policy))
 		return cli_usage_error("run", "--policy: expected auto, lru, clock or static, got "
 				       "'%s'", o->policy);
 	return 0;

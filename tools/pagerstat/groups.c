@@ -18,30 +18,30 @@ static void print_bar(FILE *out, uint32_t resident, uint32_t chunks)
 
 void ps_print_groups(FILE *out, const struct ps_sample *s)
 {
-	const struct gp_stats_segment *seg = &s->seg;
 	int shown = 0;
 
-	for (uint32_t i = 0; i < seg->n_models; i++) {
-		const struct gp_stats_model *m = &seg->models[i];
-		uint64_t chunks, resident;
+	for (uint32_t i = 0; i < s->proc.model_slots; i++) {
+		struct gp_stats_model_info m = { .struct_size = sizeof(m) };
 
-		if (!m->name[0])
+		if (gp_stats_snapshot_model(s->snap, i, &m))
 			continue;
-		ps_model_totals(m, &chunks, &resident);
-		fprintf(out, "model %u: %s: %u groups, %u KiB chunks, %llu of %llu chunks resident "
-			     "(%.1f%%)\n", i, m->name, m->n_groups, m->chunk_size_kib,
-			(unsigned long long)resident, (unsigned long long)chunks,
-			chunks ? 100.0 * (double)resident / (double)chunks : 0.0);
-		for (uint32_t g = 0; g < m->n_groups; g++) {
+		fprintf(out, "model %u: %s: %u groups, %llu KiB chunks, %llu of %llu chunks resident "
+			     "(%.1f%%)\n", i, m.name, m.n_groups,
+			(unsigned long long)(m.chunk_size / 1024), (unsigned long long)m.resident,
+			(unsigned long long)m.chunks,
+			m.chunks ? 100.0 * (double)m.resident / (double)m.chunks : 0.0);
+		for (uint32_t g = 0; g < m.n_groups; g++) {
+			uint32_t chunks = 0, resident = 0;
+
+			gp_stats_snapshot_group(s->snap, i, g, &chunks, &resident);
 			fprintf(out, "  group %4u ", g);
-			print_bar(out, m->group_resident[g], m->group_chunks[g]);
-			fprintf(out, " %6u/%-6u %5.1f%%\n", m->group_resident[g], m->group_chunks[g],
-				m->group_chunks[g] ?
-				100.0 * m->group_resident[g] / m->group_chunks[g] : 0.0);
+			print_bar(out, resident, chunks);
+			fprintf(out, " %6u/%-6u %5.1f%%\n", resident, chunks,
+				chunks ? 100.0 * resident / chunks : 0.0);
 		}
 		shown++;
 	}
 	if (!shown)
-		fprintf(out, "process %d has no model open\n", seg->pid);
+		fprintf(out, "process %d has no model open\n", s->proc.pid);
 	fprintf(out, "\n");
 }

@@ -71,32 +71,30 @@ int ps_segment_pids(int **out)
 
 static json_t *process_json(const struct ps_sample *s, const char *comm)
 {
-	const uint64_t *c = s->seg.counters;
-	double hit = ps_ratio(c[GP_STAT_HITS], c[GP_STAT_MISSES]);
+	double hit = ps_ratio(ps_counter(s, GP_COUNTER_HITS), ps_counter(s, GP_COUNTER_MISSES));
 
 	return json_pack("{s:i, s:s, s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:o, s:i}",
-			 "pid", s->seg.pid, "comm", comm, "device", s->seg.device,
-			 "policy", s->seg.policy, "uptime_s", ps_uptime(s),
-			 "vram_used", (json_int_t)c[GP_STAT_VRAM_USED],
-			 "vram_budget", (json_int_t)c[GP_STAT_VRAM_BUDGET],
-			 "host_used", (json_int_t)c[GP_STAT_HOST_USED],
-			 "host_budget", (json_int_t)c[GP_STAT_HOST_BUDGET],
+			 "pid", s->proc.pid, "comm", comm, "device", s->proc.device,
+			 "policy", s->proc.policy, "uptime_s", ps_uptime(s),
+			 "vram_used", (json_int_t)ps_counter(s, GP_COUNTER_VRAM_USED),
+			 "vram_budget", (json_int_t)ps_counter(s, GP_COUNTER_VRAM_BUDGET),
+			 "host_used", (json_int_t)ps_counter(s, GP_COUNTER_HOST_USED),
+			 "host_budget", (json_int_t)ps_counter(s, GP_COUNTER_HOST_BUDGET),
 			 "hit_rate", hit < 0 ? json_null() : json_real(hit),
-			 "models", (int)s->seg.n_models);
+			 "models", (int)s->proc.model_slots);
 }
 
 static void print_row(const struct ps_sample *s, const char *comm)
 {
-	const uint64_t *c = s->seg.counters;
-	double hit = ps_ratio(c[GP_STAT_HITS], c[GP_STAT_MISSES]);
+	double hit = ps_ratio(ps_counter(s, GP_COUNTER_HITS), ps_counter(s, GP_COUNTER_MISSES));
 	char vram[40], host[40], a[16], b[16];
 
-	snprintf(vram, sizeof(vram), "%s/%s", ps_size(c[GP_STAT_VRAM_USED], a, sizeof(a)),
-		 ps_size(c[GP_STAT_VRAM_BUDGET], b, sizeof(b)));
-	snprintf(host, sizeof(host), "%s/%s", ps_size(c[GP_STAT_HOST_USED], a, sizeof(a)),
-		 ps_size(c[GP_STAT_HOST_BUDGET], b, sizeof(b)));
-	printf("%7d %-15s %-34s %-8s %17s %17s ", s->seg.pid, comm, s->seg.device, s->seg.policy,
-	       vram, host);
+	snprintf(vram, sizeof(vram), "%s/%s", ps_size(ps_counter(s, GP_COUNTER_VRAM_USED), a, sizeof(a)),
+		 ps_size(ps_counter(s, GP_COUNTER_VRAM_BUDGET), b, sizeof(b)));
+	snprintf(host, sizeof(host), "%s/%s", ps_size(ps_counter(s, GP_COUNTER_HOST_USED), a, sizeof(a)),
+		 ps_size(ps_counter(s, GP_COUNTER_HOST_BUDGET), b, sizeof(b)));
+	printf("%7d %-15s %-34s %-8s %17s %17s ", s->proc.pid, comm, s->proc.device,
+	       s->proc.policy, vram, host);
 	if (hit < 0)
 		printf("%5s\n", "-");
 	else
@@ -107,7 +105,7 @@ static void print_row(const struct ps_sample *s, const char *comm)
 static int list_one(const struct ps_opts *opts, int pid, struct ps_sample *s, json_t *procs,
 		    int *stale)
 {
-	const struct gp_stats_segment *seg;
+	struct gp_stats_reader *reader;
 	char comm[64];
 	int err;
 
@@ -115,15 +113,15 @@ static int list_one(const struct ps_opts *opts, int pid, struct ps_sample *s, js
 		(*stale)++;
 		return 0;
 	}
-	err = gp_stats_attach(pid, &seg);
+	err = gp_stats_reader_open(pid, &reader);
 	if (err) {
 		/* A segment gone since readdir is not worth a word. */
 		if (err != GP_ENOENT)
 			fprintf(stderr, "pagerstat: skipping pid %d: %s\n", pid, gp_last_error());
 		return 0;
 	}
-	err = ps_sample_take(seg, s);
-	gp_stats_detach(seg);
+	err = ps_sample_take(reader, s);
+	gp_stats_reader_close(reader);
 	if (err)
 		return 0;
 	ps_comm(pid, comm, sizeof(comm));
@@ -136,11 +134,15 @@ static int list_one(const struct ps_opts *opts, int pid, struct ps_sample *s, js
 
 int ps_list(const struct ps_opts *opts)
 {
-	struct ps_sample *s = malloc(sizeof(*s));
+	struct ps_sample sample, *s = &sample;
 	json_t *procs = json_array();
 	int *pids = NULL, n, shown = 0, stale = 0, status = 1;
 
-	n = s && procs ? ps_segment_pids(&pids) : -1;
+	if (ps_sample_init(s)) {
+		json_decref(procs);
+		return 1;
+	}
+	n = procs ? ps_segment_pids(&pids) : -1;
 	if (n < 0)
 		goto out;
 	if (!opts->json && n)
@@ -167,21 +169,22 @@ int ps_list(const struct ps_opts *opts)
 out:
 	json_decref(procs);
 	free(pids);
-	free(s);
+	ps_sample_free(s);
 	return status;
 }
 
 int ps_clean(void)
 {
 	int *pids = NULL, n = ps_segment_pids(&pids), status = 0, removed = 0;
-	char name[32];
+	char path[64];
+	const char *name = path + strlen(SHM_DIR);      /* the shm_open name: "/gpupager.PID" */
 
 	if (n < 0)
 		return 1;
 	for (int i = 0; i < n; i++) {
 		if (ps_pid_alive(pids[i]))
 			continue;
-		snprintf(name, sizeof(name), GP_STATS_NAME_FMT, pids[i]);
+		snprintf(path, sizeof(path), GP_STATS_PATH_FMT, pids[i]);
 		if (shm_unlink(name)) {
 			fprintf(stderr, "pagerstat: cannot remove %s%s: %s\n", SHM_DIR, name,
 				strerror(errno));

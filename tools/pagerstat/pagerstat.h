@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "stats.h"
+#include "gpupager.h"
 
 struct ps_opts {
 	int pid;                /* 0: list the processes */
@@ -17,13 +17,19 @@ struct ps_opts {
 
 /* One consistent copy of a segment and when it was taken. */
 struct ps_sample {
-	struct gp_stats_segment seg;
+	struct gp_stats_snapshot *snap;
+	struct gp_stats_process proc;   /* pid, device, policy, model slots of snap */
 	double unix_s;          /* CLOCK_REALTIME */
 	double mono_s;          /* CLOCK_MONOTONIC */
 };
 
 /* sample.c */
-int ps_sample_take(const struct gp_stats_segment *live, struct ps_sample *out);
+/* A sample to fill; 0, or -1 after a message. */
+int ps_sample_init(struct ps_sample *s);
+void ps_sample_free(struct ps_sample *s);
+int ps_sample_take(const struct gp_stats_reader *reader, struct ps_sample *out);
+/* Counter c of the sample, 0 for one the writer did not have. */
+uint64_t ps_counter(const struct ps_sample *s, int c);
 double ps_uptime(const struct ps_sample *s);
 /* Replace each byte that is not part of valid UTF-8 by '?', for JSON. */
 void ps_utf8_fix(char *text);
@@ -31,11 +37,8 @@ void ps_utf8_fix(char *text);
 int ps_pid_alive(int pid);
 /* The process's command name from /proc/PID/comm, or "?". */
 void ps_comm(int pid, char *buf, size_t size);
-/* Sum of a model's chunks and resident chunks over its groups. */
-void ps_model_totals(const struct gp_stats_model *m, uint64_t *chunks, uint64_t *resident);
 /* part / (part + other) as a percentage, or -1 when both are 0. */
 double ps_ratio(uint64_t part, uint64_t other);
-int ps_counter_is_gauge(enum gp_stat_counter c);
 /* "12.3G": binary units, one decimal; buf of at least 16 bytes. */
 const char *ps_size(uint64_t bytes, char *buf, size_t size);
 

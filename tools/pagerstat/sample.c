@@ -43,57 +43,47 @@ void ps_utf8_fix(char *text)
 	}
 }
 
-/* The copy may come from a buggy or hostile writer: keep every index and string in bounds. */
-static void sanitize(struct gp_stats_segment *seg)
+int ps_sample_init(struct ps_sample *s)
 {
-	seg->device[sizeof(seg->device) - 1] = '\0';
-	seg->policy[sizeof(seg->policy) - 1] = '\0';
-	ps_utf8_fix(seg->device);
-	ps_utf8_fix(seg->policy);
-	if (seg->n_models > GP_STATS_MAX_MODELS)
-		seg->n_models = GP_STATS_MAX_MODELS;
-	for (int i = 0; i < GP_STATS_MAX_MODELS; i++) {
-		struct gp_stats_model *m = &seg->models[i];
-
-		m->name[GP_STATS_NAME_LEN - 1] = '\0';
-		ps_utf8_fix(m->name);
-		if (m->n_groups > GP_STATS_MAX_GROUPS)
-			m->n_groups = GP_STATS_MAX_GROUPS;
-		for (uint32_t g = 0; g < m->n_groups; g++)
-			if (m->group_resident[g] > m->group_chunks[g])
-				m->group_resident[g] = m->group_chunks[g];
+	memset(s, 0, sizeof(*s));
+	if (gp_stats_snapshot_new(&s->snap)) {
+		fprintf(stderr, "pagerstat: %s\n", gp_last_error());
+		return -1;
 	}
+	return 0;
 }
 
-int ps_sample_take(const struct gp_stats_segment *live, struct ps_sample *out)
+void ps_sample_free(struct ps_sample *s)
 {
-	const struct timespec pause = { 0, 100000 };
+	gp_stats_snapshot_free(s->snap);
+	s->snap = NULL;
+}
 
-	/* Names and groups change rarely and briefly: a writer mid-change is waited out. */
-	for (int tries = 0; tries < 10000; tries++) {
-		uint32_t seq = __atomic_load_n(&live->seq, __ATOMIC_ACQUIRE);
-
-		if (seq & 1) {
-			nanosleep(&pause, NULL);
-			continue;
-		}
-		memcpy(&out->seg, live, sizeof(out->seg));
-		/* Sequentially consistent re-read: the copy above cannot move after it. */
-		if (__atomic_load_n(&live->seq, __ATOMIC_SEQ_CST) == seq) {
-			out->unix_s = clock_s(CLOCK_REALTIME);
-			out->mono_s = clock_s(CLOCK_MONOTONIC);
-			sanitize(&out->seg);
-			return 0;
-		}
+/* The library checks the copy: strings are valid UTF-8, indices in bounds. */
+int ps_sample_take(const struct gp_stats_reader *reader, struct ps_sample *out)
+{
+	if (gp_stats_read(reader, out->snap)) {
+		fprintf(stderr, "pagerstat: %s\n", gp_last_error());
+		return -1;
 	}
-	fprintf(stderr, "pagerstat: process %d: its statistics kept changing for a second; "
-			"try again\n", live->pid);
-	return -1;
+	out->proc = (struct gp_stats_process){ .struct_size = sizeof(out->proc) };
+	if (gp_stats_snapshot_process(out->snap, &out->proc)) {
+		fprintf(stderr, "pagerstat: %s\n", gp_last_error());
+		return -1;
+	}
+	out->unix_s = clock_s(CLOCK_REALTIME);
+	out->mono_s = clock_s(CLOCK_MONOTONIC);
+	return 0;
+}
+
+uint64_t ps_counter(const struct ps_sample *s, int c)
+{
+	return gp_stats_snapshot_counter(s->snap, c);
 }
 
 double ps_uptime(const struct ps_sample *s)
 {
-	double up = s->unix_s - (double)s->seg.start_unix_ns / 1e9;
+	double up = s->unix_s - (double)s->proc.start_unix_ns / 1e9;
 
 	return up > 0 ? up : 0;
 }
@@ -122,27 +112,11 @@ void ps_comm(int pid, char *buf, size_t size)
 	fclose(f);
 }
 
-void ps_model_totals(const struct gp_stats_model *m, uint64_t *chunks, uint64_t *resident)
-{
-	*chunks = 0;
-	*resident = 0;
-	for (uint32_t g = 0; g < m->n_groups; g++) {
-		*chunks += m->group_chunks[g];
-		*resident += m->group_resident[g];
-	}
-}
-
 double ps_ratio(uint64_t part, uint64_t other)
 {
 	if (!part && !other)
 		return -1;
 	return 100.0 * (double)part / ((double)part + (double)other);
-}
-
-int ps_counter_is_gauge(enum gp_stat_counter c)
-{
-	return c == GP_STAT_VRAM_USED || c == GP_STAT_VRAM_BUDGET || c == GP_STAT_HOST_USED ||
-	       c == GP_STAT_HOST_BUDGET;
 }
 
 const char *ps_size(uint64_t bytes, char *buf, size_t size)

@@ -13,12 +13,13 @@
 
 struct watch {
 	const struct ps_opts *opts;
-	const struct gp_stats_segment *live;
+	struct gp_stats_reader *live;
 	ino_t ino;              /* of the segment attached, to notice a new one */
 	char path[48];
 	char comm[64];
 	struct ps_sample *cur, *prev;
 	int fresh;              /* next sample is the first of this segment: rates since start */
+	int fresh_prev;         /* prev counts as all zeros (the line covering the whole run) */
 	int lines;              /* lines printed since the header */
 };
 
@@ -36,7 +37,7 @@ static int watch_attach(struct watch *w)
 			fprintf(stderr, "pagerstat: no process %d\n", pid);
 		return 1;
 	}
-	err = gp_stats_attach(pid, &w->live);
+	err = gp_stats_reader_open(pid, &w->live);
 	if (err == GP_ENOENT) {
 		fprintf(stderr, "pagerstat: process %d (%s) does not use libgpupager: no %s (or it "
 				"has no pager open)\n", pid, w->comm, w->path);
@@ -52,9 +53,9 @@ static int watch_attach(struct watch *w)
 	return 0;
 }
 
-static uint64_t delta(const struct watch *w, enum gp_stat_counter c)
+static uint64_t delta(const struct watch *w, int c)
 {
-	uint64_t now = w->cur->seg.counters[c], before = w->prev->seg.counters[c];
+	uint64_t now = ps_counter(w->cur, c), before = w->fresh_prev ? 0 : ps_counter(w->prev, c);
 
 	return now > before ? now - before : 0;
 }
@@ -69,18 +70,17 @@ static void print_pct(double pct, int width)
 
 static void print_title(const struct watch *w)
 {
-	const struct gp_stats_segment *seg = &w->cur->seg;
+	const struct gp_stats_process *proc = &w->cur->proc;
 	char vb[16], hb[16];
 
 	printf("pid %d (%s): %s, policy %s, vram budget %s, host budget %s, up %.1f s\n",
-	       seg->pid, w->comm, seg->device, seg->policy,
-	       ps_size(seg->counters[GP_STAT_VRAM_BUDGET], vb, sizeof(vb)),
-	       ps_size(seg->counters[GP_STAT_HOST_BUDGET], hb, sizeof(hb)), ps_uptime(w->cur));
+	       proc->pid, w->comm, proc->device, proc->policy,
+	       ps_size(ps_counter(w->cur, GP_COUNTER_VRAM_BUDGET), vb, sizeof(vb)),
+	       ps_size(ps_counter(w->cur, GP_COUNTER_HOST_BUDGET), hb, sizeof(hb)), ps_uptime(w->cur));
 }
 
 static void print_line(struct watch *w, double dt)
 {
-	const uint64_t *now = w->cur->seg.counters;
 	double per_s = dt > 0 ? 1 / dt : 0;
 	char vram[16], host[16];
 
@@ -89,16 +89,16 @@ static void print_line(struct watch *w, double dt)
 		       "disk_MB/s", "h2d_MB/s", "d2h_MB/s", "evict/s", "pf_hit%", "stall_ms/s",
 		       "vram_used", "host_used");
 	w->lines++;
-	print_pct(ps_ratio(delta(w, GP_STAT_HITS), delta(w, GP_STAT_MISSES)), 5);
-	printf(" %8.1f %9.1f %9.1f %9.1f %8.1f", (double)delta(w, GP_STAT_MISSES) * per_s,
-	       (double)delta(w, GP_STAT_BYTES_DISK) * per_s / 1e6,
-	       (double)delta(w, GP_STAT_BYTES_H2D) * per_s / 1e6,
-	       (double)delta(w, GP_STAT_BYTES_D2H) * per_s / 1e6,
-	       (double)delta(w, GP_STAT_DEV_EVICTIONS) * per_s);
-	print_pct(ps_ratio(delta(w, GP_STAT_PREFETCH_HITS), delta(w, GP_STAT_PREFETCH_WASTED)), 7);
-	printf(" %10.1f %9s %9s\n", (double)delta(w, GP_STAT_STALL_NS) * per_s / 1e6,
-	       ps_size(now[GP_STAT_VRAM_USED], vram, sizeof(vram)),
-	       ps_size(now[GP_STAT_HOST_USED], host, sizeof(host)));
+	print_pct(ps_ratio(delta(w, GP_COUNTER_HITS), delta(w, GP_COUNTER_MISSES)), 5);
+	printf(" %8.1f %9.1f %9.1f %9.1f %8.1f", (double)delta(w, GP_COUNTER_MISSES) * per_s,
+	       (double)delta(w, GP_COUNTER_BYTES_DISK) * per_s / 1e6,
+	       (double)delta(w, GP_COUNTER_BYTES_H2D) * per_s / 1e6,
+	       (double)delta(w, GP_COUNTER_BYTES_D2H) * per_s / 1e6,
+	       (double)delta(w, GP_COUNTER_DEV_EVICTIONS) * per_s);
+	print_pct(ps_ratio(delta(w, GP_COUNTER_PREFETCH_HITS), delta(w, GP_COUNTER_PREFETCH_WASTED)), 7);
+	printf(" %10.1f %9s %9s\n", (double)delta(w, GP_COUNTER_STALL_NS) * per_s / 1e6,
+	       ps_size(ps_counter(w->cur, GP_COUNTER_VRAM_USED), vram, sizeof(vram)),
+	       ps_size(ps_counter(w->cur, GP_COUNTER_HOST_USED), host, sizeof(host)));
 }
 
 static int sample(struct watch *w)
@@ -108,15 +108,11 @@ static int sample(struct watch *w)
 
 	if (ps_sample_take(w->live, w->cur))
 		return 1;
-	if (w->fresh) {
-		/* The first line covers the whole run so far, as vmstat's does. */
-		memset(&w->prev->seg.counters, 0, sizeof(w->prev->seg.counters));
-		dt = ps_uptime(w->cur);
-	} else {
-		dt = w->cur->mono_s - w->prev->mono_s;
-	}
+	/* The first line covers the whole run so far, as vmstat's does. */
+	w->fresh_prev = w->fresh;
+	dt = w->fresh ? ps_uptime(w->cur) : w->cur->mono_s - w->prev->mono_s;
 	if (w->opts->json) {
-		ps_print_json(stdout, w->cur, w->prev, dt, w->comm);
+		ps_print_json(stdout, w->cur, w->fresh ? NULL : w->prev, dt, w->comm);
 	} else if (w->opts->groups) {
 		ps_print_groups(stdout, w->cur);
 	} else {
@@ -155,7 +151,7 @@ static int still_there(struct watch *w, int *status)
 	}
 	if (st.st_ino == w->ino)
 		return 0;
-	gp_stats_detach(w->live);
+	gp_stats_reader_close(w->live);
 	w->live = NULL;
 	*status = watch_attach(w);
 	return *status;
@@ -168,12 +164,13 @@ int ps_watch(const struct ps_opts *opts)
 	double next;
 	int status;
 
-	snprintf(w.path, sizeof(w.path), "/dev/shm" GP_STATS_NAME_FMT, opts->pid);
+	snprintf(w.path, sizeof(w.path), GP_STATS_PATH_FMT, opts->pid);
 	ps_comm(opts->pid, w.comm, sizeof(w.comm));
 	w.cur = calloc(1, sizeof(*w.cur));
 	w.prev = calloc(1, sizeof(*w.prev));
-	if (!w.cur || !w.prev) {
-		fprintf(stderr, "pagerstat: out of memory\n");
+	if (!w.cur || !w.prev || ps_sample_init(w.cur) || ps_sample_init(w.prev)) {
+		if (!w.cur || !w.prev)
+			fprintf(stderr, "pagerstat: out of memory\n");
 		status = 1;
 		goto out;
 	}
@@ -195,7 +192,11 @@ int ps_watch(const struct ps_opts *opts)
 			break;
 	}
 out:
-	gp_stats_detach(w.live);
+	gp_stats_reader_close(w.live);
+	if (w.cur)
+		ps_sample_free(w.cur);
+	if (w.prev)
+		ps_sample_free(w.prev);
 	free(w.cur);
 	free(w.prev);
 	return status;
