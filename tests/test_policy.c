@@ -1,7 +1,8 @@
 /*
  * test_policy.c - the eviction policies (lru, clock, static, auto) checked
- * call by call and over traces driven as the engine drives them
- * (tools/gpupager/bench_policy_sim), exact MIN on textbook traces, auto
+ * call by call and over traces driven by the engine's own decisions
+ * (pager/decide.h's replay), the decision's preferences, the replay against
+ * the engine on the simulated device, exact MIN on textbook traces, auto
  * against MIN, random traces for the victim contract, and
  * `gpupager bench policy --json`.
  */
@@ -12,10 +13,13 @@
 #include <jansson.h>
 
 #include "belady.h"
-#include "policy.h"
-#include "../tools/gpupager/bench_policy_sim.h"
 #include "common/cli_run.h"
+#include "common/cuda_env.h"
+#include "common/pager_fixture.h"
+#include "common/st_fixture.h"
 #include "config.h"
+#include "decide.h"
+#include "policy.h"
 
 #define MAX_GROUPS 256
 
@@ -86,19 +90,19 @@ static uint64_t sim_loads(const struct test_layout *t, int kind, uint64_t capaci
 			  const uint32_t *seq, size_t len, unsigned warm, unsigned reps)
 {
 	struct gp_policy *p = make_policy(t, kind, capacity, NULL);
-	struct bench_sim sim;
+	struct gp_replay sim;
 	uint64_t before = 0;
 
-	cr_assert_eq(bench_sim_init(&sim, &t->l, p, capacity), 0);
+	cr_assert_eq(gp_replay_init(&sim, &t->l, p, capacity, 0), 0);
 	for (unsigned r = 0; r < warm + reps; r++) {
 		if (r == warm)
-			before = bench_sim_loads(&sim);
+			before = gp_replay_loads(&sim);
 		for (size_t i = 0; i < len; i++)
-			cr_assert_eq(bench_sim_access(&sim, seq[i]), 0, "%s", gp_last_error());
+			cr_assert_eq(gp_replay_access(&sim, seq[i]), 0, "%s", gp_last_error());
 		cr_assert_leq(sim.n_resident, capacity);
 	}
-	before = bench_sim_loads(&sim) - before;
-	bench_sim_free(&sim);
+	before = gp_replay_loads(&sim) - before;
+	gp_replay_free(&sim);
 	gp_policy_destroy(p);
 	return before;
 }
@@ -399,75 +403,26 @@ Test(policy, auto_within_5_percent_of_min_on_loops)
 }
 
 /*
- * The engine's victim choice: a planned victim the GPU is done with (here:
- * not in the last two groups accessed, which are "still computing"), else
- * the policy's first choice.
+ * The engine's loop with the GPU behind: the chunks of the two groups
+ * before the one acquired are still in use there, so the decision prefers
+ * planned victims outside them (decide.h), as it does in `gpupager run`.
  */
-struct busy_ctx {
-	const struct test_layout *t;
-	const bool *resident;
-	uint32_t current, busy[2];
-	bool idle_only;
-};
-
-static bool engine_can_evict(void *ctx, uint32_t chunk)
+static uint64_t busy_loads(const struct test_layout *t, uint64_t capacity, const uint32_t *seq,
+			   size_t len, unsigned warm, unsigned reps)
 {
-	const struct busy_ctx *b = ctx;
-	uint32_t g = 0;
+	struct gp_replay_opts o = { .policy = { .kind = GP_POLICY_AUTO, .capacity_chunks = capacity },
+				    .busy_groups = 2, .warm_accesses = len * warm };
+	struct gp_replay_result res;
+	uint32_t *groups = malloc(len * (warm + reps) * sizeof(*groups));
 
-	while (g + 1 < b->t->l.n_groups && b->t->first[g + 1] <= chunk)
-		g++;
-	if (!b->resident[chunk] || g == b->current)
-		return false;
-	return !b->idle_only || (g != b->busy[0] && g != b->busy[1]);
-}
-
-static uint64_t engine_loads(const struct test_layout *t, uint64_t capacity, const uint32_t *seq,
-			     size_t len, unsigned warm, unsigned reps)
-{
-	struct gp_policy *p = make_policy(t, GP_POLICY_AUTO, capacity, NULL);
-	bool *resident = calloc(t->l.n_chunks, sizeof(bool));
-	struct busy_ctx b = { .t = t, .resident = resident, .busy = { UINT32_MAX, UINT32_MAX } };
-	uint64_t n_resident = 0, loads = 0, before = 0;
-
-	cr_assert(resident);
-	for (unsigned r = 0; r < warm + reps; r++) {
-		if (r == warm)
-			before = loads;
-		for (size_t i = 0; i < len; i++) {
-			uint32_t g = seq[i];
-
-			gp_policy_access(p, g);
-			b.current = g;
-			for (uint32_t c = t->first[g]; c < t->first[g] + t->count[g]; c++) {
-				uint32_t v;
-
-				if (resident[c])
-					continue;
-				if (n_resident == capacity) {
-					b.idle_only = true;
-					if (gp_policy_victim_planned(p, engine_can_evict, &b, &v)) {
-						b.idle_only = false;
-						cr_assert_eq(gp_policy_victim(p, engine_can_evict, &b,
-									      &v), 0);
-					}
-					cr_assert(resident[v]);
-					resident[v] = false;
-					gp_policy_evicted(p, v);
-					n_resident--;
-				}
-				resident[c] = true;
-				gp_policy_loaded(p, c);
-				n_resident++;
-				loads++;
-			}
-			b.busy[1] = b.busy[0];
-			b.busy[0] = g;
-		}
-	}
-	free(resident);
-	gp_policy_destroy(p);
-	return loads - before;
+	cr_assert(groups);
+	for (size_t i = 0; i < len * (warm + reps); i++)
+		groups[i] = seq[i % len];
+	cr_assert_eq(gp_replay_trace(&t->l, &o, groups, len * (warm + reps), &res), 0, "%s",
+		     gp_last_error());
+	cr_assert_eq(res.counts.accesses, len * reps);
+	free(groups);
+	return res.counts.demand_loads + res.counts.prefetch_loads;
 }
 
 /* Preferring idle planned victims, as the engine does, costs no bytes. */
@@ -481,7 +436,7 @@ Test(policy, auto_idle_planned_victims_stay_near_min)
 	layout_uniform(&t, 40, 16);
 	for (uint64_t pct = 30; pct <= 80; pct += 25) {
 		uint64_t cap = 640 * pct / 100;
-		uint64_t mine = engine_loads(&t, cap, seq, 40, 3, 6);
+		uint64_t mine = busy_loads(&t, cap, seq, 40, 3, 6);
 		uint64_t min = min_loads(&t, cap, seq, 40, 3, 6);
 
 		cr_expect_leq((double)mine, 1.05 * (double)min, "%llu%%: %llu loads, MIN %llu",
@@ -511,7 +466,7 @@ Test(policy, auto_prefetches_ahead_when_asked_to)
 				       .prefetch_groups = 1 };
 	struct test_layout t;
 	struct gp_policy *p;
-	struct bench_sim sim;
+	struct gp_replay sim;
 	uint32_t seq[40];
 	uint64_t demand = 0, prefetch = 0, min;
 
@@ -519,35 +474,35 @@ Test(policy, auto_prefetches_ahead_when_asked_to)
 	for (uint32_t g = 0; g < 40; g++)
 		seq[g] = g;
 	cr_assert_eq(gp_policy_create(&t.l, &opts, &p), 0);
-	cr_assert_eq(bench_sim_init(&sim, &t.l, p, 320), 0);
+	cr_assert_eq(gp_replay_init(&sim, &t.l, p, 320, 0), 0);
 	for (int pass = 0; pass < 9; pass++) {
 		if (pass == 3) {
-			demand = sim.demand_loads;
-			prefetch = sim.prefetch_loads;
+			demand = sim.counts.demand_loads;
+			prefetch = sim.counts.prefetch_loads;
 		}
 		for (uint32_t g = 0; g < 40; g++)
-			cr_assert_eq(bench_sim_access(&sim, g), 0);
+			cr_assert_eq(gp_replay_access(&sim, g), 0);
 	}
-	demand = sim.demand_loads - demand;
-	prefetch = sim.prefetch_loads - prefetch;
+	demand = sim.counts.demand_loads - demand;
+	prefetch = sim.counts.prefetch_loads - prefetch;
 	/* Every load ahead of its access, at about N/(N-2) of MIN. */
 	min = min_loads(&t, 320, seq, 40, 3, 6);
 	cr_assert_eq(demand, 0, "%llu chunks loaded on demand", (unsigned long long)demand);
 	cr_assert_leq((double)prefetch, 1.08 * (double)min, "prefetch %llu, MIN %llu",
 		      (unsigned long long)prefetch, (unsigned long long)min);
-	bench_sim_free(&sim);
+	gp_replay_free(&sim);
 	gp_policy_destroy(p);
 }
 
 static struct gp_policy *learn(const struct test_layout *t, uint64_t capacity,
 			       const uint32_t *seq, size_t len, size_t accesses,
-			       struct bench_sim *sim)
+			       struct gp_replay *sim)
 {
 	struct gp_policy *p = make_policy(t, GP_POLICY_AUTO, capacity, NULL);
 
-	cr_assert_eq(bench_sim_init(sim, &t->l, p, capacity), 0);
+	cr_assert_eq(gp_replay_init(sim, &t->l, p, capacity, 0), 0);
 	for (size_t i = 0; i < accesses; i++)
-		cr_assert_eq(bench_sim_access(sim, seq[i % len]), 0, "%s", gp_last_error());
+		cr_assert_eq(gp_replay_access(sim, seq[i % len]), 0, "%s", gp_last_error());
 	return p;
 }
 
@@ -555,7 +510,7 @@ Test(policy, auto_learns_the_iteration_then_predicts_it)
 {
 	struct test_layout t;
 	uint32_t seq[10], groups[8];
-	struct bench_sim sim;
+	struct gp_replay sim;
 	struct gp_policy *p;
 
 	/* Groups 0-9 in the loop, 10 never used. */
@@ -569,7 +524,7 @@ Test(policy, auto_learns_the_iteration_then_predicts_it)
 	cr_assert_eq(gp_policy_next_use(p, 0), UINT64_MAX);
 	/* Eight accesses of the second pass match: locked, after group 7. */
 	for (uint32_t g = 0; g < 8; g++)
-		cr_assert_eq(bench_sim_access(&sim, g), 0);
+		cr_assert_eq(gp_replay_access(&sim, g), 0);
 	cr_assert_eq(gp_policy_next_use(p, t.first[8]), 1);
 	cr_assert_eq(gp_policy_next_use(p, t.first[9] + 1), 2);
 	cr_assert_eq(gp_policy_next_use(p, t.first[7]), 10);
@@ -589,10 +544,10 @@ Test(policy, auto_learns_the_iteration_then_predicts_it)
 	cr_assert_eq(victim(p, 3ull << t.first[7] | 1ull << (t.first[6] + 1)), t.first[6]);
 	cr_assert_eq(victim(p, 3ull << t.first[7] | 3ull << t.first[6]), t.first[5] + 1);
 	/* An access out of sequence: back to LRU, nothing predicted. */
-	cr_assert_eq(bench_sim_access(&sim, 3), 0);
+	cr_assert_eq(gp_replay_access(&sim, 3), 0);
 	cr_assert_eq(gp_policy_next_use(p, t.first[8]), UINT64_MAX);
 	cr_assert_eq(gp_policy_prefetch(p, groups, 8), 0);
-	bench_sim_free(&sim);
+	gp_replay_free(&sim);
 	gp_policy_destroy(p);
 }
 
@@ -600,7 +555,7 @@ Test(policy, auto_learns_a_sequence_that_revisits_groups)
 {
 	struct test_layout t;
 	uint32_t seq[8] = { 0, 1, 2, 3, 3, 2, 1, 0 }, groups[8];
-	struct bench_sim sim;
+	struct gp_replay sim;
 	struct gp_policy *p;
 
 	layout_uniform(&t, 4, 1);
@@ -615,9 +570,9 @@ Test(policy, auto_learns_a_sequence_that_revisits_groups)
 	cr_assert_eq(groups[1], 1);
 	/* Two more passes keep matching. */
 	for (size_t i = 21; i < 21 + 16; i++)
-		cr_assert_eq(bench_sim_access(&sim, seq[i % 8]), 0);
+		cr_assert_eq(gp_replay_access(&sim, seq[i % 8]), 0);
 	cr_assert_eq(gp_policy_next_use(p, 1), 2);
-	bench_sim_free(&sim);
+	gp_replay_free(&sim);
 	gp_policy_destroy(p);
 }
 
@@ -627,7 +582,7 @@ Test(policy, auto_recovers_after_the_sequence_changes)
 	uint32_t a[40], b[40], *trace_groups, *trace;
 	size_t n = 40 * (5 + 7), tlen, per_pass = 40 * 16;
 	struct gp_policy *p;
-	struct bench_sim sim;
+	struct gp_replay sim;
 	uint64_t capacity = 320, before = 0, mine, min = 0, all;
 	uint8_t *miss;
 
@@ -642,14 +597,14 @@ Test(policy, auto_recovers_after_the_sequence_changes)
 		trace_groups[i] = i < 200 ? a[i % 40] : b[(i - 200) % 40];
 	/* 5 passes of A, then B: 2 passes to relearn, 4 measured, 1 more for MIN's sake. */
 	p = make_policy(&t, GP_POLICY_AUTO, capacity, NULL);
-	cr_assert_eq(bench_sim_init(&sim, &t.l, p, capacity), 0);
+	cr_assert_eq(gp_replay_init(&sim, &t.l, p, capacity, 0), 0);
 	for (size_t i = 0; i < n - 40; i++) {
 		if (i == 40 * 7)
-			before = bench_sim_loads(&sim);
-		cr_assert_eq(bench_sim_access(&sim, trace_groups[i]), 0, "%s", gp_last_error());
+			before = gp_replay_loads(&sim);
+		cr_assert_eq(gp_replay_access(&sim, trace_groups[i]), 0, "%s", gp_last_error());
 	}
-	mine = bench_sim_loads(&sim) - before;
-	bench_sim_free(&sim);
+	mine = gp_replay_loads(&sim) - before;
+	gp_replay_free(&sim);
 	gp_policy_destroy(p);
 	cr_assert_eq(gp_belady_chunk_trace(&t.l, trace_groups, n, &trace, &tlen), 0);
 	miss = malloc(tlen);
@@ -668,7 +623,7 @@ Test(policy, auto_history_wraps_on_long_irregular_runs)
 {
 	struct test_layout t;
 	uint32_t seq[12];
-	struct bench_sim sim;
+	struct gp_replay sim;
 	struct gp_policy *p;
 	uint64_t capacity = 40, before, min;
 
@@ -677,21 +632,21 @@ Test(policy, auto_history_wraps_on_long_irregular_runs)
 		seq[g] = (g * 5) % 12;
 	/* 70000 random accesses (past the learning history's size), then the loop. */
 	p = make_policy(&t, GP_POLICY_AUTO, capacity, NULL);
-	cr_assert_eq(bench_sim_init(&sim, &t.l, p, capacity), 0);
+	cr_assert_eq(gp_replay_init(&sim, &t.l, p, capacity, 0), 0);
 	srand(7);
 	for (int i = 0; i < 70000; i++)
-		cr_assert_eq(bench_sim_access(&sim, (uint32_t)rand() % 12), 0);
+		cr_assert_eq(gp_replay_access(&sim, (uint32_t)rand() % 12), 0);
 	for (int i = 0; i < 12 * 3; i++)
-		cr_assert_eq(bench_sim_access(&sim, seq[i % 12]), 0);
-	before = bench_sim_loads(&sim);
+		cr_assert_eq(gp_replay_access(&sim, seq[i % 12]), 0);
+	before = gp_replay_loads(&sim);
 	for (int i = 0; i < 12 * 6; i++)
-		cr_assert_eq(bench_sim_access(&sim, seq[i % 12]), 0);
+		cr_assert_eq(gp_replay_access(&sim, seq[i % 12]), 0);
 	min = min_loads(&t, capacity, seq, 12, 3, 6);
 	/* 12 groups only: the group in use costs more than 5%, but far from LRU's 96. */
-	cr_assert_leq(bench_sim_loads(&sim) - before, min * 6 / 5, "auto %llu, MIN %llu",
-		      (unsigned long long)(bench_sim_loads(&sim) - before),
+	cr_assert_leq(gp_replay_loads(&sim) - before, min * 6 / 5, "auto %llu, MIN %llu",
+		      (unsigned long long)(gp_replay_loads(&sim) - before),
 		      (unsigned long long)min);
-	bench_sim_free(&sim);
+	gp_replay_free(&sim);
 	gp_policy_destroy(p);
 }
 
@@ -723,33 +678,359 @@ Test(policy, random_traces_victims_are_resident_and_evictable)
 			struct gp_policy_opts opts = { .kind = kinds[k], .capacity_chunks = capacity,
 						       .prefetch_groups = 1 + (uint32_t)(round % 3) };
 			struct gp_policy *p;
-			struct bench_sim sim;
+			struct gp_replay sim;
 
 			cr_assert_eq(gp_policy_create(&t.l, &opts, &p), 0);
-			cr_assert_eq(bench_sim_init(&sim, &t.l, p, capacity), 0);
+			/* Every GPU model: keeping up, one or two groups behind. */
+			cr_assert_eq(gp_replay_init(&sim, &t.l, p, capacity, (unsigned)(round % 3)), 0);
 			for (int i = 0; i < 600; i++) {
 				uint32_t g = rand() % 8 ? seq[i % len] : (uint32_t)rand() % n;
 				uint64_t forbidden = (uint64_t)rand() << 31 ^ (uint64_t)rand();
 				uint32_t c;
 
 				/* GP_ESTATE from the simulator: a victim not resident or protected. */
-				cr_assert_eq(bench_sim_access(&sim, g), 0, "%s: %s", gp_policy_name(p),
+				cr_assert_eq(gp_replay_access(&sim, g), 0, "%s: %s", gp_policy_name(p),
 					     gp_last_error());
 				cr_assert_leq(sim.n_resident, capacity);
 				/* Any mask: a victim must be resident and allowed. */
 				if (!gp_policy_victim(p, mask_can_evict, &forbidden, &c)) {
-					cr_assert(sim.resident[c], "%s: chunk %u", gp_policy_name(p), c);
+					cr_assert(gp_replay_resident(&sim, c), "%s: chunk %u", gp_policy_name(p), c);
 					cr_assert(mask_can_evict(&forbidden, c));
 				} else {
 					for (uint32_t x = 0; x < t.l.n_chunks; x++)
-						cr_assert(!sim.resident[x] ||
+						cr_assert(!gp_replay_resident(&sim, x) ||
 							  !mask_can_evict(&forbidden, x));
 				}
 			}
-			bench_sim_free(&sim);
+			gp_replay_free(&sim);
 			gp_policy_destroy(p);
 		}
 	}
+}
+
+/* -------------------------------------------------------------- decision */
+
+/* Chunks (< 64) as masks: which the engine could evict, which the GPU still uses. */
+struct mask_model {
+	uint64_t evictable, busy;
+};
+
+static bool mask_evictable(void *ctx, uint32_t chunk)
+{
+	return chunk < 64 && (((struct mask_model *)ctx)->evictable >> chunk & 1);
+}
+
+static bool mask_idle(void *ctx, uint32_t chunk)
+{
+	return chunk >= 64 || !(((struct mask_model *)ctx)->busy >> chunk & 1);
+}
+
+static struct gp_decide_model decide_of(const struct test_layout *t, struct gp_policy *p,
+					const bool *done, struct mask_model *mm)
+{
+	return (struct gp_decide_model){ .policy = p, .n_groups = t->l.n_groups,
+					 .group_first_chunk = t->first,
+					 .group_chunk_count = t->count, .done_hint = done,
+					 .evictable = mask_evictable, .idle = mask_idle, .ctx = mm };
+}
+
+static uint32_t decide(const struct gp_decide_model *dm)
+{
+	uint32_t v = UINT32_MAX;
+
+	cr_assert_eq(gp_decide_victim(dm, 0, false, &v), 0, "%s", gp_last_error());
+	return v;
+}
+
+Test(decide, done_hint_then_idle_planned_then_the_policys_choice)
+{
+	struct test_layout t;
+	struct gp_policy *p;
+	struct mask_model mm = { .evictable = 0xff };
+	bool done[4] = { false };
+	struct gp_decide_model dm;
+	uint32_t v;
+
+	/* static streams groups 1-2 (chunks 2-5) and keeps 0 and 3 (chunks 0-1, 6-7). */
+	layout_uniform(&t, 4, 2);
+	p = make_policy(&t, GP_POLICY_STATIC, 8, "1-2");
+	for (uint32_t c = 0; c < 8; c++)
+		gp_policy_loaded(p, c);
+	dm = decide_of(&t, p, done, &mm);
+	cr_assert_eq(decide(&dm), 2, "the oldest streamed chunk");
+	/* Group 1 still computing: the next planned chunk the GPU is done with. */
+	mm.busy = 0x0c;
+	cr_assert_eq(decide(&dm), 4);
+	/* Every planned chunk busy: the policy's own choice, busy or not. */
+	mm.busy = 0x3c;
+	cr_assert_eq(decide(&dm), 2);
+	/* Not evictable (acquired, loading) is never chosen, whatever else. */
+	mm.evictable = 0xc2;
+	cr_assert_eq(decide(&dm), 1, "the oldest kept chunk");
+	/* A done group goes first: its first evictable chunk. */
+	mm.evictable = 0xff;
+	mm.busy = 0;
+	done[3] = true;
+	cr_assert_eq(decide(&dm), 6);
+	mm.evictable = 0xbf;
+	cr_assert_eq(decide(&dm), 7);
+	mm.evictable = 0x3f;
+	cr_assert_eq(decide(&dm), 2, "done group held: back to the plan");
+	/* Nothing evictable: a demand load fails, a prefetch is refused. */
+	mm.evictable = 0;
+	cr_assert_eq(gp_decide_victim(&dm, 0, false, &v), GP_ENOENT);
+	cr_assert_eq(gp_decide_victim(&dm, 0, true, &v), GP_EBUSY);
+	cr_assert_eq(gp_decide_victim_for_other(&dm, &v), GP_ENOENT);
+	/* Another model's load takes the policy's choice, not the done group's chunk. */
+	mm.evictable = 0xff;
+	cr_assert_eq(gp_decide_victim_for_other(&dm, &v), 0);
+	cr_assert_eq(v, 2);
+	gp_policy_destroy(p);
+}
+
+Test(decide, without_a_plan_the_busy_first_choice_goes)
+{
+	struct test_layout t;
+	struct gp_policy *p;
+	struct mask_model mm = { .evictable = 0xf, .busy = 0x1 };
+	struct gp_decide_model dm;
+
+	layout_uniform(&t, 4, 1);
+	p = make_policy(&t, GP_POLICY_LRU, 4, NULL);
+	for (uint32_t c = 0; c < 4; c++)
+		gp_policy_loaded(p, c);
+	dm = decide_of(&t, p, NULL, &mm);
+	/* lru plans nothing: chunk 0 goes although the GPU still uses it. */
+	cr_assert_eq(decide(&dm), 0);
+	gp_policy_destroy(p);
+}
+
+Test(decide, a_prefetch_evicts_only_what_is_needed_later)
+{
+	struct test_layout t;
+	struct gp_replay sim;
+	struct gp_policy *p;
+	struct mask_model mm = { 0 };
+	struct gp_decide_model dm;
+	uint32_t seq[10], v;
+
+	layout_uniform(&t, 11, 2);
+	for (uint32_t g = 0; g < 10; g++)
+		seq[g] = g;
+	/* Locked after group 7 of the third pass: next uses 8 -> 1, 9 -> 2, 0 -> 3, 7 -> 10. */
+	p = learn(&t, 22, seq, 10, 18, &sim);
+	cr_assert_eq(gp_policy_next_use(p, t.first[9]), 2);
+	cr_assert(gp_decide_prefetch_admits(p, t.first[0], t.first[8]));
+	cr_assert_not(gp_decide_prefetch_admits(p, t.first[8], t.first[9]));
+	cr_assert_not(gp_decide_prefetch_admits(p, t.first[9] + 1, t.first[9]), "same group");
+	cr_assert(gp_decide_prefetch_admits(p, t.first[10], t.first[9]), "never used again");
+	cr_assert_not(gp_decide_prefetch_admits(p, t.first[10], t.first[10]));
+	/* Only group 8 may go: loading group 9 ahead may not evict it, a demand load may. */
+	mm.evictable = 3ull << t.first[8];
+	dm = decide_of(&t, p, NULL, &mm);
+	cr_assert_eq(gp_decide_victim(&dm, t.first[9], true, &v), GP_EBUSY);
+	cr_assert_eq(gp_decide_victim(&dm, t.first[9], false, &v), 0);
+	cr_assert_eq(v, t.first[8] + 1, "highest chunk first");
+	/* Group 0 (needed after 9) may go for it. */
+	mm.evictable = 3ull << t.first[0];
+	cr_assert_eq(gp_decide_victim(&dm, t.first[9], true, &v), 0);
+	cr_assert_lt(v, 2, "a chunk of group 0");
+	gp_replay_free(&sim);
+	gp_policy_destroy(p);
+}
+
+/* ---------------------------------------------------------------- replay */
+
+Test(replay, trace_counts_from_the_warm_access_on)
+{
+	struct test_layout t;
+	uint32_t seq[40 * 6];
+	struct gp_replay_opts o = { .policy = { .kind = GP_POLICY_AUTO, .capacity_chunks = 320 },
+				    .warm_accesses = 40 * 2, .chunk_size = 2u << 20 };
+	struct gp_replay_result res;
+	uint64_t loads;
+
+	layout_uniform(&t, 40, 16);
+	for (size_t i = 0; i < 40 * 6; i++)
+		seq[i] = (uint32_t)(i % 40);
+	/* The same passes through the incremental interface, counted from the same access. */
+	loads = sim_loads(&t, GP_POLICY_AUTO, 320, seq, 40, 2, 4);
+	cr_assert_eq(gp_replay_trace(&t.l, &o, seq, 40 * 6, &res), 0, "%s", gp_last_error());
+	cr_assert_eq(res.counts.accesses, 40 * 4);
+	cr_assert_eq(res.counts.demand_loads + res.counts.prefetch_loads, loads);
+	cr_assert_eq(res.bytes_moved, loads * (2u << 20));
+	/* Half the model each pass: every access misses, and each eviction made room for a load. */
+	cr_assert_eq(res.counts.miss_accesses, 40 * 4);
+	cr_assert_eq(res.counts.evictions, loads);
+	/* MIN is the floor. */
+	cr_assert_geq(loads, min_loads(&t, 320, seq, 40, 2, 4));
+}
+
+Test(replay, a_group_that_does_not_fit_leaves_nothing_behind)
+{
+	struct test_layout t;
+	struct gp_replay sim;
+	struct gp_policy *p;
+
+	layout_init(&t, 3, (const uint32_t[3]){ 2, 5, 2 }, NULL);
+	p = make_policy(&t, GP_POLICY_LRU, 4, NULL);
+	cr_assert_eq(gp_replay_init(&sim, &t.l, p, 4, 1), 0);
+	cr_assert_eq(gp_replay_access(&sim, 0), 0);
+	cr_assert_eq(gp_replay_access(&sim, 1), GP_ENOENT);
+	cr_assert(strstr(gp_last_error(), "group 1 (5 chunks) does not fit in 4 chunks"), "%s",
+		  gp_last_error());
+	/* Group 0 made room and went; none of group 1 stays half loaded. */
+	cr_assert_eq(sim.n_resident, 0);
+	for (uint32_t c = 0; c < t.l.n_chunks; c++)
+		cr_assert_eq(sim.state[c], GP_REPLAY_ABSENT, "chunk %u", c);
+	cr_assert_eq(gp_replay_access(&sim, 2), 0);
+	cr_assert_eq(sim.n_resident, 2);
+	cr_assert_eq(gp_replay_access(&sim, 3), GP_EINVAL);
+	gp_replay_free(&sim);
+	gp_policy_destroy(p);
+	cr_assert_eq(gp_replay_init(&sim, &t.l, NULL, 4, GP_REPLAY_BUSY_MAX + 1), GP_EINVAL);
+}
+
+/*
+ * The replay is the engine: the same accesses through the real engine on
+ * the simulated device load the same chunks.  The engine runs as the
+ * replay assumes: the prefetch worker finishes before the group is
+ * released, and the GPU keeps up (streams synchronized after each access,
+ * so every chunk not acquired is idle: busy_groups 0).
+ */
+static void engine_wait_prefetch(struct gp_pager *p)
+{
+	pthread_mutex_lock(&p->lock);
+	while (p->n_prefetch || p->prefetch_current)
+		pthread_cond_wait(&p->changed, &p->lock);
+	pthread_mutex_unlock(&p->lock);
+	cr_assert_eq(gp_stream_sync(p->gpu, p->copy_stream), 0);
+}
+
+struct engine_loads {
+	uint64_t loads, prefetch_loads, evictions;
+};
+
+/* Four forward passes, a detour (auto relearns), two more passes. */
+static size_t engine_seq(uint32_t n_groups, uint32_t *seq, size_t max)
+{
+	size_t n = 0;
+
+	for (int pass = 0; pass < 6; pass++) {
+		for (uint32_t g = 0; g < n_groups && n < max; g++)
+			seq[n++] = g;
+		if (pass == 3)
+			for (uint32_t g = 0; g < n_groups && n < max; g += 3)
+				seq[n++] = n_groups - 1 - g;
+	}
+	return n;
+}
+
+static struct engine_loads engine_run(const char *dir, uint64_t range, const char *policy,
+				      double pct, struct gp_replay_result *replayed)
+{
+	uint32_t seq[512];
+	size_t n;
+	struct gp_pager_options po;
+	struct gp_pager *p;
+	struct gp_model *m;
+	struct gp_pager_stats a = { .struct_size = sizeof(a) }, b = { .struct_size = sizeof(b) };
+	struct engine_loads got;
+
+	gp_pager_options_init(&po);
+	po.policy = policy;
+	po.vram_budget = (uint64_t)((double)range * pct / 100.0);
+	po.host_budget = range + (32u << 20);
+	cr_assert_eq(gp_pager_open(&po, &p), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_model_open(p, dir, &m), 0, "%s", gp_last_error());
+	n = engine_seq(m->desc->n_groups, seq, 512);
+	cr_assert_gt(n, 4 * m->desc->n_groups);
+	cr_assert_eq(gp_pager_get_stats(p, &a), 0, "%s", gp_last_error());
+	for (size_t i = 0; i < n; i++) {
+		cr_assert_eq(gp_acquire_group(m, seq[i], NULL), 0, "%s at %.0f%%: access %zu: %s",
+			     policy, pct, i, gp_last_error());
+		engine_wait_prefetch(p);
+		cr_assert_eq(gp_release_group(m, seq[i], NULL), 0);
+		cr_assert_eq(gp_stream_sync(p->gpu, p->own_stream), 0);
+	}
+	cr_assert_eq(gp_pager_get_stats(p, &b), 0, "%s", gp_last_error());
+	got = (struct engine_loads){ (b.bytes_h2d - a.bytes_h2d) / p->chunk_size,
+				     b.prefetch_issued - a.prefetch_issued,
+				     b.dev_evictions - a.dev_evictions };
+	{
+		/* The replay of the same model's layout and the engine's own policy options. */
+		struct gp_policy_layout layout = {
+			.n_groups = m->desc->n_groups, .n_chunks = m->n_chunks,
+			.group_first_chunk = m->group_first_chunk,
+			.group_chunk_count = m->group_chunk_count,
+			.group_block_index = m->group_block_index,
+		};
+		struct gp_replay_opts o = {
+			.policy = { .kind = p->cfg.policy, .capacity_chunks = p->max_chunks,
+				    .swap_blocks = p->swap_blocks,
+				    .prefetch_groups = (uint32_t)p->cfg.prefetch_groups },
+			.chunk_size = p->chunk_size,
+		};
+
+		cr_assert_eq(gp_replay_trace(&layout, &o, seq, n, replayed), 0, "%s",
+			     gp_last_error());
+	}
+	gp_model_close(m);
+	gp_pager_close(p);
+	return got;
+}
+
+static void engine_agrees(bool expect_prefetch)
+{
+	const char *policies[] = { "lru", "clock", "static", "auto" };
+	const double budgets[] = { 40, 70 };
+	struct gp_model_desc *desc;
+	uint64_t range, prefetched = 0;
+	char *dir;
+
+	gp_test_cuda_env();
+	/* Twice the fixture's scale: blocks of two or three 2 MiB chunks. */
+	dir = gp_test_model_new(2 * GP_TEST_SCALE, GP_TEST_SEED);
+	cr_assert_eq(gp_model_desc_load(dir, 0, NULL, &desc), 0, "%s", gp_last_error());
+	range = desc->range_size;
+	gp_model_desc_free(desc);
+	for (size_t k = 0; k < 4; k++) {
+		for (size_t b = 0; b < 2; b++) {
+			struct gp_replay_result r;
+			struct engine_loads e = engine_run(dir, range, policies[k], budgets[b], &r);
+
+			cr_expect_eq(e.loads, r.counts.demand_loads + r.counts.prefetch_loads,
+				     "%s at %.0f%%: engine %llu chunk loads, replay %llu",
+				     policies[k], budgets[b], (unsigned long long)e.loads,
+				     (unsigned long long)(r.counts.demand_loads +
+							  r.counts.prefetch_loads));
+			cr_expect_eq(e.prefetch_loads, r.counts.prefetch_loads, "%s at %.0f%%",
+				     policies[k], budgets[b]);
+			cr_expect_eq(e.evictions, r.counts.evictions, "%s at %.0f%%", policies[k],
+				     budgets[b]);
+			cr_expect_gt(r.counts.evictions, 0, "%s at %.0f%%: nothing evicted",
+				     policies[k], budgets[b]);
+			prefetched += r.counts.prefetch_loads;
+		}
+	}
+	if (expect_prefetch)
+		cr_expect_gt(prefetched, 0, "the prefetch path ran");
+	gp_test_st_dir_remove(dir);
+}
+
+Test(replay, agrees_with_the_engine_on_the_simulated_device, .timeout = 120)
+{
+	engine_agrees(false);
+}
+
+static void prefetch_two(void)
+{
+	setenv("GPUPAGER_PREFETCH", "2", 1);
+}
+
+Test(replay, agrees_with_the_engine_when_it_prefetches, .init = prefetch_two, .timeout = 120)
+{
+	engine_agrees(true);
 }
 
 /* ------------------------------------------------------------------- CLI */

@@ -1,34 +1,37 @@
-/* cmd_bench.c - `gpupager bench load|fault|policy`: dispatch to the benchmarks. */
+/*
+ * cmd_bench.c - `gpupager bench ...` runs the developer program
+ * gpupager-bench (bench/ in the source tree), found next to this binary,
+ * with the same arguments: the benchmarks measure the library's internals,
+ * which this tool does not link against.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 
-static void bench_usage(FILE *out)
-{
-	fprintf(out,
-		"usage: gpupager bench load MODEL [OPTIONS]    disk -> host: io_uring vs pread, mmap, O_DIRECT\n"
-		"       gpupager bench fault MODEL [OPTIONS]   userfaultfd view vs plain mmap, first touch\n"
-		"       gpupager bench policy [OPTIONS]        bytes moved per step: lru, clock, static, auto, MIN\n"
-		"\nEach takes --help for its options and --json for scripts.\n"
-		"Results are recorded in tools/bench/RESULTS.md.\n");
-}
-
 int cmd_bench(int argc, char **argv)
 {
-	if (argc < 2) {
-		bench_usage(stderr);
-		return 2;
+	char self[PATH_MAX], path[PATH_MAX + 32];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	(void)argc;
+	if (n < 0) {
+		fprintf(stderr, "gpupager bench: cannot find this program (/proc/self/exe): %s\n",
+			strerror(errno));
+		return 1;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		bench_usage(stdout);
-		return 0;
-	}
-	if (!strcmp(argv[1], "load"))
-		return bench_load_main(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "fault"))
-		return bench_fault_main(argc - 1, argv + 1);
-	if (!strcmp(argv[1], "policy"))
-		return bench_policy_main(argc - 1, argv + 1);
-	return cli_usage_error("bench", "unknown benchmark '%s' (load, fault or policy)", argv[1]);
+	self[n] = '\0';
+	snprintf(path, sizeof(path), "%s/gpupager-bench", dirname(self));
+	/* argv[0] is "bench"; gpupager-bench reads the benchmark's name from argv[1]. */
+	argv[0] = path;
+	execv(path, argv);
+	fprintf(stderr, "gpupager bench: cannot run %s: %s\n"
+		"The benchmarks are a developer program: build it with `make` in the source "
+		"tree\n(it is build/bin/gpupager-bench, next to build/bin/gpupager).\n", path,
+		strerror(errno));
+	return 1;
 }

@@ -9,13 +9,9 @@
 int cmd_inspect(int argc, char **argv);
 int cmd_mkmodel(int argc, char **argv);
 int cmd_env(int argc, char **argv);
+/* Runs gpupager-bench, next to this binary, with the same arguments (bench/). */
 int cmd_bench(int argc, char **argv);
 int cmd_run(int argc, char **argv);
-
-/* `gpupager bench NAME`: argv[0] is NAME. */
-int bench_load_main(int argc, char **argv);
-int bench_fault_main(int argc, char **argv);
-int bench_policy_main(int argc, char **argv);
 
 /* Print "gpupager CMD: <gp_last_error()>" (or msg) to stderr; returns 1. */
 int cli_fail(const char *cmd, int err);

@@ -4,10 +4,11 @@
  * architectures (sizes only: no files, no device).
  *
  * A step is one forward pass: every group once, in forward order.  Each
- * policy is driven by the engine's loop (bench_policy_sim.h) for the
- * warm-up steps and then the measured ones; MIN runs over the chunk trace
- * of the same steps plus one more, so the end of the trace does not flatter
- * it, and its misses are counted over the same measured steps.
+ * policy is driven by the engine's own decisions (decide.h's replay, with
+ * the group just released still busy on the GPU, as in `gpupager run`) for
+ * the warm-up steps and then the measured ones; MIN runs over the chunk
+ * trace of the same steps plus one more, so the end of the trace does not
+ * flatter it, and its misses are counted over the same measured steps.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,10 +23,10 @@
 
 #include "arch.h"
 #include "belady.h"
+#include "bench.h"
 #include "bench_policy_device.h"
-#include "bench_policy_sim.h"
-#include "commands.h"
 #include "config.h"
+#include "decide.h"
 #include "error.h"
 #include "format.h"
 #include "model.h"
@@ -35,6 +36,8 @@
 #define MAX_STEPS 1000u
 #define MAX_BUDGETS 16
 #define N_POLICIES 4
+/* Groups before the current one still running on the GPU (gp_replay's busy_groups). */
+#define BUSY_GROUPS 1u
 
 static const int policy_kinds[N_POLICIES] = {
 	GP_POLICY_LRU, GP_POLICY_CLOCK, GP_POLICY_STATIC, GP_POLICY_AUTO,
@@ -343,30 +346,30 @@ static void run_policy(const struct bench_model *m, const struct bench_opts *o, 
 	struct policy_result *r = &bc->policy[i];
 	struct gp_policy_opts popts = { .kind = policy_kinds[i], .capacity_chunks = bc->capacity };
 	struct gp_policy *policy;
-	struct bench_sim sim;
+	struct gp_replay sim;
 	uint64_t demand0 = 0, prefetch0 = 0;
 
 	r->err = gp_policy_create(&m->layout, &popts, &policy);
 	if (r->err)
 		goto fail;
-	r->err = bench_sim_init(&sim, &m->layout, policy, bc->capacity);
+	r->err = gp_replay_init(&sim, &m->layout, policy, bc->capacity, BUSY_GROUPS);
 	if (r->err) {
 		gp_policy_destroy(policy);
 		goto fail;
 	}
 	for (unsigned step = 0; step < WARMUP_STEPS + o->steps && !r->err; step++) {
 		if (step == WARMUP_STEPS) {
-			demand0 = sim.demand_loads;
-			prefetch0 = sim.prefetch_loads;
+			demand0 = sim.counts.demand_loads;
+			prefetch0 = sim.counts.prefetch_loads;
 		}
 		for (uint32_t g = 0; g < m->layout.n_groups && !r->err; g++)
-			r->err = bench_sim_access(&sim, g);
+			r->err = gp_replay_access(&sim, g);
 	}
-	r->demand = sim.demand_loads - demand0;
-	r->prefetch = sim.prefetch_loads - prefetch0;
+	r->demand = sim.counts.demand_loads - demand0;
+	r->prefetch = sim.counts.prefetch_loads - prefetch0;
 	if (policy_kinds[i] == GP_POLICY_STATIC)
 		format_streamed(policy, m, bc->swap_blocks, sizeof(bc->swap_blocks));
-	bench_sim_free(&sim);
+	gp_replay_free(&sim);
 	gp_policy_destroy(policy);
 	if (!r->err)
 		return;

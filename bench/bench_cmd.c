@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "bench_cmd.h"
-#include "commands.h"
+#include "bench.h"
 #include "config.h"
 #include "error.h"
 

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "bench_cmd.h"
-#include "commands.h"
+#include "bench.h"
 #include "error.h"
 #include "format.h"
 #include "hostview.h"

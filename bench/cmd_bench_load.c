@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "bench_load.h"
-#include "commands.h"
+#include "bench.h"
 #include "error.h"
 
 #define CMD "bench load"
