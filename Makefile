@@ -37,8 +37,12 @@ else
 Q := @
 endif
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-missing-field-initializers
+# The library's internal include paths go to the library, the tests, the
+# benchmarks and the fuzz targets.  The tools see only the public header
+# (CPPFLAGS_TOOLS): a tool that includes pager.h does not build.
 CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude -Ilib -Icuda -Ipager -Iuring -I$(CUDA_HOME)/include \
 	-DGP_BUILD_DIR='"$(BUILD)"' -DGP_SOURCE_DIR='"$(CURDIR)"'
+CPPFLAGS_TOOLS := -D_GNU_SOURCE -Iinclude $(if $(wildcard tools/common/*.h),-Itools/common)
 CFLAGS_ALL := -std=gnu11 -O2 -g -fPIC -pthread $(WARN) $(SANFLAGS) $(CFLAGS)
 LDFLAGS_ALL := -pthread $(SANFLAGS) $(LDFLAGS)
 LIBS := -luring -lnuma -ljansson -ldl -lm
@@ -85,12 +89,20 @@ $(SHARED_LIB): $(LIB_OBJS)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -Wl,-soname,libgpupager.so.0 -Wl,--no-undefined $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
 
-# tools/NAME/*.c -> build/bin/NAME, linked statically against the library.
+# The name the tools' loader looks for (the soname), beside the library as installed.
+$(SHARED_LIB).0: $(SHARED_LIB)
+	$(Q)ln -sf libgpupager.so $@
+
+# tools/NAME/*.c -> build/bin/NAME: built like a user's program, on the public
+# header only, linked against the shared library, found at run time beside the
+# program ($$ORIGIN/../lib: build/lib here, PREFIX/lib once installed).
+$(BUILD)/obj/tools/%.o: CPPFLAGS_ALL := $(CPPFLAGS_TOOLS)
+TOOL_LIBS := -L$(BUILD)/lib -lgpupager -Wl,-rpath,'$$ORIGIN/../lib' -ljansson -lm
 define tool_rule
-$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(STATIC_LIB)
+$(BUILD)/bin/$(1): $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard tools/$(1)/*.c)) $(SHARED_LIB).0
 	@mkdir -p $$(dir $$@)
 	@$$(if $$(Q),echo "  LD      $$@")
-	$$(Q)$$(CC) $$(LDFLAGS_ALL) -o $$@ $$^ $$(LIBS)
+	$$(Q)$$(CC) $$(LDFLAGS_ALL) -o $$@ $$(filter %.o,$$^) $$(TOOL_LIBS)
 endef
 $(foreach t,$(TOOL_NAMES),$(eval $(call tool_rule,$(t))))
 
@@ -123,13 +135,23 @@ run: all
 	GPUPAGER_CUDA_LIB=$${GPUPAGER_CUDA_LIB:-$(RUN_DRIVER)} $(BUILD)/bin/gpupager run \
 		$(SAMPLE_DIR) --budget $(RUN_BUDGET) --steps $(RUN_STEPS) --verify
 
+# PREFIX/lib/gpupager/ holds what the library loads at run time, found
+# relative to the library itself: kernels/ (the checksum kernels) and sim/
+# (the simulated device, for GPUPAGER_CUDA_LIB).
+INSTALL_PKGLIB = $(DESTDIR)$(PREFIX)/lib/gpupager
 install: all
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin \
+		$(INSTALL_PKGLIB)/kernels $(INSTALL_PKGLIB)/sim
 	install -m 0644 include/gpupager.h $(DESTDIR)$(PREFIX)/include/
 	install -m 0644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/libgpupager.so.0
 	ln -sf libgpupager.so.0 $(DESTDIR)$(PREFIX)/lib/libgpupager.so
 	install -m 0755 $(TOOL_BINS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(wildcard $(KERNELS_DIR)/*.so) $(INSTALL_PKGLIB)/kernels/
+	$(if $(wildcard $(KERNELS_DIR)/*.fatbin),install -m 0644 $(wildcard $(KERNELS_DIR)/*.fatbin) \
+		$(INSTALL_PKGLIB)/kernels/)
+	install -m 0755 $(SIM_LIB) $(INSTALL_PKGLIB)/sim/libcuda.so.1
+	ln -sf libcuda.so.1 $(INSTALL_PKGLIB)/sim/libcuda.so
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/^#define GP_VERSION_STRING "\(.*\)"/\1/p' include/gpupager.h)|' \
 		gpupager.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gpupager.pc
 

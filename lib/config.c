@@ -73,7 +73,7 @@ static const struct var vars[] = {
 	{ { "GPUPAGER_CUDA_LIB", "path", "libcuda.so.1",
 	    "CUDA driver library to load (e.g. build/lib/sim/libcuda.so.1 for the simulator)." },
 	  KIND_STRING, FIELD(cuda_lib) },
-	{ { "GPUPAGER_KERNELS", "directory", "(build dir)/lib/kernels",
+	{ { "GPUPAGER_KERNELS", "directory", "(beside the library)",
 	    "Where the test kernels are: gpupager-kernels.fatbin (real GPUs) and "
 	    "gpupager-kernels-sim.so (the simulator)." },
 	  KIND_STRING, FIELD(kernels_dir) },

@@ -16,6 +16,10 @@ static int check_range(struct gp_model *m, uint64_t offset, uint64_t len, const 
 {
 	if (!m)
 		return gp_fail(GP_EINVAL, "%s: model is NULL", call);
+	if (!m->pager)
+		return gp_fail(GP_ESTATE, "%s: %s was opened without a pager (a description "
+			       "only): open it with gp_model_open(pager, ...) to use it", call,
+			       m->desc->source);
 	if (!len || offset >= m->desc->range_size || len > m->desc->range_size - offset)
 		return gp_fail(GP_ERANGE, "%s: %s: range [%llu, +%llu) is not inside the model's "
 			       "%llu bytes", call, m->desc->source, (unsigned long long)offset,
@@ -177,6 +181,10 @@ static int group_range(struct gp_model *m, uint32_t group, uint64_t *offset, uin
 {
 	if (!m)
 		return gp_fail(GP_EINVAL, "%s: model is NULL", call);
+	if (!m->pager)
+		return gp_fail(GP_ESTATE, "%s: %s was opened without a pager (a description "
+			       "only): open it with gp_model_open(pager, ...) to use it", call,
+			       m->desc->source);
 	if (group >= m->desc->n_groups)
 		return gp_fail(GP_ENOENT, "%s: %s: no group %u (the model has %u)", call,
 			       m->desc->source, group, m->desc->n_groups);
@@ -208,6 +216,10 @@ static int tensor_range(struct gp_model *m, const char *name, uint64_t *offset, 
 
 	if (!m || !name)
 		return gp_fail(GP_EINVAL, "%s: NULL argument", call);
+	if (!m->pager)
+		return gp_fail(GP_ESTATE, "%s: %s was opened without a pager (a description "
+			       "only): open it with gp_model_open(pager, ...) to use it", call,
+			       m->desc->source);
 	i = gp_model_tensor_index(m, name);
 	if (i < 0)
 		return gp_fail(GP_ENOENT, "%s: %s: no tensor named '%s'", call, m->desc->source,

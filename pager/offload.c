@@ -91,6 +91,9 @@ GP_API int gp_model_offload(struct gp_model *m, const char *key)
 	if (!m || !key || !*key)
 		return gp_fail(GP_EINVAL, "gp_model_offload: model and a non-empty key are required");
 	p = m->pager;
+	if (!p)
+		return gp_fail(GP_ESTATE, "gp_model_offload: %s was opened without a pager",
+			       m->desc->source);
 	pthread_mutex_lock(&p->lock);
 	gp_prefetch_forget(m);
 	err = check_offload(m, key);
