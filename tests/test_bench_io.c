@@ -2,8 +2,9 @@
  * test_bench_io.c - `gpupager bench load` and `bench fault` on small
  * generated models: their --json output has every field, every run read
  * exactly the model's tensor data (byte count), and every run's checksum
- * equals the one this test computes from the files itself.  Figures are
- * not checked: no timing assertions.
+ * equals the one this test computes from the files itself; and that
+ * `gpupager bench` forwards to the developer program gpupager-bench.
+ * Figures are not checked: no timing assertions.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -297,4 +298,49 @@ Test(bench, help)
 		cr_assert_not_null(strstr(r.out, "usage: gpupager bench"), "%s", r.out);
 		gp_test_cli_free(&r);
 	}
+}
+
+/* gpupager bench runs gpupager-bench with the same arguments: same output, same status. */
+Test(bench, gpupager_forwards_to_gpupager_bench)
+{
+	const char *const args[][4] = {
+		{ "bench", "--help", NULL },
+		{ "bench", "policy", "--budgets", "0" },
+		{ "bench", "nope", NULL },
+	};
+
+	for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) {
+		const char *direct[5] = { args[i][1], args[i][2], args[i][3], NULL };
+		struct gp_test_cli a = gp_test_cli_run(args[i], 0);
+		struct gp_test_cli b = gp_test_cli_run_bin(GP_BUILD_DIR "/bin/gpupager-bench", direct, 0);
+
+		cr_assert_eq(a.status, b.status, "case %zu: %d vs %d", i, a.status, b.status);
+		cr_assert_str_eq(a.out, b.out, "case %zu", i);
+		cr_assert_str_eq(a.err, b.err, "case %zu", i);
+		gp_test_cli_free(&a);
+		gp_test_cli_free(&b);
+	}
+}
+
+/* A gpupager without gpupager-bench beside it says what is missing. */
+Test(bench, missing_gpupager_bench_is_named)
+{
+	char *dir = gp_test_st_dir_new();
+	char bin[4096], cmd[16384];
+	struct gp_test_cli r;
+
+	/* DIR/bin/gpupager with DIR/lib the build's: it finds its library, not the bench. */
+	snprintf(bin, sizeof(bin), "%s/bin/gpupager", dir);
+	snprintf(cmd, sizeof(cmd), "mkdir '%s/bin' && cp '%s' '%s' && ln -s '%s/lib' '%s/lib'", dir,
+		 GP_TEST_GPUPAGER, bin, GP_BUILD_DIR, dir);
+	cr_assert_eq(system(cmd), 0);
+	r = gp_test_cli_run_bin(bin, (const char *const[]){ "bench", "policy", NULL }, 0);
+	cr_assert_eq(r.status, 1, "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "/gpupager-bench"), "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "developer program"), "%s", r.err);
+	cr_assert_str_eq(r.out, "");
+	gp_test_cli_free(&r);
+	snprintf(cmd, sizeof(cmd), "rm -r '%s/bin' '%s/lib'", dir, dir);
+	cr_assert_eq(system(cmd), 0);
+	gp_test_st_dir_remove(dir);
 }
