@@ -122,9 +122,10 @@ static int check_slot(const struct gp_devmem *dm, const struct gp_dev_range *ran
 
 void gp_devmem_free_range(struct gp_devmem *dm, struct gp_dev_range *range)
 {
-	if (!range || gp_gpu_bind(dm->gpu))
+	if (!range)
 		return;
-	if (dm->ops->free_range(dm, range))
+	/* Freed by the driver or not, the bookkeeping goes: nothing can use it again. */
+	if (gp_gpu_bind(dm->gpu) || dm->ops->free_range(dm, range))
 		gp_log_warn("freeing a %llu-byte range: %s", (unsigned long long)range->size,
 			    gp_last_error());
 	for (uint64_t slot = 0; slot < range->n_slots; slot++)
@@ -170,14 +171,12 @@ int gp_devmem_chunk_release(struct gp_devmem *dm, struct gp_dev_chunk *chunk)
 			       "unmap it before releasing it",
 			       dm->ops->name, (unsigned long long)chunk->offset);
 	err = gp_gpu_bind(dm->gpu);
-	if (err)
-		return err;
-	err = dm->ops->chunk_release(dm, chunk);
-	if (err)
-		return err;
+	if (!err)
+		err = dm->ops->chunk_release(dm, chunk);
+	/* Released by the driver or not, nobody can use the handle again: drop it. */
 	dm->n_chunks--;
 	free(chunk);
-	return 0;
+	return err;
 }
 
 int gp_devmem_map(struct gp_devmem *dm, struct gp_dev_range *range, uint64_t offset,

@@ -71,7 +71,7 @@ void gp_devmem_free_range(struct gp_devmem *dm, struct gp_dev_range *range);
 
 /* Create one chunk of physical memory; GP_EDEVMEM when the device is full. */
 int gp_devmem_chunk_create(struct gp_devmem *dm, struct gp_dev_chunk **out);
-/* Release a chunk; GP_EBUSY while it is mapped. */
+/* Release a chunk, dropped even when the driver fails; GP_EBUSY while it is mapped. */
 int gp_devmem_chunk_release(struct gp_devmem *dm, struct gp_dev_chunk *chunk);
 
 /*

@@ -20,6 +20,7 @@ enum var_kind {
 	KIND_STRING,    /* any non-empty text */
 	KIND_RANGES,    /* block ranges, validated */
 	KIND_REGEX,     /* POSIX extended regex, validated */
+	KIND_IO_FAIL,   /* eio:N or short:N: an int kind followed by a uint64_t N */
 };
 
 struct var {
@@ -87,6 +88,14 @@ static const struct var vars[] = {
 	    "Simulated device: fault injection (fail the Nth call of a driver function, "
 	    "or each call with a probability)." },
 	  KIND_STRING, FIELD(sim_fail) },
+	{ { "GPUPAGER_IO_FAIL", "eio:N|short:N (testing only)", "(none)",
+	    "Testing only: the Nth read completion of the process (counting from 1) fails with "
+	    "EIO, or comes back short (half its bytes, the rest overwritten)." },
+	  KIND_IO_FAIL, FIELD(io_fail_kind) },
+	{ { "GPUPAGER_FAULT_LOG", "path (testing only)", "(none)",
+	    "Testing only: fault injectors (GPUPAGER_SIM_FAIL, GPUPAGER_IO_FAIL) append a line "
+	    "to this file when they fire, and their call counts at exit." },
+	  KIND_STRING, FIELD(fault_log) },
 	{ { NULL, NULL, NULL, NULL }, 0, 0 },
 };
 
@@ -190,6 +199,25 @@ static int parse_var(const struct var *v, const char *value, struct gp_config *c
 		}
 		regfree(&re);
 		*(const char **)field = value;
+		return 0;
+	}
+	case KIND_IO_FAIL: {
+		const char *colon = strchr(value, ':');
+		unsigned long long n;
+		int kind;
+
+		if (colon && colon - value == 3 && strncmp(value, "eio", 3) == 0)
+			kind = GP_IO_FAIL_EIO;
+		else if (colon && colon - value == 5 && strncmp(value, "short", 5) == 0)
+			kind = GP_IO_FAIL_SHORT;
+		else
+			return bad_value(v, value, "unknown fault kind");
+		errno = 0;
+		n = strtoull(colon + 1, &end, 10);
+		if (errno || *end || colon[1] < '1' || colon[1] > '9')
+			return bad_value(v, value, "N must be a positive integer");
+		*(int *)field = kind;
+		*(uint64_t *)((char *)cfg + FIELD(io_fail_n)) = n;
 		return 0;
 	}
 	}

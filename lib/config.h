@@ -16,6 +16,7 @@
 enum gp_io_mode { GP_IO_AUTO, GP_IO_URING, GP_IO_PREAD };
 enum gp_backend_kind { GP_BACKEND_VMM, GP_BACKEND_UM };
 enum gp_policy_kind { GP_POLICY_AUTO, GP_POLICY_LRU, GP_POLICY_CLOCK, GP_POLICY_STATIC };
+enum gp_io_fail_kind { GP_IO_FAIL_NONE, GP_IO_FAIL_EIO, GP_IO_FAIL_SHORT };
 
 struct gp_config {
 	int log_level;              /* enum gp_log_level */
@@ -38,6 +39,10 @@ struct gp_config {
 	uint64_t sim_vram;
 	double sim_h2d_gbps;
 	const char *sim_fail;       /* fault-injection spec, validated by the simulator */
+	/* Testing only: injected read faults (uring/io_fault.c) and their log. */
+	int io_fail_kind;           /* enum gp_io_fail_kind */
+	uint64_t io_fail_n;         /* the Nth read completion of the process fails (1-based) */
+	const char *fault_log;      /* file injectors append to, or NULL */
 };
 
 /* One documented variable, for `gpupager env` and the README. */

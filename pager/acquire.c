@@ -155,6 +155,9 @@ static int release_chunks(struct gp_model *m, uint64_t offset, uint64_t len, gp_
 		ch->last_use_set = ch->last_use_set || !err;
 		ch->other_use_pending = ch->users > 1;
 	}
+	/* A use no event records: wait for it, so no eviction unmaps memory it still reads. */
+	if (err)
+		gp_stream_sync(p->gpu, s);
 	gp_res_unpin(m, first, count);
 out:
 	pthread_mutex_unlock(&p->lock);

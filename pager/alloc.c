@@ -22,7 +22,13 @@ static void give_back(struct gp_pager *p, struct gp_alloc *a)
 
 		if (!chunk)
 			continue;
-		gp_devmem_unmap(p->dm, a->range, i * p->chunk_size, NULL, p->copy_stream);
+		/* Once more after a failure; a chunk still mapped must not be reused. */
+		if (gp_devmem_unmap(p->dm, a->range, i * p->chunk_size, NULL, p->copy_stream) &&
+		    gp_devmem_unmap(p->dm, a->range, i * p->chunk_size, NULL, p->copy_stream)) {
+			gp_log_warn("freeing app memory: chunk %llu stays mapped: %s",
+				    (unsigned long long)i, gp_last_error());
+			continue;
+		}
 		p->free_chunks[p->n_free++] = chunk;
 	}
 	gp_devmem_free_range(p->dm, a->range);

@@ -147,6 +147,8 @@ static int map_and_copy(struct gp_model *m, uint32_t c, uint32_t slot)
 	if (!err)
 		err = gp_event_record(p->gpu, ch->ready, p->copy_stream);
 	if (err) {
+		/* A copy queued before the failure still writes the chunk: let it finish. */
+		gp_stream_sync(p->gpu, p->copy_stream);
 		gp_devmem_unmap(p->dm, m->range, off, NULL, p->copy_stream);
 		return err;
 	}

@@ -185,6 +185,14 @@ static int check_req(const struct gp_io_req *r, size_t i)
 	return 0;
 }
 
+/* Request i's file, unless request i - 1 had the same one, against its state at open. */
+static int check_changed(const struct gp_io_req *reqs, size_t i, int check_path)
+{
+	if (i && reqs[i - 1].file == reqs[i].file)
+		return 0;
+	return gp_io_file_check(reqs[i].file, check_path);
+}
+
 int gp_io_read(struct gp_io *io, const struct gp_io_req *reqs, size_t n)
 {
 	struct gp_io_batch b = { .err = 0 };
@@ -198,6 +206,8 @@ int gp_io_read(struct gp_io *io, const struct gp_io_req *reqs, size_t n)
 		return gp_fail(GP_ENOMEM, "io: out of memory for %zu requests", n);
 	for (size_t i = 0; i < n; i++) {
 		err = check_req(&reqs[i], i);
+		if (!err)
+			err = check_changed(reqs, i, 1);
 		if (err) {
 			free(direct);
 			return err;
@@ -248,6 +258,12 @@ int gp_io_read(struct gp_io *io, const struct gp_io_req *reqs, size_t n)
 	pthread_cond_destroy(&b.cond);
 	pthread_mutex_destroy(&b.lock);
 	free(pieces);
+	/* A file changed during the reads: what came back may mix two versions. */
+	for (size_t i = 0; i < n; i++) {
+		err = check_changed(reqs, i, 0);
+		if (err)
+			return err;
+	}
 	if (b.err)
 		return gp_fail(b.err, "%s", b.msg);
 	return 0;

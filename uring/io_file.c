@@ -67,7 +67,8 @@ static void open_direct(struct gp_io *io, struct gp_io_file *f)
 	f->mem_align = mem_align;
 }
 
-static int open_file(const char *path, uint64_t expected_size, int *fd_out, uint64_t *size)
+static int open_file(const char *path, uint64_t expected_size, int *fd_out,
+		     struct gp_io_file *f)
 {
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -92,7 +93,33 @@ static int open_file(const char *path, uint64_t expected_size, int *fd_out, uint
 			       (unsigned long long)expected_size);
 	}
 	*fd_out = fd;
-	*size = st.st_size;
+	f->size = st.st_size;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	f->mtime = st.st_mtim;
+	return 0;
+}
+
+int gp_io_file_check(struct gp_io_file *f, int check_path)
+{
+	struct stat st;
+
+	if (fstat(f->fd, &st))
+		return gp_fail(GP_EIO, "%s: fstat: %s", f->path, strerror(errno));
+	if ((uint64_t)st.st_size != f->size)
+		return gp_fail(GP_EIO, "%s changed since it was opened (size %llu -> %llu): "
+			       "reopen the model", f->path, (unsigned long long)f->size,
+			       (unsigned long long)st.st_size);
+	if (st.st_mtim.tv_sec != f->mtime.tv_sec || st.st_mtim.tv_nsec != f->mtime.tv_nsec)
+		return gp_fail(GP_EIO, "%s changed since it was opened (same size, modified at "
+			       "%lld.%09ld, opened at %lld.%09ld): reopen the model", f->path,
+			       (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec,
+			       (long long)f->mtime.tv_sec, f->mtime.tv_nsec);
+	if (check_path && !atomic_load(&f->replaced_logged) &&
+	    (stat(f->path, &st) || st.st_dev != f->dev || st.st_ino != f->ino) &&
+	    !atomic_exchange(&f->replaced_logged, 1))
+		gp_log_warn("io: %s was replaced or removed since it was opened; reading on from "
+			    "the file as opened (reopen the model to see the new one)", f->path);
 	return 0;
 }
 
@@ -109,7 +136,7 @@ int gp_io_add_file(struct gp_io *io, const char *path, uint64_t expected_size,
 	f->io = io;
 	f->dfd = -1;
 	f->slot = -1;
-	err = open_file(path, expected_size, &f->fd, &f->size);
+	err = open_file(path, expected_size, &f->fd, f);
 	if (err) {
 		free(f->path);
 		free(f);

@@ -17,6 +17,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "io.h"
 
@@ -37,6 +39,11 @@ struct gp_io_file {
 	uint32_t off_align;     /* O_DIRECT file offset and length alignment */
 	uint32_t mem_align;     /* O_DIRECT memory alignment */
 	uint64_t size;
+	/* What fstat said at open: a change means the file is not the one validated. */
+	dev_t dev;
+	ino_t ino;
+	struct timespec mtime;
+	atomic_int replaced_logged; /* the path names another file now (logged once) */
 	atomic_int direct_refused; /* a direct read failed with EINVAL (warned once) */
 	void *map;              /* never-touched mapping for mincore (O_DIRECT files), or NULL */
 };
@@ -152,6 +159,14 @@ struct gp_io_piece *gp_io_queue_take(struct gp_io *io, unsigned max, int wait, u
 void gp_io_piece_pread(struct gp_io *io, struct gp_io_piece *p, char *bounce);
 int gp_io_piece_result(struct gp_io *io, struct gp_io_piece *p, char *buf, uint64_t *done,
 		       int64_t res, uint64_t asked);
+
+/*
+ * 0 when the file still has the size and modification time it had when it
+ * was added; else GP_EIO "<path> changed since it was opened (...): reopen
+ * the model".  A path renamed over is logged once and is no error: reads
+ * go on from the file as opened, through its descriptor.
+ */
+int gp_io_file_check(struct gp_io_file *f, int check_path);
 
 /* Whether the first read of p goes through the O_DIRECT fd. */
 static inline int gp_io_piece_direct(const struct gp_io_piece *p)

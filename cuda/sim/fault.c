@@ -13,15 +13,27 @@
  * functions that allocate and CUDA_ERROR_UNKNOWN for the rest.  Draws are
  * from a fixed-seed generator per rule, so runs are reproducible.  An
  * injected failure happens before the call does anything.
+ *
+ * With GPUPAGER_FAULT_LOG set (testing only), every fired rule appends
+ * "sim fired NAME:N" to that file as it fires, and at exit one line
+ * "sim calls NAME COUNT" per driver function called: a fault sweep learns
+ * from a clean run which functions to fail, and from each faulted run
+ * whether its Nth call was reached.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "sim.h"
 
 #define FAULT_NAME_MAX 64
+/* More than the driver functions the simulator exports. */
+#define FAULT_MAX_COUNTED 256
 
 enum fault_when { FAULT_NTH, FAULT_FROM, FAULT_PERCENT };
 
@@ -38,6 +50,14 @@ struct fault_rule {
 static struct fault_rule *rules;
 static size_t n_rules;
 static pthread_mutex_t fault_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Calls per function (names are the entry points' literals), with GPUPAGER_FAULT_LOG. */
+static struct {
+	const char *name;
+	uint64_t calls;
+} counted[FAULT_MAX_COUNTED];
+static size_t n_counted;
+static const char *fault_log_path;
 
 static const char accepted[] =
 	"NAME:N, NAME:N+ or NAME:P%, each optionally =CUDA_ERROR_NAME, comma-separated";
@@ -150,6 +170,7 @@ CUresult sim_fault_setup(const char *spec, uint64_t seed)
 	size_t count = 1;
 	CUresult err;
 
+	fault_log_path = sim_config() ? sim_config()->fault_log : NULL;
 	if (!spec)
 		return CUDA_SUCCESS;
 	for (const char *c = spec; *c; c++)
@@ -189,16 +210,68 @@ static bool rule_fires(struct fault_rule *rule)
 	return false;
 }
 
+/* Append one line to GPUPAGER_FAULT_LOG; no allocation (malloc may be failing too). */
+static void fault_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void fault_log(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+	int fd, len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fd = open(fault_log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (write(fd, line, (size_t)len) != len)
+		len = -1;
+	close(fd);
+}
+
+static void count_call(const char *func)
+{
+	size_t i;
+
+	for (i = 0; i < n_counted; i++)
+		if (counted[i].name == func || strcmp(counted[i].name, func) == 0)
+			break;
+	if (i == n_counted) {
+		if (n_counted == FAULT_MAX_COUNTED)
+			return;
+		counted[n_counted++].name = func;
+	}
+	counted[i].calls++;
+}
+
+__attribute__((destructor)) static void report_calls(void)
+{
+	if (!fault_log_path)
+		return;
+	pthread_mutex_lock(&fault_lock);
+	for (size_t i = 0; i < n_counted; i++)
+		fault_log("sim calls %s %llu\n", counted[i].name,
+			  (unsigned long long)counted[i].calls);
+	pthread_mutex_unlock(&fault_lock);
+}
+
 CUresult sim_fault_check(const char *func)
 {
 	CUresult err = CUDA_SUCCESS;
 
-	if (n_rules == 0)
+	if (n_rules == 0 && !fault_log_path)
 		return CUDA_SUCCESS;
 	pthread_mutex_lock(&fault_lock);
+	if (fault_log_path)
+		count_call(func);
 	for (size_t i = 0; i < n_rules; i++) {
-		if (strcmp(rules[i].name, func) == 0 && rule_fires(&rules[i]) && !err)
+		if (strcmp(rules[i].name, func) == 0 && rule_fires(&rules[i]) && !err) {
 			err = rules[i].error;
+			if (fault_log_path)
+				fault_log("sim fired %s:%llu\n", func,
+					  (unsigned long long)rules[i].calls);
+		}
 	}
 	pthread_mutex_unlock(&fault_lock);
 	if (err)
