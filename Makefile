@@ -84,10 +84,12 @@ $(STATIC_LIB): $(LIB_OBJS)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)ar rcs $@ $^
 
-$(SHARED_LIB): $(LIB_OBJS)
+# Exported symbols carry the version node of libgpupager.map.
+$(SHARED_LIB): $(LIB_OBJS) libgpupager.map
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) -shared -Wl,-soname,libgpupager.so.0 -Wl,--no-undefined $(LDFLAGS_ALL) -o $@ $^ $(LIBS)
+	$(Q)$(CC) -shared -Wl,-soname,libgpupager.so.0 -Wl,--no-undefined \
+		-Wl,--version-script=libgpupager.map $(LDFLAGS_ALL) -o $@ $(LIB_OBJS) $(LIBS)
 
 # The name the tools' loader looks for (the soname), beside the library as installed.
 $(SHARED_LIB).0: $(SHARED_LIB)

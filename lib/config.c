@@ -224,29 +224,32 @@ static int parse_var(const struct var *v, const char *value, struct gp_config *c
 	return bad_value(v, value, NULL);
 }
 
-static void set_defaults(struct gp_config *cfg)
+/*
+ * The defaults are the table's default texts, parsed like a value: one
+ * source for what `gpupager env` and the README say and what is used.  A
+ * text in parentheses ("(none)", "(built-in)") means unset.
+ */
+static int set_defaults(struct gp_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->log_level = GP_LOG_WARN;
-	cfg->chunk_size = 2u << 20;
-	cfg->vram_budget_pct = 90.0;
-	cfg->vram_headroom = 256u << 20;
-	cfg->host_budget_pct = 50.0;
-	cfg->io_mode = GP_IO_AUTO;
-	cfg->backend = GP_BACKEND_VMM;
-	cfg->policy = GP_POLICY_AUTO;
-	cfg->numa_node = -1;
-	cfg->cuda_lib = "libcuda.so.1";
-	cfg->sim_vram = 4ull << 30;
-	cfg->sim_h2d_gbps = 25.0;
+	for (const struct var *v = vars; v->doc.name; v++) {
+		if (v->doc.default_text[0] == '(')
+			continue;
+		if (parse_var(v, v->doc.default_text, cfg))
+			return gp_fail_context(GP_ECONFIG, "built-in default of %s does not parse: ",
+					       v->doc.name);
+	}
+	return 0;
 }
 
 int gp_config_parse(struct gp_config *cfg)
 {
-	set_defaults(cfg);
+	int err = set_defaults(cfg);
+
+	if (err)
+		return err;
 	for (const struct var *v = vars; v->doc.name; v++) {
 		const char *value = getenv(v->doc.name);
-		int err;
 
 		if (!value || !*value)
 			continue;
@@ -284,3 +287,4 @@ const struct gp_env_doc *gp_config_doc(size_t i)
 		return NULL;
 	return &vars[i].doc;
 }
+
