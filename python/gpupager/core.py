@@ -315,6 +315,15 @@ class Pager:
         check(_lib.lib().gp_pager_stream_synchronize(self._handle(), _stream_ptr(stream)))
 
 
+def describe(path: str | os.PathLike) -> "Model":
+    """A model described without a device (no pager): tensors, groups and
+    the layout; device addresses are 0 and residency calls fail with
+    StateError.  Close it with .close()."""
+    h = ctypes.c_void_p()
+    check(_lib.lib().gp_model_open(None, _b(os.fspath(path)), ctypes.byref(h)))
+    return Model(h, os.fspath(path), None)
+
+
 def process_stats() -> dict[str, int]:
     """The process's totals over all its pagers (what pagerstat shows)."""
     s = _lib.PagerStats(struct_size=ctypes.sizeof(_lib.PagerStats))
@@ -385,7 +394,7 @@ class Model:
     range resident; `tensor(name)`: a zero-copy DeviceView.
     """
 
-    def __init__(self, handle, source: str, pager: Pager):
+    def __init__(self, handle, source: str, pager: Pager | None):
         self._h = handle
         self.source = source
         self.pager = pager
@@ -402,6 +411,8 @@ class Model:
             return
         _lib.lib().gp_model_close(self._h)
         self._h = None
+        if self.pager is None:
+            return
         with self.pager._lock:
             if self in self.pager._models:
                 self.pager._models.remove(self)
