@@ -16,7 +16,7 @@ integration: gpupager.torch.
 from ._lib import LibraryNotFound, LibraryVersionMismatch, library_path
 from ._version import __version__
 from .core import (Acquisition, Allocation, Group, Model, Pager, Tensor, checksum,
-                   describe, format_size, parse_budget, parse_ranges, parse_size, process_stats,
+                   describe, format_size, memory_stats, write_sample, parse_budget, parse_ranges, parse_size, process_stats,
                    version)
 from .errors import (AlreadyExists, Busy, ConfigError, CudaError, Error, FormatError,
                      InsufficientHostMemory, InvalidArgument, IOFailure, NoDriver,
@@ -31,5 +31,5 @@ __all__ = [
     "InsufficientHostMemory", "ConfigError", "RangeError", "NotAvailable", "StateError",
     "Busy", "AlreadyExists", "TimedOut", "LibraryNotFound", "LibraryVersionMismatch",
     "library_path", "parse_size", "parse_budget", "parse_ranges", "format_size",
-    "checksum", "version", "process_stats", "describe",
+    "checksum", "version", "process_stats", "describe", "write_sample", "memory_stats",
 ]

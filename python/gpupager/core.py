@@ -315,6 +315,37 @@ class Pager:
         check(_lib.lib().gp_pager_stream_synchronize(self._handle(), _stream_ptr(stream)))
 
 
+def memory_stats(pager: "Pager") -> str:
+    """One line: VRAM, RAM (host tier) and cache (offloaded models) status."""
+    s = pager.stats()
+    cache = ", ".join(f"'{k}'" for k in pager.offloaded) or "none"
+    return (f"VRAM {format_size(s['vram_used'])} / {format_size(s['vram_budget'])}, "
+            f"RAM {format_size(s['host_used'])} / {format_size(s['host_budget'])}, "
+            f"cache: {len(pager.offloaded)} offloaded ({cache}); {pager.stats_line()}")
+
+
+def write_sample(out_dir: str | os.PathLike, arch: str, scale: float, seed: int = 0,
+                 dtype: str | None = None, shard_size: str | int | None = None,
+                 force: bool = False) -> dict:
+    """Write a sample model (README, "gpupager mkmodel"): the tensors of a
+    published architecture scaled by `scale`, with content a pure function
+    of (seed, name, offset).  Returns n_files, n_tensors, tensor_bytes,
+    file_bytes."""
+    lib = _lib.lib()
+    o = _lib.SampleOptions()
+    lib.gp_sample_options_init(ctypes.byref(o))
+    o.arch, o.scale, o.seed, o.force = _b(arch), float(scale), int(seed), 1 if force else 0
+    if dtype is not None:
+        v = ctypes.c_int()
+        check(lib.gp_dtype_parse(_b(dtype), ctypes.byref(v)))
+        o.dtype = v.value
+    if shard_size is not None:
+        o.shard_size = parse_size(shard_size)
+    r = _lib.SampleResult(struct_size=ctypes.sizeof(_lib.SampleResult))
+    check(lib.gp_sample_write(ctypes.byref(o), _b(os.fspath(out_dir)), ctypes.byref(r)))
+    return {f: getattr(r, f) for f, _ in _lib.SampleResult._fields_ if f != "struct_size"}
+
+
 def describe(path: str | os.PathLike) -> "Model":
     """A model described without a device (no pager): tensors, groups and
     the layout; device addresses are 0 and residency calls fail with
@@ -596,6 +627,9 @@ class Acquisition:
             rc = lib.gp_acquire_range(h, self.target[0], self.target[1], acc, sp)
         check(rc)
         self.held = True
+        if model.offload_key:  # an acquire restores an offloaded model and frees its key
+            model.pager.offloaded.pop(model.offload_key, None)
+            model.offload_key = None
 
     def _resolve(self, target):
         m = self.model

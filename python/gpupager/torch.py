@@ -399,13 +399,7 @@ def unpage(module) -> torch.nn.Module:
     return _paged_of(module).unpage()
 
 
-def memory_stats(pager: Pager) -> str:
-    """One line: VRAM, RAM (host tier) and cache (offloaded models) status."""
-    s = pager.stats()
-    cache = ", ".join(f"'{k}'" for k in pager.offloaded) or "none"
-    return (f"VRAM {format_size(s['vram_used'])} / {format_size(s['vram_budget'])}, "
-            f"RAM {format_size(s['host_used'])} / {format_size(s['host_budget'])}, "
-            f"cache: {len(pager.offloaded)} offloaded ({cache}); {pager.stats_line()}")
+memory_stats = core.memory_stats
 
 
 def offload(module_or_model, key: str | None = None) -> tuple[str, str]:
