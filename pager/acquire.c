@@ -3,6 +3,7 @@
  * hints.  Acquire is stream-ordered: the caller's stream waits on the copy
  * stream (an event), the host does not, unless the caller passed no stream.
  */
+#include "decide.h"
 #include "error.h"
 #include "log.h"
 #include "pager.h"
@@ -81,8 +82,8 @@ static int settle(struct gp_model *m, uint32_t first, uint32_t count, enum gp_ac
 
 static void request_prefetch(struct gp_model *m)
 {
-	uint32_t groups[8];
-	size_t n = gp_policy_prefetch(m->policy, groups, 8);
+	uint32_t groups[GP_DECIDE_PREFETCH_MAX];
+	size_t n = gp_policy_prefetch(m->policy, groups, GP_DECIDE_PREFETCH_MAX);
 
 	if (n)
 		gp_prefetch_request(m, groups, n);
