@@ -314,25 +314,29 @@ static int read_number(struct jr *r, enum num_kind *kind, uint64_t *value, const
 }
 
 /*
- * An integer in [0, 2^64-1] for field "what" of tensor t ("shape[1]").  A
- * number of any other kind fails naming the rule; a non-number, with
- * not_number (the caller's message).
+ * An integer in [0, 2^64-1] for element i of field (shape[i], data_offsets[i])
+ * of tensor t.  A number of any other kind fails naming the rule; a
+ * non-number, with not_number (the caller's message, NULL: "is not a
+ * non-negative integer").
  */
-static int read_u64(struct jr *r, const struct gp_st_tensor *t, const char *what,
+static int read_u64(struct jr *r, const struct gp_st_tensor *t, const char *field, size_t i,
 		    const char *not_number, uint64_t *out)
 {
 	enum num_kind kind = NUM_OTHER;
 	const char *text = "";
 	int len = 0, err = read_number(r, &kind, out, &text, &len);
 
-	if (err == 1)
+	if (err == 1 && not_number)
 		return gp_fail(GP_EFORMAT, "%s: tensor '%s': %s", r->file, t->name, not_number);
+	if (err == 1)
+		return gp_fail(GP_EFORMAT, "%s: tensor '%s': %s[%zu] is not a non-negative integer",
+			       r->file, t->name, field, i);
 	if (err)
 		return err;
 	if (kind != NUM_U64)
 		return gp_fail(GP_EFORMAT,
-			       "%s: tensor '%s': %s is %.*s, not an integer in [0, 2^64-1] (no sign, fraction or exponent)",
-			       r->file, t->name, what, len, text);
+			       "%s: tensor '%s': %s[%zu] is %.*s, not an integer in [0, 2^64-1] (no sign, fraction or exponent)",
+			       r->file, t->name, field, i, len, text);
 	return 0;
 }
 
@@ -365,12 +369,9 @@ static int parse_shape(struct jr *r, struct gp_st_tensor *t, uint64_t *numel)
 		return 0;
 	}
 	for (;;) {
-		char what[32], not_number[64];
 		uint64_t d;
 
-		snprintf(what, sizeof(what), "shape[%zu]", n);
-		snprintf(not_number, sizeof(not_number), "shape[%zu] is not a non-negative integer", n);
-		err = read_u64(r, t, what, not_number, &d);
+		err = read_u64(r, t, "shape", n, NULL, &d);
 		if (err)
 			return err;
 		if (n < GP_MAX_DIMS)
@@ -415,13 +416,13 @@ static int parse_offsets(struct jr *r, const struct gp_st_tensor *t, uint64_t *b
 	if (peek(r) != '[')
 		return gp_fail(GP_EFORMAT, "%s: tensor '%s': %s", r->file, t->name, msg);
 	r->p++;
-	err = read_u64(r, t, "data_offsets[0]", msg, begin);
+	err = read_u64(r, t, "data_offsets", 0, msg, begin);
 	if (err)
 		return err;
 	if (peek(r) != ',')
 		return gp_fail(GP_EFORMAT, "%s: tensor '%s': %s", r->file, t->name, msg);
 	r->p++;
-	err = read_u64(r, t, "data_offsets[1]", msg, end);
+	err = read_u64(r, t, "data_offsets", 1, msg, end);
 	if (err)
 		return err;
 	if (peek(r) != ']')
@@ -444,6 +445,11 @@ static int check_size(const struct jr *r, struct gp_st_tensor *t, uint64_t numel
 	char shape_text[GP_ST_SHAPE_TEXT];
 	uint64_t bits = gp_dtype_bits(t->dtype);
 
+	if (numel <= UINT64_MAX / bits && numel * bits % 8 == 0 &&
+	    end - begin == numel * bits / 8) {
+		t->nbytes = numel * bits / 8;
+		return 0;
+	}
 	gp_st_format_shape(t, shape_text, sizeof(shape_text));
 	if (numel > UINT64_MAX / bits)
 		return gp_fail(GP_EFORMAT, "%s: tensor '%s': shape %s of %s overflows 64 bits", r->file,
@@ -453,14 +459,11 @@ static int check_size(const struct jr *r, struct gp_st_tensor *t, uint64_t numel
 			       "%s: tensor '%s': shape %s of %s is %llu bits, not a whole number of bytes",
 			       r->file, t->name, shape_text, gp_dtype_name(t->dtype),
 			       (unsigned long long)(numel * bits));
-	t->nbytes = numel * bits / 8;
-	if (end - begin != t->nbytes)
-		return gp_fail(GP_EFORMAT,
-			       "%s: tensor '%s': data_offsets [%llu, %llu] hold %llu bytes but shape %s of %s needs %llu",
-			       r->file, t->name, (unsigned long long)begin, (unsigned long long)end,
-			       (unsigned long long)(end - begin), shape_text,
-			       gp_dtype_name(t->dtype), (unsigned long long)t->nbytes);
-	return 0;
+	return gp_fail(GP_EFORMAT,
+		       "%s: tensor '%s': data_offsets [%llu, %llu] hold %llu bytes but shape %s of %s needs %llu",
+		       r->file, t->name, (unsigned long long)begin, (unsigned long long)end,
+		       (unsigned long long)(end - begin), shape_text, gp_dtype_name(t->dtype),
+		       (unsigned long long)(numel * bits / 8));
 }
 
 enum { KEY_DTYPE = 1, KEY_SHAPE = 2, KEY_OFFSETS = 4 };
