@@ -18,6 +18,7 @@ os.environ.setdefault("GPUPAGER_LIB", os.path.join(BUILD, "lib", "libgpupager.so
 os.environ.setdefault("GPUPAGER_CUDA_LIB", os.path.join(BUILD, "lib", "sim", "libcuda.so.1"))
 os.environ.setdefault("GPUPAGER_KERNELS", os.path.join(BUILD, "lib", "kernels"))
 os.environ.setdefault("GPUPAGER_SIM_VRAM", "1G")
+os.environ.setdefault("GPUPAGER_HOST_BUDGET", "256M")  # pagers opened without host_budget
 sys.path.insert(0, os.path.join(ROOT, "python"))
 
 import gpupager  # noqa: E402
