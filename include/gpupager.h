@@ -516,6 +516,18 @@ GP_API int gp_model_tensor_location(const struct gp_model *model, uint32_t index
 /* "100 B", "1.50 GiB" (binary units, 2 decimals); 32 bytes always suffice.  Returns buf. */
 GP_API const char *gp_format_size(uint64_t bytes, char *buf, size_t len);
 
+/* ------------------------------------------------------------------ text */
+
+/*
+ * Length (1-4) of the valid UTF-8 character (RFC 3629: no overlong forms,
+ * no surrogates, nothing above U+10FFFF) at s, within avail bytes; 0 when s
+ * does not start one.  Paths and names from files need not be UTF-8: JSON
+ * and terminal output check them with this.
+ */
+GP_API size_t gp_utf8_char_len(const char *s, size_t avail);
+/* Replace, in place, each byte of text that is not part of valid UTF-8 by '?'; returns how many. */
+GP_API size_t gp_utf8_sanitize(char *text);
+
 /* ------------------------------------------------------------ environment */
 
 /* One GPUPAGER_* variable of the library's table (what `gpupager env` lists). */

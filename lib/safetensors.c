@@ -79,43 +79,16 @@ static char peek(struct jr *r)
 }
 
 /* Byte offset of the first invalid UTF-8 sequence, or len (RFC 3629). */
-static size_t utf8_invalid_at(const unsigned char *s, size_t len)
+static size_t utf8_invalid_at(const char *s, size_t len)
 {
 	size_t i = 0;
 
 	while (i < len) {
-		unsigned char c = s[i];
-		size_t n;
-		unsigned char lo = 0x80, hi = 0xbf;
+		size_t n = (unsigned char)s[i] < 0x80 ? 1 : gp_utf8_char_len(s + i, len - i);
 
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c >= 0xe0 && c <= 0xef)
-			n = 2;
-		else if (c >= 0xf0 && c <= 0xf4)
-			n = 3;
-		else
+		if (!n)
 			return i;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;      /* no surrogates */
-		else if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;      /* nothing above U+10FFFF */
-		if (len - i <= n)
-			return i;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return i;
-		for (size_t k = 2; k <= n; k++)
-			if ((s[i + k] & 0xc0) != 0x80)
-				return i;
-		i += n + 1;
+		i += n;
 	}
 	return len;
 }
@@ -859,7 +832,7 @@ void gp_st_file_drop_metadata(struct gp_st_file *f)
 /* The header text as a whole: UTF-8, no NUL, one object between whitespace. */
 static int check_header_text(const char *header, size_t len, const char *file)
 {
-	size_t bad = utf8_invalid_at((const unsigned char *)header, len);
+	size_t bad = utf8_invalid_at(header, len);
 
 	if (bad < len)
 		return gp_fail(GP_EFORMAT, "%s: header is not valid UTF-8: byte 0x%02x at byte %zu",

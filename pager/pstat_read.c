@@ -81,49 +81,20 @@ GP_API void gp_stats_snapshot_free(struct gp_stats_snapshot *snap)
 	free(snap);
 }
 
-/* Length of the valid UTF-8 character at s, or 0. */
-static int utf8_char_len(const unsigned char *s)
-{
-	int n = *s < 0x80 ? 1 : (*s & 0xe0) == 0xc0 ? 2 : (*s & 0xf0) == 0xe0 ? 3 :
-		(*s & 0xf8) == 0xf0 ? 4 : 0;
-
-	if (n == 2 && *s < 0xc2)
-		return 0;       /* overlong */
-	for (int i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
-/* Each byte that is not part of valid UTF-8 becomes '?'. */
-static void utf8_fix(char *text)
-{
-	unsigned char *s = (unsigned char *)text;
-
-	while (*s) {
-		int n = utf8_char_len(s);
-
-		if (n)
-			s += n;
-		else
-			*s++ = '?';
-	}
-}
-
 /* The copy may come from a buggy or hostile writer: keep every index and string in bounds. */
 static void sanitize(struct gp_stats_segment *seg)
 {
 	seg->device[sizeof(seg->device) - 1] = '\0';
 	seg->policy[sizeof(seg->policy) - 1] = '\0';
-	utf8_fix(seg->device);
-	utf8_fix(seg->policy);
+	gp_utf8_sanitize(seg->device);
+	gp_utf8_sanitize(seg->policy);
 	if (seg->n_models > GP_STATS_MAX_MODELS)
 		seg->n_models = GP_STATS_MAX_MODELS;
 	for (int i = 0; i < GP_STATS_MAX_MODELS; i++) {
 		struct gp_stats_model *m = &seg->models[i];
 
 		m->name[GP_STATS_NAME_LEN - 1] = '\0';
-		utf8_fix(m->name);
+		gp_utf8_sanitize(m->name);
 		if (m->n_groups > GP_STATS_MAX_GROUPS)
 			m->n_groups = GP_STATS_MAX_GROUPS;
 		for (uint32_t g = 0; g < m->n_groups; g++)

@@ -126,3 +126,28 @@ Test(checksum, trailing_bytes_count)
 	cr_assert_neq(gp_checksum(a, sizeof(a)), gp_checksum(b, sizeof(b)));
 	cr_assert_eq(gp_checksum(a, 0), 0);
 }
+
+/* Strict UTF-8: the shortest form, no surrogates, nothing past U+10FFFF, within the bytes given. */
+Test(utf8, char_len_is_strict)
+{
+	cr_assert_eq(gp_utf8_char_len("a", 1), 1);
+	cr_assert_eq(gp_utf8_char_len("\xc3\xa9", 2), 2);
+	cr_assert_eq(gp_utf8_char_len("\xe2\x82\xac", 3), 3);
+	cr_assert_eq(gp_utf8_char_len("\xf0\x9f\x98\x80", 4), 4);
+	cr_assert_eq(gp_utf8_char_len("\xc3\xa9", 1), 0, "cut short");
+	cr_assert_eq(gp_utf8_char_len("\xc0\xaf", 2), 0, "overlong 2-byte");
+	cr_assert_eq(gp_utf8_char_len("\xe0\x80\xaf", 3), 0, "overlong 3-byte");
+	cr_assert_eq(gp_utf8_char_len("\xed\xa0\x80", 3), 0, "surrogate");
+	cr_assert_eq(gp_utf8_char_len("\xf4\x90\x80\x80", 4), 0, "above U+10FFFF");
+	cr_assert_eq(gp_utf8_char_len("\x80", 1), 0, "lone continuation");
+	cr_assert_eq(gp_utf8_char_len("\xe2\x82", 3), 0, "NUL where a continuation belongs");
+	cr_assert_eq(gp_utf8_char_len("", 0), 0);
+}
+
+Test(utf8, sanitize_replaces_only_bad_bytes)
+{
+	char text[] = "ok-\xc3\xa9-\xff-\xed\xa0\x80-\xe2\x82\xac";
+
+	cr_assert_eq(gp_utf8_sanitize(text), 4);
+	cr_assert_str_eq(text, "ok-\xc3\xa9-?-?" "?" "?-\xe2\x82\xac");
+}

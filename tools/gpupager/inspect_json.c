@@ -12,29 +12,12 @@
 
 #include "inspect.h"
 
-/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-	size_t n = s[0] < 0x80 ? 0 : s[0] >= 0xc2 && s[0] <= 0xdf ? 1 : s[0] >= 0xe0 && s[0] <= 0xef ? 2
-		   : s[0] >= 0xf0 && s[0] <= 0xf4 ? 3 : 4;
-	unsigned char lo = s[0] == 0xe0 ? 0xa0 : s[0] == 0xf0 ? 0x90 : 0x80;
-	unsigned char hi = s[0] == 0xed ? 0x9f : s[0] == 0xf4 ? 0x8f : 0xbf;
-
-	if (n == 4 || (n && (s[1] < lo || s[1] > hi)))
-		return 0;
-	for (size_t k = 2; k <= n; k++)
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-	return n + 1;
-}
-
 /*
  * A JSON string for text that need not be UTF-8 (a path): each byte that is
  * not part of a valid UTF-8 sequence becomes U+FFFD.  NULL when out of memory.
  */
 static json_t *text_json(const char *text)
 {
-	const unsigned char *s = (const unsigned char *)text;
 	size_t len = strlen(text), o = 0;
 	json_t *j = json_string(text);
 	char *fixed;
@@ -45,10 +28,10 @@ static json_t *text_json(const char *text)
 	if (!fixed)
 		return NULL;
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_len(s + i);
+		size_t n = gp_utf8_char_len(text + i, len - i);
 
 		if (n) {
-			memcpy(fixed + o, s + i, n);
+			memcpy(fixed + o, text + i, n);
 			o += n;
 			i += n;
 		} else {

@@ -31,8 +31,6 @@ int ps_sample_take(const struct gp_stats_reader *reader, struct ps_sample *out);
 /* Counter c of the sample, 0 for one the writer did not have. */
 uint64_t ps_counter(const struct ps_sample *s, int c);
 double ps_uptime(const struct ps_sample *s);
-/* Replace each byte that is not part of valid UTF-8 by '?', for JSON. */
-void ps_utf8_fix(char *text);
 /* Whether pid is running (ours or not): kill(pid, 0) does not fail with ESRCH. */
 int ps_pid_alive(int pid);
 /* The process's command name from /proc/PID/comm, or "?". */

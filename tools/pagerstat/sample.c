@@ -15,34 +15,6 @@ static double clock_s(clockid_t id)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Length of the valid UTF-8 character at s, or 0. */
-static int utf8_char_len(const unsigned char *s)
-{
-	int n = *s < 0x80 ? 1 : (*s & 0xe0) == 0xc0 ? 2 : (*s & 0xf0) == 0xe0 ? 3 :
-		(*s & 0xf8) == 0xf0 ? 4 : 0;
-
-	if (n == 2 && *s < 0xc2)
-		return 0;       /* overlong */
-	for (int i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
-void ps_utf8_fix(char *text)
-{
-	unsigned char *s = (unsigned char *)text;
-
-	while (*s) {
-		int n = utf8_char_len(s);
-
-		if (n)
-			s += n;
-		else
-			*s++ = '?';
-	}
-}
-
 int ps_sample_init(struct ps_sample *s)
 {
 	memset(s, 0, sizeof(*s));
@@ -105,7 +77,7 @@ void ps_comm(int pid, char *buf, size_t size)
 		return;
 	if (fgets(buf, (int)size, f)) {
 		buf[strcspn(buf, "\n")] = '\0';
-		ps_utf8_fix(buf);
+		gp_utf8_sanitize(buf);
 	} else {
 		snprintf(buf, size, "?");
 	}
