@@ -121,6 +121,7 @@ tests: $(TEST_BINS) $(TEST_PREREQS)
 
 test: tests
 	@BUILD="$(BUILD)" sh tests/run.sh $(TEST_BINS)
+	@$(MAKE) --no-print-directory test-python
 
 SAMPLE_DIR := $(BUILD)/sample/wan2.1-14b
 SAMPLE_SCALE ?= 0.336
