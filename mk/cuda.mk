@@ -10,9 +10,9 @@ SIM_KERNELS := $(KERNELS_DIR)/gpupager-kernels-sim.so
 CUDA_KERNELS := $(KERNELS_DIR)/gpupager-kernels.fatbin
 NVCC ?= $(CUDA_HOME)/bin/nvcc
 NVCC_FOUND := $(shell command -v $(NVCC) 2>/dev/null)
-# Ampere and Hopper code, plus PTX that newer GPUs compile at load time.
+# Ampere, Hopper and Blackwell code, plus Hopper PTX that newer GPUs compile at load time.
 NVCC_ARCHS := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
-	-gencode arch=compute_90,code=compute_90
+	-gencode arch=compute_100,code=sm_100 -gencode arch=compute_90,code=compute_90
 
 # The driver-layer tests and the engine's (they use the simulator only through GPUPAGER_CUDA_LIB).
 CUDA_TEST_BINS := $(filter $(BUILD)/tests/test_cuda_% $(BUILD)/tests/test_pager \
