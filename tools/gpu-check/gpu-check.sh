@@ -24,6 +24,11 @@
 set -eu
 
 B=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+# Run from inside a Criterion test (test_gpu_check), its sandbox variables
+# would make the bundle's Criterion programs act as that test's workers.
+if [ -n "${IS_SANDBOX:-}" ]; then
+	unset BXFI_MAP IS_SANDBOX GMON_OUT_PREFIX
+fi
 STEPS="bundle device tests measure run shim python"
 
 usage() {
@@ -107,7 +112,12 @@ limited() {
 }
 
 # A step's result: status (pass, fail, skip), a one-line summary, JSON data.
+# Data are published only by a step that finishes: a step killed at its
+# limit leaves its complete records in $SD/items (comma-separated JSON).
 finish() {
+	if [ -f "$SD/data.part" ]; then
+		mv "$SD/data.part" "$SD/data.json"
+	fi
 	printf '%s\n' "$1" >"$SD/status"
 	printf '%s\n' "$2" >"$SD/line"
 	exit 0
@@ -145,7 +155,7 @@ step_bundle() {
 		printf '{"check": %s, "glibc": %s, "glibc_needed": %s, "driver": %s, "manifest": %s}\n' \
 			"$(json_str "$line")" "$(json_str "$glibc")" "$(json_str "$need")" \
 			"$(json_str "$drv")" "$(json_str "$(sed -n '1,8p' "$B/MANIFEST" 2>/dev/null)")"
-	} >"$SD/data.json"
+	} >"$SD/data.part"
 	finish "$ok" "$line; glibc ${glibc:-?} (needs ${need:-?}); $drv"
 }
 
@@ -186,7 +196,7 @@ step_device() {
 			"$(json_num "$((${memt:-0} * 1024))")" "$(json_num "$((${mema:-0} * 1024))")" \
 			"$(json_str "$GC_WORK")"
 		printf ' "work_disk_free_bytes": %s}\n' "$(json_num "${disk:-x}")"
-	} >"$SD/data.json"
+	} >"$SD/data.part"
 	if [ "$rc" -ne 0 ] || [ ! -s "$GC_W/device.kv" ]; then
 		finish fail "no device through ${GC_CUDA_ABS}: $(grep -m1 'gpu_measure' "$SD/log" || tail -n 1 "$SD/log")"
 	fi
@@ -207,8 +217,7 @@ step_device() {
 step_tests() {
 	local p name rc tested passed failed crashed t0 dt status=pass total_p=0 total_f=0 n=0 bad=""
 	local lim=$(( GC_QUICK == 1 ? 60 : 120 ))
-	local first=1
-	printf '[' >"$SD/data.json"
+	: >"$SD/items"
 	for p in "$B"/tests/test_*; do
 		[ -x "$p" ] || continue
 		name=${p##*/}
@@ -226,21 +235,20 @@ step_tests() {
 		skipped=$(grep -c 'SKIP\|Skipping' "$SD/$name.log" || true)
 		if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
 			status=fail
-			bad="$bad $name$([ "$rc" -eq 124 ] && echo "(timeout)")"
+			bad="$bad $name"
+			if [ "$rc" -eq 124 ]; then bad="$bad(timeout)"; fi
 			[ "$failed" -eq 0 ] && [ "$crashed" -eq 0 ] && failed=1
 		fi
 		total_p=$((total_p + passed))
 		total_f=$((total_f + failed + crashed))
 		n=$((n + 1))
-		[ "$first" = 1 ] || printf ', ' >>"$SD/data.json"
-		first=0
-		printf '{"program": %s, "rc": %d, "tested": %d, "passed": %d, "failed": %d, "crashed": %d, "skip_lines": %d, "seconds": %s}' \
-			"$(json_str "$name")" "$rc" "$tested" "$passed" "$failed" "$crashed" \
-			"${skipped:-0}" "$dt" >>"$SD/data.json"
+		printf '%s{"program": %s, "rc": %d, "tested": %d, "passed": %d, "failed": %d, "crashed": %d, "skip_lines": %d, "seconds": %s}' \
+			"$([ -s "$SD/items" ] && printf ',\n')" "$(json_str "$name")" "$rc" "$tested" \
+			"$passed" "$failed" "$crashed" "${skipped:-0}" "$dt" >>"$SD/items"
 		printf '  %-22s %4d passed, %d failed  %6.2f s\n' "$name" "$passed" \
 			"$((failed + crashed))" "$dt" >>"$SD/table"
 	done
-	printf ']\n' >>"$SD/data.json"
+	printf '[%s]\n' "$(cat "$SD/items")" >"$SD/data.part"
 	[ "$n" -gt 0 ] || finish fail "no test programs in $B/tests"
 	finish "$status" "$n programs: $total_p passed, $total_f failed${bad:+; failing:$bad}"
 }
@@ -267,7 +275,7 @@ step_measure() {
 		printf ', "simulator": '
 		if [ -s "$SD/simulator.json" ]; then cat "$SD/simulator.json"; else printf 'null'; fi
 		printf ', "rc": %d, "simulator_rc": %d}\n' "$rc" "$simrc"
-	} >"$SD/data.json"
+	} >"$SD/data.part"
 	if [ "$rc" -ne 0 ] || [ ! -s "$SD/device.json" ]; then
 		finish fail "gpu_measure failed (rc $rc): $(grep -m1 'gpu_measure' "$SD/log" || tail -n 1 "$SD/log")"
 	fi
@@ -328,13 +336,15 @@ one_run() {
 		status=fail
 	fi
 	RUN_OK=$([ "$status" = pass ] && echo 1 || echo 0)
-	[ -s "$SD/runs.json" ] && printf ',\n' >>"$SD/runs.json"
+	[ -s "$SD/items" ] && printf ',\n' >"$SD/rec"
 	printf '{"model": %s, "policy": %s, "budget_percent": %d, "steps": %d, "status": %s, "rc": %d, "seconds": %s, "reader": %s, "error": %s, "result": ' \
 		"$(json_str "$label")" "$(json_str "$policy")" "$budget" "$steps" "$(json_str "$status")" \
 		"$rc" "$dt" "$(json_str "$reader")" \
-		"$(json_str "$(grep -m1 '^gpupager run:' "$log" || true)")" >>"$SD/runs.json"
-	if [ -s "$out" ]; then cat "$out" >>"$SD/runs.json"; else printf 'null' >>"$SD/runs.json"; fi
-	printf '}' >>"$SD/runs.json"
+		"$(json_str "$(grep -m1 '^gpupager run:' "$log" || true)")" >>"$SD/rec"
+	if [ -s "$out" ]; then cat "$out" >>"$SD/rec"; else printf 'null' >>"$SD/rec"; fi
+	printf '}' >>"$SD/rec"
+	cat "$SD/rec" >>"$SD/items"
+	rm -f "$SD/rec"
 	printf '  %-6s %-6s %3d%%  %-7s %7s s  step %s s  ratio %s  mismatches %s\n' "$label" \
 		"$policy" "$budget" "$status" "$dt" "$(fmt "$(jget step_seconds "$out")" 3)" \
 		"$(fmt "$(jget ratio_to_bound "$out")" 2)" "${mism:-?}" >>"$SD/table"
@@ -364,23 +374,24 @@ step_run() {
 	cap=$(awk -v d="$diskb" -v m="$memb" -v v="$vramb" -v w="$want" 'BEGIN {
 		c = w; if (0.4 * d < c) c = 0.4 * d; if (0.25 * m < c) c = 0.25 * m;
 		if (0.5 * v < c) c = 0.5 * v; printf "%.0f", c }')
-	printf '{"model": ' >"$SD/data.json"
 	if ! make_model "$cap" main; then
-		printf 'null, "error": %s}\n' "$(json_str "$(tail -n 3 "$SD/mkmodel.log")")" >>"$SD/data.json"
+		printf '{"model": null, "error": %s}\n' "$(json_str "$(tail -n 3 "$SD/mkmodel.log")")" \
+			>"$SD/data.part"
 		finish fail "gpupager mkmodel failed: $(tail -n 1 "$SD/mkmodel.log")"
 	fi
 	main_dir=$MODEL_DIR
-	printf '{"dir": %s, "arch": "wan2.1-14b", "scale": %s, "bytes": %s, "mkmodel_seconds": %s}' \
+	local model_json
+	model_json=$(printf '{"dir": %s, "arch": "wan2.1-14b", "scale": %s, "bytes": %s, "mkmodel_seconds": %s}' \
 		"$(json_str "$main_dir")" "$MODEL_SCALE" "$(du -sb "$main_dir" | cut -f1)" \
-		"$MODEL_SECS" >>"$SD/data.json"
+		"$MODEL_SECS")
 	steps=$(( GC_QUICK == 1 ? 2 : 3 ))
 	lim=$(( GC_QUICK == 1 ? 45 : 120 ))
-	: >"$SD/runs.json"
+	: >"$SD/items"
 	LAST_RUN_SECS=0
 	for policy in auto lru clock static; do
 		for budget in 25 50 100; do
-			# Start a run only with time for it (the last one's time, and 10 s).
-			if [ "$(left)" -lt $(( LAST_RUN_SECS + 10 )) ]; then
+			# Start a run only with time for it (the last one's, and 3 s).
+			if [ "$(left)" -lt $(( LAST_RUN_SECS * 6 / 5 + 3 )) ]; then
 				n_skip=$((n_skip + 1))
 				printf '  main   %-6s %3d%%  not run: no time left\n' "$policy" "$budget" >>"$SD/table"
 				continue
@@ -401,7 +412,7 @@ step_run() {
 	if [ "$(awk -v n="$big_need" -v d="$diskb" 'BEGIN { print (n < 0.45 * d) ? 1 : 0 }')" != 1 ]; then
 		big_note="skipped: a model larger than VRAM ($((big_vram >> 30)) GiB) needs $((big_need >> 30)) GiB of disk, $((diskb >> 30)) GiB free"
 		printf '  big    skipped: %s\n' "$big_note" >>"$SD/table"
-	elif [ "$(left)" -lt $(( LAST_RUN_SECS * 4 + 20 )) ]; then
+	elif [ "$(left)" -lt $(( LAST_RUN_SECS * 4 + 10 )) ]; then
 		big_note="skipped: no time left"
 		printf '  big    not run: no time left\n' >>"$SD/table"
 	elif make_model "$big_need" big; then
@@ -414,9 +425,9 @@ step_run() {
 		big_note="gpupager mkmodel failed: $(tail -n 1 "$SD/mkmodel.log")"
 		n_fail=$((n_fail + 1))
 	fi
-	printf ', "runs": [%s], "over_vram": %s}\n' "$(cat "$SD/runs.json")" \
-		"$(json_str "$big_note")" >>"$SD/data.json"
-	reader=$(grep -o '"reader": "[^"]*"' "$SD/runs.json" | cut -d'"' -f4 | sort -u | tr '\n' ',')
+	printf '{"model": %s, "runs": [%s], "over_vram": %s}\n' "$model_json" "$(cat "$SD/items")" \
+		"$(json_str "$big_note")" >"$SD/data.part"
+	reader=$(grep -o '"reader": "[^"]*"' "$SD/items" | cut -d'"' -f4 | sort -u | tr '\n' ',')
 	local line="$n_ok runs verified, $n_fail failed, $n_skip not run; model $(basename "$main_dir") ($(du -sh "$main_dir" 2>/dev/null | cut -f1)); reader ${reader%,}; over VRAM: $big_note"
 	if [ "$GC_KEEP" != 1 ]; then
 		rm -rf "$GC_WORK"/main-wan2.1-14b-* "$GC_WORK"/big-wan2.1-14b-*
@@ -435,7 +446,7 @@ step_shim() {
 	if [ -z "$have" ] && "$B/bin/gpupager" exec --help >/dev/null 2>&1; then
 		have="gpupager exec"
 	fi
-	printf '{"shim": %s}\n' "$(json_str "${have:-not built}")" >"$SD/data.json"
+	printf '{"shim": %s}\n' "$(json_str "${have:-not built}")" >"$SD/data.part"
 	if [ -z "$have" ]; then
 		finish skip "not built: the LD_PRELOAD shim (gpupager exec) is not in this bundle; shim test apps, CUDA-runtime program and PyTorch program under the shim not run"
 	fi
@@ -446,11 +457,12 @@ step_shim() {
 step_python() {
 	local py=${GPUPAGER_PYTHON:-python3} rc=0 torch last p f s
 	if [ ! -d "$B/python/gpupager" ] || [ ! -d "$B/tests/python" ]; then
-		printf '{"python": null}\n' >"$SD/data.json"
+		printf '{"python": null}\n' >"$SD/data.part"
 		finish skip "not built: no python/ package in this bundle"
 	fi
-	if ! command -v "$py" >/dev/null || ! "$py" -c 'import pytest' >/dev/null 2>&1; then
-		printf '{"python": %s}\n' "$(json_str "$py")" >"$SD/data.json"
+	if ! command -v "$py" >/dev/null ||
+	   ! timeout -k 5 60 "$py" -c 'import pytest' >/dev/null 2>&1; then
+		printf '{"python": %s}\n' "$(json_str "$py")" >"$SD/data.part"
 		finish skip "not run: $py cannot import pytest"
 	fi
 	torch=$(timeout 60 "$py" -c 'import torch; print(torch.__version__, "cuda" if torch.cuda.is_available() else "no-cuda")' 2>/dev/null || echo "no torch")
@@ -464,7 +476,7 @@ step_python() {
 	s=$(grep -o '[0-9]* skipped' <<<"$last" | cut -d' ' -f1 || true)
 	printf '{"python": %s, "torch": %s, "rc": %d, "passed": %s, "failed": %s, "skipped": %s, "last_line": %s}\n' \
 		"$(json_str "$py")" "$(json_str "$torch")" "$rc" "$(json_num "${p:-0}")" \
-		"$(json_num "${f:-0}")" "$(json_num "${s:-0}")" "$(json_str "$last")" >"$SD/data.json"
+		"$(json_num "${f:-0}")" "$(json_num "${s:-0}")" "$(json_str "$last")" >"$SD/data.part"
 	[ "$rc" -eq 0 ] && finish pass "torch $torch: $last"
 	[ "$rc" -eq 124 ] && finish fail "timed out (torch $torch): $last"
 	finish fail "torch $torch: ${last:-pytest exit $rc}"
@@ -630,7 +642,13 @@ OK=$([ "$failed" -eq 0 ] && echo true || echo false)
 		printf '    {"step": %s, "number": %s, "status": %s, "seconds": %s, "summary": %s, "data": ' \
 			"$(json_str "$s")" "$(json_str "${NUMBER[$s]}")" "$(json_str "$st")" "$dt" \
 			"$(json_str "$line")"
-		if [ -s "$W/steps/$s/data.json" ]; then cat "$W/steps/$s/data.json"; else printf 'null'; fi
+		if [ -s "$W/steps/$s/data.json" ]; then
+			cat "$W/steps/$s/data.json"
+		elif [ -s "$W/steps/$s/items" ]; then
+			printf '{"partial": true, "items": [%s]}' "$(cat "$W/steps/$s/items")"
+		else
+			printf 'null'
+		fi
 		printf '}'
 	done
 	printf '\n  ],\n  "passed": %d,\n  "failed": %d,\n  "skipped": %d,\n  "ok": %s\n}\n' \
