@@ -166,7 +166,13 @@ step_device() {
 		"$B/tests/gpu_measure" --info --kv "$GC_W/device.kv" >"$SD/measure.json" || rc=$?
 	if [ "$GC_SIM" != 1 ] && command -v nvidia-smi >/dev/null; then
 		local q="name,driver_version,pci.bus_id,pcie.link.gen.current,pcie.link.gen.max,pcie.link.width.current,pcie.link.width.max,memory.total,memory.used,memory.free,compute_cap,power.limit,clocks.max.sm,persistence_mode,compute_mode"
-		if timeout 30 nvidia-smi --query-gpu="$q" --format=csv,noheader >"$SD/smi.csv" 2>>"$SD/log"; then
+		# An older driver may not know a field: then the fields every driver has.
+		if ! timeout 30 nvidia-smi --query-gpu="$q" --format=csv,noheader >"$SD/smi.csv" 2>>"$SD/log"; then
+			q="name,driver_version,pci.bus_id,pcie.link.gen.current,pcie.link.gen.max,pcie.link.width.current,pcie.link.width.max,memory.total,memory.used,memory.free"
+			timeout 30 nvidia-smi --query-gpu="$q" --format=csv,noheader >"$SD/smi.csv" 2>>"$SD/log" ||
+				rm -f "$SD/smi.csv"
+		fi
+		if [ -s "$SD/smi.csv" ]; then
 			smi=$(awk -F', *' -v q="$q" 'NR == 1 {
 				n = split(q, k, ","); printf "{"
 				for (i = 1; i <= n; i++) {
@@ -381,9 +387,10 @@ step_run() {
 	fi
 	main_dir=$MODEL_DIR
 	local model_json
-	model_json=$(printf '{"dir": %s, "arch": "wan2.1-14b", "scale": %s, "bytes": %s, "mkmodel_seconds": %s}' \
+	model_json=$(printf '{"dir": %s, "arch": "wan2.1-14b", "scale": %s, "bytes": %s, "mkmodel_seconds": %s, "sizing": {"wanted_bytes": %s, "capped_bytes": %s, "disk_free_bytes": %s, "mem_available_bytes": %s, "vram_free_bytes": %s}}' \
 		"$(json_str "$main_dir")" "$MODEL_SCALE" "$(du -sb "$main_dir" | cut -f1)" \
-		"$MODEL_SECS")
+		"$MODEL_SECS" "$(json_num "$want")" "$(json_num "$cap")" "$(json_num "$diskb")" \
+		"$(json_num "$memb")" "$(json_num "$vramb")")
 	steps=$(( GC_QUICK == 1 ? 2 : 3 ))
 	lim=$(( GC_QUICK == 1 ? 45 : 120 ))
 	: >"$SD/items"
