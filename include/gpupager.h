@@ -661,6 +661,156 @@ GP_API int gp_stats_snapshot_model(const struct gp_stats_snapshot *snap, uint32_
 GP_API int gp_stats_snapshot_group(const struct gp_stats_snapshot *snap, uint32_t slot,
 				   uint32_t group, uint32_t *chunks, uint32_t *resident);
 
+/* ------------------------------------ traces, miss-ratio curves, advice */
+
+/*
+ * Reading traces (gp_trace_start, GPUPAGER_TRACE) and analysing them
+ * without the model files: the trace carries each model's layout.
+ * Formats v2 (what gp_trace_start writes) and v1 (read; its chunk size is
+ * taken as 2 MiB, groups never accessed are unknown).  A bad trace is
+ * GP_EFORMAT (GP_EUNSUPPORTED for a newer version) with a message
+ * "NAME:LINE: problem" (truncated, out of order, unknown model, ...).
+ */
+#define GP_TRACE_FORMAT_VERSION 2
+struct gp_trace;
+GP_API int gp_trace_read(const char *path, struct gp_trace **out);
+/* The same from memory; name is used in messages. */
+GP_API int gp_trace_parse(const char *data, size_t len, const char *name, struct gp_trace **out);
+GP_API void gp_trace_free(struct gp_trace *trace);
+/* A note line in the trace being written ("compute_ns_per_step", "link_gbps"). */
+GP_API int gp_trace_note(struct gp_pager *pager, const char *key, double value);
+
+struct gp_trace_info {
+	uint32_t struct_size;           /* sizeof(struct gp_trace_info), set by the caller */
+	uint32_t version;               /* 1 or 2 */
+	uint32_t n_models;
+	int complete;                   /* 1: closed by gp_trace_stop (an end line) */
+	uint64_t n_lines, n_acquires, n_releases;
+	uint64_t duration_ns;           /* first to last line */
+	double link_gbps;               /* note link_gbps; 0: not recorded */
+	double compute_ns_per_step;     /* note compute_ns_per_step; 0: not recorded */
+};
+GP_API int gp_trace_get_info(const struct gp_trace *trace, struct gp_trace_info *info);
+
+/* Strings point into the trace. */
+struct gp_trace_model_info {
+	uint32_t struct_size;           /* sizeof(struct gp_trace_model_info), set by the caller */
+	const char *source;             /* the model path the traced process opened */
+	uint64_t chunk_size, range_size;
+	uint32_t n_chunks, n_groups;
+	uint64_t fingerprint;           /* of the layout (chunk size, groups and their chunks) */
+	uint64_t n_acquires;            /* group acquires */
+	uint64_t loaded_chunks, h2d_bytes, disk_bytes;  /* what the acquires recorded moving */
+};
+GP_API int gp_trace_model(const struct gp_trace *trace, uint32_t model,
+			  struct gp_trace_model_info *info);
+struct gp_trace_group_info {
+	uint32_t struct_size;           /* sizeof(struct gp_trace_group_info), set by the caller */
+	const char *name;               /* "" for a v1 group never accessed */
+	int64_t block_index;            /* -1: not a repeated block */
+	uint32_t first_chunk, chunk_count;      /* chunk_count 0: unknown (v1) */
+	uint64_t bytes;                 /* tensor bytes (v1: the reserved range) */
+};
+GP_API int gp_trace_group(const struct gp_trace *trace, uint32_t model, uint32_t group,
+			  struct gp_trace_group_info *info);
+
+/*
+ * Miss-ratio curves: H2D bytes per steady-state step against the VRAM
+ * budget, for one model of a trace.  Steps: the trace's group sequence is
+ * cut into its period (the smallest that repeats to the end), else at each
+ * access of its first group; the first step warms up, the others are
+ * measured.  Every access loads its whole group, as gp_acquire_group does.
+ *
+ *   lru    exact for every budget in one pass: stack distances over
+ *          groups weighted by their chunks (Mattson), in a Fenwick tree
+ *   min    Belady's MIN over the chunk trace, exact for every budget: an
+ *          OPT stack over next-use times from one backward pass
+ *   clock, static, auto, plan   the engine's own policy code replayed
+ *          (pager/decide.h) at each budget
+ *
+ * A budget below the largest group has no point (valid 0).
+ */
+enum gp_mrc_curve { GP_MRC_LRU, GP_MRC_CLOCK, GP_MRC_STATIC, GP_MRC_AUTO, GP_MRC_MIN,
+		    GP_MRC_CURVES };
+/* "lru", ... ; NULL out of range. */
+GP_API const char *gp_mrc_curve_name(int curve);
+/* "lru,min,auto" to a mask of 1u << curve; GP_EINVAL naming an unknown name. */
+GP_API int gp_mrc_parse_curves(const char *list, uint32_t *mask);
+
+#define GP_MRC_MAX_POINTS 4096
+struct gp_mrc_options {
+	uint32_t struct_size;           /* set by gp_mrc_options_init() */
+	uint32_t model;                 /* model index in the trace */
+	uint32_t curves;                /* mask; 0: every curve */
+	const uint64_t *budgets;        /* bytes, any order; NULL: from/to/points */
+	uint32_t n_budgets;
+	uint64_t from, to;              /* bytes; 0: the largest group / the whole model */
+	uint32_t points;                /* evenly spaced in [from, to]; 0: 64 */
+	double link_gbps;               /* 0: the trace's note, else 25 */
+	double compute_ns_per_step;     /* 0: the trace's note (else none: bound = transfer) */
+	uint32_t threads;               /* replays in parallel; 0: online CPUs, at most 8 */
+	uint32_t lru_checks;            /* budgets where exact LRU is checked by replay; 0: 4 */
+};
+GP_API void gp_mrc_options_init(struct gp_mrc_options *opts);
+
+struct gp_mrc;
+/* GP_EINVAL bad options, GP_ENOENT no such model or no access of it, GP_ENOMEM. */
+GP_API int gp_mrc_compute(const struct gp_trace *trace, const struct gp_mrc_options *opts,
+			  struct gp_mrc **out);
+GP_API void gp_mrc_free(struct gp_mrc *mrc);
+
+struct gp_mrc_info {
+	uint32_t struct_size;           /* sizeof(struct gp_mrc_info), set by the caller */
+	uint32_t n_points;
+	uint32_t curves;                /* mask computed */
+	uint64_t chunk_size;
+	uint64_t model_bytes;           /* chunks x chunk size */
+	uint64_t min_budget;            /* the largest group */
+	uint32_t n_groups, n_chunks;
+	uint64_t accesses, step_accesses, steps, measured_steps;
+	int periodic;                   /* 1: steps are the sequence's period */
+	double link_gbps, compute_ns_per_step;
+	/* Checks (1 true, 0 false, -1 not computed). */
+	int min_convex;                 /* bytes per step convex in the budget (every chunk count) */
+	int min_below_all;              /* MIN at or below every policy at every point */
+	int lru_matches_replay;         /* exact LRU equals the replayed lru policy */
+	uint32_t lru_checked;           /* budgets it was checked at */
+	double seconds;                 /* computing it took */
+};
+GP_API int gp_mrc_get_info(const struct gp_mrc *mrc, struct gp_mrc_info *info);
+
+struct gp_mrc_point {
+	uint32_t struct_size;           /* sizeof(struct gp_mrc_point), set by the caller */
+	uint64_t budget;                /* bytes */
+	uint64_t capacity_chunks;
+	int valid;                      /* 0: below the largest group */
+	uint64_t bytes_per_step;        /* H2D, average over the measured steps */
+	double miss_ratio;              /* chunks loaded / chunks accessed */
+	double step_ns;                 /* max(compute, bytes / link) */
+};
+/* Point index (0..n_points, budgets ascending) of curve; GP_ENOENT for a curve not computed. */
+GP_API int gp_mrc_point(const struct gp_mrc *mrc, int curve, uint32_t index,
+			struct gp_mrc_point *point);
+
+/*
+ * Advice: the smallest budget among the points at which curve's step time
+ * is within target_ratio of the compute-only time (with no compute time:
+ * where it moves nothing), and the smallest at which static block swap
+ * moves no more bytes than that.  GP_ENOENT when no point qualifies.
+ */
+struct gp_mrc_advice {
+	uint32_t struct_size;           /* sizeof(struct gp_mrc_advice), set by the caller */
+	int curve;
+	double target_ratio;
+	uint64_t budget;                /* 0: none of the points */
+	uint64_t bytes_per_step;
+	double step_ns, compute_ns;
+	uint64_t static_budget;         /* 0: static never gets there among the points */
+	uint64_t min_budget;            /* where MIN gets there: no policy does better */
+};
+GP_API int gp_mrc_advise(const struct gp_mrc *mrc, int curve, double target_ratio,
+			 struct gp_mrc_advice *advice);
+
 #ifdef __cplusplus
 }
 #endif

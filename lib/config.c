@@ -68,6 +68,10 @@ static const struct var vars[] = {
 	    "Overrides block detection: a tensor whose name matches belongs to the block named by "
 	    "the text up to the end of the capture group, which must be the block index." },
 	  KIND_REGEX, FIELD(group_pattern) },
+	{ { "GPUPAGER_TRACE", "path", "(none)",
+	    "Write the access trace (format v2) of every pager the process opens to this file "
+	    "(the second pager to FILE.2, ...), as gp_trace_start does." },
+	  KIND_STRING, FIELD(trace_path) },
 	{ { "GPUPAGER_NUMA_NODE", "auto|N", "auto",
 	    "NUMA node for host slots and I/O threads; auto reads the GPU's node from sysfs." },
 	  KIND_NODE, FIELD(numa_node) },

@@ -35,6 +35,8 @@ struct gp_config {
 	const char *kernels_dir;    /* kernel modules' directory, or NULL: the build's */
 	const char *swap_blocks;    /* validated range text, or NULL */
 	const char *group_pattern;  /* validated regex, or NULL */
+	const char *trace_path;     /* GPUPAGER_TRACE: trace every pager to this file, or NULL */
+	const char *plan_path;      /* GPUPAGER_PLAN: the plan policy's plan file, or NULL */
 	/* Read by the simulated device (cuda/sim) only. */
 	uint64_t sim_vram;
 	double sim_h2d_gbps;

@@ -3,10 +3,13 @@
  * hints.  Acquire is stream-ordered: the caller's stream waits on the copy
  * stream (an event), the host does not, unless the caller passed no stream.
  */
+#include <stdlib.h>
+
 #include "decide.h"
 #include "error.h"
 #include "log.h"
 #include "pager.h"
+#include "trace.h"
 
 static CUstream user_stream(struct gp_pager *p, gp_stream_t stream)
 {
@@ -39,8 +42,7 @@ static void chunk_span(const struct gp_model *m, uint64_t offset, uint64_t len, 
 }
 
 /* Tell the policy and the trace which groups the chunks belong to, in order. */
-static void note_access(struct gp_model *m, uint32_t first, uint32_t count, uint64_t offset,
-			uint64_t len)
+static void note_access(struct gp_model *m, uint32_t first, uint32_t count)
 {
 	uint32_t last_group = UINT32_MAX;
 
@@ -52,9 +54,49 @@ static void note_access(struct gp_model *m, uint32_t first, uint32_t count, uint
 		last_group = g;
 		m->done_hint[g] = false;
 		gp_policy_access(m->policy, g);
-		if (m->pager->trace)
-			gp_trace_access(m, g, offset, len);
 	}
+}
+
+/*
+ * The trace lines of an acquire (absent: each group's absent chunks before
+ * the load, NULL for a release): one per group of the span, the bytes the
+ * acquire moved on the last (lock held).
+ */
+static void trace_span(struct gp_model *m, uint32_t first, uint32_t count, const void *stream,
+		       const uint32_t *absent, uint64_t h2d, uint64_t disk)
+{
+	uint32_t c = first, k = 0;
+
+	while (c < first + count) {
+		uint32_t g = m->chunk_group[c], start = c;
+		struct gp_trace_acq acq = { 0 };
+
+		while (c < first + count && m->chunk_group[c] == g)
+			c++;
+		if (absent) {
+			acq.loaded = absent[k++];
+			if (c == first + count) {
+				acq.h2d_bytes = h2d;
+				acq.disk_bytes = disk;
+			}
+		}
+		gp_trace_access(m, g, start, c - start, stream, absent ? &acq : NULL);
+	}
+}
+
+/* Each group's absent chunks in the span, for the trace (NULL: out of memory, no line). */
+static uint32_t *span_absent(struct gp_model *m, uint32_t first, uint32_t count)
+{
+	uint32_t *absent = calloc(count, sizeof(*absent)), k = 0;
+
+	if (!absent)
+		return NULL;
+	for (uint32_t c = first; c < first + count; c++) {
+		if (c > first && m->chunk_group[c] != m->chunk_group[c - 1])
+			k++;
+		absent[k] += m->chunks[c].state != GP_CHUNK_RESIDENT;
+	}
+	return absent;
 }
 
 /* Count hits and prefetch hits; make stream wait for the newest copy of the range. */
@@ -93,8 +135,8 @@ static int acquire_chunks(struct gp_model *m, uint64_t offset, uint64_t len,
 			  enum gp_access access, gp_stream_t stream)
 {
 	struct gp_pager *p = m->pager;
-	uint32_t first, count, absent = 0;
-	uint64_t t0 = gp_now_ns();
+	uint32_t first, count, absent = 0, *trace_absent = NULL;
+	uint64_t t0 = gp_now_ns(), h2d0 = 0, disk0 = 0;
 	CUstream s = user_stream(p, stream);
 	int err;
 
@@ -102,9 +144,14 @@ static int acquire_chunks(struct gp_model *m, uint64_t offset, uint64_t len,
 	pthread_mutex_lock(&p->lock);
 	if (m->offload_key)
 		gp_offload_forget(m);
-	note_access(m, first, count, offset, len);
+	note_access(m, first, count);
 	for (uint32_t c = first; c < first + count; c++)
 		absent += m->chunks[c].state != GP_CHUNK_RESIDENT;
+	if (p->trace) {
+		trace_absent = span_absent(m, first, count);
+		h2d0 = gp_stats_get(p->stats, GP_STAT_BYTES_H2D);
+		disk0 = gp_stats_get(p->stats, GP_STAT_BYTES_DISK);
+	}
 	err = gp_res_load(m, first, count, true, false);
 	if (!err) {
 		err = settle(m, first, count, access, s);
@@ -114,9 +161,15 @@ static int acquire_chunks(struct gp_model *m, uint64_t offset, uint64_t len,
 	if (!err) {
 		gp_stats_add(p->stats, absent ? GP_STAT_MISSES : GP_STAT_HITS, 1);
 		gp_stats_add(p->stats, GP_STAT_CHUNK_HITS, count - absent);
+		/* The trace may have started while the lock was dropped for reads. */
+		if (p->trace && trace_absent)
+			trace_span(m, first, count, stream, trace_absent,
+				   gp_stats_get(p->stats, GP_STAT_BYTES_H2D) - h2d0,
+				   gp_stats_get(p->stats, GP_STAT_BYTES_DISK) - disk0);
 		request_prefetch(m);
 	}
 	pthread_mutex_unlock(&p->lock);
+	free(trace_absent);
 	if (!err && !stream)
 		err = gp_stream_sync(p->gpu, s);
 	if (absent)
@@ -160,6 +213,8 @@ static int release_chunks(struct gp_model *m, uint64_t offset, uint64_t len, gp_
 	if (err)
 		gp_stream_sync(p->gpu, s);
 	gp_res_unpin(m, first, count);
+	if (p->trace)
+		trace_span(m, first, count, stream, NULL, 0, 0);
 out:
 	pthread_mutex_unlock(&p->lock);
 	return err;

@@ -7,6 +7,7 @@
 #include "error.h"
 #include "log.h"
 #include "pager.h"
+#include "trace.h"
 
 uint64_t gp_now_ns(void)
 {
@@ -195,6 +196,11 @@ GP_API int gp_pager_open(const struct gp_pager_options *caller_opts, struct gp_p
 	err = gp_prefetch_start(p);
 	if (err)
 		goto fail;
+	if (p->cfg.trace_path) {
+		err = gp_trace_start_env(p, p->cfg.trace_path);
+		if (err)
+			goto fail;
+	}
 	pthread_mutex_lock(&p->lock);
 	gp_pager_stats_gauges(p);
 	pthread_mutex_unlock(&p->lock);

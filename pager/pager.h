@@ -77,6 +77,8 @@ struct gp_model {
 	bool *done_hint;                /* [n_groups] gp_hint_done since the last acquire */
 	char *offload_key;              /* set while offloaded */
 	struct gp_verify *verify;       /* verify.c: result words and file checksums, or NULL */
+	uint64_t trace_gen;             /* trace.c: the trace that has its layout (0: none) */
+	uint32_t trace_id;              /* its model number in that trace */
 };
 
 struct gp_pager {
@@ -117,6 +119,9 @@ struct gp_pager {
 	/* trace */
 	FILE *trace;
 	uint64_t trace_start_ns;
+	uint64_t trace_gen;             /* traces started so far (models compare theirs) */
+	uint32_t trace_models;          /* models declared in the current trace */
+	uint64_t trace_last_ns;         /* time of its last line, never decreasing */
 	/* pinfo.c: measured rates and the checksum kernels, made on first use */
 	struct gp_pinfo *pinfo;
 };
@@ -173,8 +178,13 @@ void gp_prefetch_request(struct gp_model *m, const uint32_t *groups, size_t n);
 /* Forget requests for m and wait until no prefetch load of m runs (lock held). */
 void gp_prefetch_forget(struct gp_model *m);
 
-/* trace.c (lock held) */
-void gp_trace_access(struct gp_model *m, uint32_t group, uint64_t offset, uint64_t len);
+/* trace.c (lock held): one acquire or release of group's chunks [first, first + count). */
+struct gp_trace_acq {
+	uint32_t loaded;                /* chunks of the group that were absent */
+	uint64_t h2d_bytes, disk_bytes; /* moved for the whole acquire (0 on a release) */
+};
+void gp_trace_access(struct gp_model *m, uint32_t group, uint32_t first, uint32_t count,
+		     const void *stream, const struct gp_trace_acq *acq);
 
 /* pinfo.c: the kernels (loaded on first use) and the stream a NULL gp_stream_t means. */
 struct gp_kernels;

@@ -252,7 +252,20 @@ Test(pager, trace_lines)
 	cr_expect_eq(gp_trace_start(t.p, path), GP_ESTATE);
 	gp_test_check_pass(&t);
 	cr_assert_eq(gp_trace_stop(t.p), 0);
-	cr_expect_eq(gp_test_count_lines(path), 1 + (int)gp_model_group_count(t.m));
+	/* v2: header, the model's layout (1 + groups), an acquire and a release per group, end. */
+	cr_expect_eq(gp_test_count_lines(path), 3 + 3 * (int)gp_model_group_count(t.m));
+	{
+		struct gp_trace *tr;
+		struct gp_trace_info ti = { .struct_size = sizeof(ti) };
+
+		cr_assert_eq(gp_trace_read(path, &tr), 0, "%s", gp_last_error());
+		cr_assert_eq(gp_trace_get_info(tr, &ti), 0);
+		cr_expect_eq(ti.version, 2);
+		cr_expect_eq(ti.complete, 1);
+		cr_expect_eq(ti.n_acquires, gp_model_group_count(t.m));
+		cr_expect_eq(ti.n_releases, gp_model_group_count(t.m));
+		gp_trace_free(tr);
+	}
 	unlink(path);
 	gp_test_pager_close(&t);
 }

@@ -89,7 +89,18 @@ Test(run, trace_has_a_line_per_group_access)
 	groups = (int)json_integer_value(json_object_get(root, "groups"));
 	json_decref(root);
 	gp_test_cli_free(&r);
-	cr_expect_eq(gp_test_count_lines(path), 1 + 2 * groups);
+	/* v2: header, layout (1 + groups), 2 notes, an acquire and a release per access, end. */
+	cr_expect_eq(gp_test_count_lines(path), 5 + groups + 2 * 2 * groups);
+	{
+		struct gp_trace *tr;
+		struct gp_trace_info ti = { .struct_size = sizeof(ti) };
+
+		cr_assert_eq(gp_trace_read(path, &tr), 0, "%s", gp_last_error());
+		cr_assert_eq(gp_trace_get_info(tr, &ti), 0);
+		cr_expect_eq(ti.n_acquires, 2 * (uint64_t)groups);
+		cr_expect_gt(ti.link_gbps, 0);
+		gp_trace_free(tr);
+	}
 	unlink(path);
 }
 

@@ -31,7 +31,7 @@ static void help(void)
 	       "  --load-all             load the whole model at open when it fits the budget\n"
 	       "                         (no paging afterwards)\n"
 	       "  --verify               compare every tensor's device checksum with the file's\n"
-	       "  --trace FILE           write the access trace (one line per group access)\n"
+	       "  --trace FILE           write the access trace (format v2, for pagerstat mrc)\n"
 	       "  --json                 one JSON object on stdout, for scripts\n"
 	       "  --help                 this text\n\n"
 	       "The report: device, bytes read from disk, H2D bytes per step, hit rate,\n"

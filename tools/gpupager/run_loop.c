@@ -273,6 +273,12 @@ int run_model(const struct run_opts *o, struct run_result *r)
 	err = setup(&c);
 	if (!err && o->trace)
 		err = gp_trace_start(c.p, o->trace);
+	/* What pagerstat mrc and advise need besides the accesses: compute and the link. */
+	if (!err && o->trace)
+		err = gp_trace_note(c.p, "compute_ns_per_step",
+				    (r->simulated_s_per_step + r->kernel_s_per_step) * 1e9);
+	if (!err && o->trace && r->link_gbps > 0)
+		err = gp_trace_note(c.p, "link_gbps", r->link_gbps);
 	if (!err)
 		err = run_steps(&c);
 	if (o->trace && !err)

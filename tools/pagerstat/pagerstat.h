@@ -53,4 +53,13 @@ int ps_clean(void);
 /* Pids with a segment in /dev/shm, sorted; returns the count, or -1 (message printed). */
 int ps_segment_pids(int **pids);
 
+/* mrc.c: `pagerstat mrc TRACE ...` and `pagerstat advise TRACE ...` (argv[0] the command) */
+int ps_mrc(int argc, char **argv);
+int ps_advise(int argc, char **argv);
+/* chart.c: the curves as an SVG or PNG chart, adv marked (may be NULL); -1 after a message */
+int ps_chart_svg(const char *path, const struct gp_mrc *m, const struct gp_mrc_info *info,
+		 const struct gp_mrc_advice *adv);
+int ps_chart_png(const char *path, const struct gp_mrc *m, const struct gp_mrc_info *info,
+		 const struct gp_mrc_advice *adv);
+
 #endif
