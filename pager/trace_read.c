@@ -586,11 +586,17 @@ static int v1_line(struct parser *ps, const char *line, size_t len)
 			return perr(ps, GP_EFORMAT, "group %u changed: was '%s' at chunks [%u, +%u)",
 				    g, m->group_name[g], m->first[g], m->count[g]);
 	} else {
-		for (uint32_t k = 0; k < m->n_groups; k++)
-			if (m->count[k] && first < m->first[k] + m->count[k] &&
-			    m->first[k] < first + count)
+		/* Groups lie in index order in the range, apart. */
+		for (uint32_t k = 0; k < m->n_groups; k++) {
+			if (!m->count[k] || k == g)
+				continue;
+			if (first < m->first[k] + m->count[k] && m->first[k] < first + count)
 				return perr(ps, GP_EFORMAT, "group %u's chunks [%u, +%u) overlap "
 					    "group %u's", g, first, count, k);
+			if ((k < g) != (m->first[k] < first))
+				return perr(ps, GP_EFORMAT, "group %u at chunk %u is out of order "
+					    "with group %u at chunk %u", g, first, k, m->first[k]);
+		}
 		name = strndup(tok[1], tlen[1]);
 		if (!name)
 			return perr(ps, GP_ENOMEM, "out of memory");

@@ -181,6 +181,8 @@ Test(trace, bad_layouts)
 		{ "# gpupager trace v1\n5 /m 0 a 0 4194304\n6 /m 1 b 2097152 2097152\n",
 		  "3: group 1's chunks [1, +1) overlap group 0's" },
 		{ "# gpupager trace v1\n5 /m 0\n", "2: a v1 line has the fields" },
+		{ "# gpupager trace v1\n5 /m 1 b 0 2097152\n6 /m 0 a 4194304 2097152\n",
+		  "3: group 0 at chunk 2 is out of order with group 1 at chunk 0" },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
