@@ -2,8 +2,9 @@
  * chart.c - the miss-ratio chart of `pagerstat mrc`: budget (GiB) on x,
  * H2D GiB per step on y, one line per curve, the suggested budget marked.
  * SVG is written as text; PNG is drawn into an indexed-colour raster with a
- * 5x7 font and written by a minimal encoder (stored deflate blocks, CRC-32
- * and Adler-32 computed here), so pagerstat needs no image library.
+ * 5x7 font and written by a minimal encoder (one fixed-Huffman deflate block
+ * of runs and row-above matches, CRC-32 and Adler-32 computed here), so
+ * pagerstat needs no image library.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -283,43 +284,133 @@ static void chunk(FILE *f, const char *type, const unsigned char *data, size_t l
 	fwrite(b, 1, 4, f);
 }
 
+/* Deflate's bit writer: LSB first; Huffman codes are sent most significant bit first. */
+struct bits {
+	unsigned char *p;
+	uint32_t acc;
+	int n;
+};
+
+static void put_bits(struct bits *b, uint32_t v, int n)
+{
+	b->acc |= v << b->n;
+	b->n += n;
+	while (b->n >= 8) {
+		*b->p++ = (unsigned char)b->acc;
+		b->acc >>= 8;
+		b->n -= 8;
+	}
+}
+
+static void put_code(struct bits *b, uint32_t code, int n)
+{
+	uint32_t r = 0;
+
+	for (int i = 0; i < n; i++)
+		r |= ((code >> i) & 1) << (n - 1 - i);
+	put_bits(b, r, n);
+}
+
+/* A literal/length symbol in the fixed Huffman code (RFC 1951, 3.2.6). */
+static void put_sym(struct bits *b, unsigned sym)
+{
+	if (sym < 144)
+		put_code(b, 0x30 + sym, 8);
+	else if (sym < 256)
+		put_code(b, 0x190 + sym - 144, 9);
+	else if (sym < 280)
+		put_code(b, sym - 256, 7);
+	else
+		put_code(b, 0xc0 + sym - 280, 8);
+}
+
+static void put_match(struct bits *b, unsigned len, unsigned dist)
+{
+	static const unsigned short lbase[29] = { 3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19,
+						  23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115,
+						  131, 163, 195, 227, 258 };
+	static const unsigned char lext[29] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2,
+						3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0 };
+	static const unsigned short dbase[30] = { 1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65,
+						  97, 129, 193, 257, 385, 513, 769, 1025, 1537,
+						  2049, 3073, 4097, 6145, 8193, 12289, 16385,
+						  24577 };
+	static const unsigned char dext[30] = { 0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6,
+						7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13,
+						13 };
+	int l = 28, d = 29;
+
+	while (lbase[l] > len)
+		l--;
+	while (dbase[d] > dist)
+		d--;
+	put_sym(b, 257 + (unsigned)l);
+	put_bits(b, len - lbase[l], lext[l]);
+	put_code(b, (uint32_t)d, 5);
+	put_bits(b, dist - dbase[d], dext[d]);
+}
+
 /*
  * The zlib stream of the filtered scanlines (filter 0, one palette byte a
- * pixel), as stored deflate blocks of at most 65535 bytes.
+ * pixel) in one fixed-Huffman deflate block: greedy matches at distance 1
+ * (runs) and one scanline back (what the row above holds), else literals.
  */
-static unsigned char *zlib_stored(const struct raster *r, size_t *out_len)
+static unsigned char *zlib_fixed(const struct raster *r, size_t *out_len)
 {
-	size_t raw = (size_t)CH * (CW + 1), blocks = (raw + 65534) / 65535;
-	unsigned char *z = malloc(2 + raw + 5 * blocks + 4), *p;
-	uint32_t a = 1, b = 0;
-	size_t done = 0;
+	size_t raw_len = (size_t)CH * (CW + 1), row = CW + 1;
+	unsigned char *raw = malloc(raw_len), *z = malloc(raw_len * 9 / 8 + 64);
+	struct bits b;
+	uint32_t a = 1, s2 = 0;
+	size_t i = 0;
 
-	if (!z)
+	if (!raw || !z) {
+		free(raw);
+		free(z);
 		return NULL;
-	p = z;
-	*p++ = 0x78;
-	*p++ = 0x01;
-	while (done < raw) {
-		size_t n = raw - done > 65535 ? 65535 : raw - done;
-
-		*p++ = done + n == raw;
-		*p++ = (unsigned char)n;
-		*p++ = (unsigned char)(n >> 8);
-		*p++ = (unsigned char)~n;
-		*p++ = (unsigned char)(~n >> 8);
-		for (size_t i = 0; i < n; i++) {
-			size_t pos = done + i, row = pos / (CW + 1), col = pos % (CW + 1);
-			unsigned char v = col ? r->px[row][col - 1] : 0;
-
-			*p++ = v;
-			a = (a + v) % 65521;
-			b = (b + a) % 65521;
-		}
-		done += n;
 	}
-	put_be32(p, (b << 16) | a);
-	p += 4;
-	*out_len = (size_t)(p - z);
+	for (size_t y = 0; y < CH; y++) {
+		raw[y * row] = 0;
+		memcpy(raw + y * row + 1, r->px[y], CW);
+	}
+	for (size_t k = 0; k < raw_len; k++) {
+		a = (a + raw[k]) % 65521;
+		s2 = (s2 + a) % 65521;
+	}
+	z[0] = 0x78;
+	z[1] = 0x01;
+	b = (struct bits){ .p = z + 2 };
+	put_bits(&b, 1, 1);     /* final block */
+	put_bits(&b, 1, 2);     /* fixed Huffman codes */
+	while (i < raw_len) {
+		size_t best = 0, dist = 0, max = raw_len - i > 258 ? 258 : raw_len - i;
+		size_t cand[2] = { 1, row };
+
+		for (int c = 0; c < 2; c++) {
+			size_t n = 0;
+
+			if (i < cand[c])
+				continue;
+			while (n < max && raw[i + n] == raw[i + n - cand[c]])
+				n++;
+			if (n > best) {
+				best = n;
+				dist = cand[c];
+			}
+		}
+		if (best >= 3) {
+			put_match(&b, (unsigned)best, (unsigned)dist);
+			i += best;
+		} else {
+			put_sym(&b, raw[i++]);
+		}
+	}
+	put_sym(&b, 256);
+	if (b.n)
+		put_bits(&b, 0, 8 - b.n);
+	put_be32(b.p, (s2 << 16) | a);
+	b.p += 4;
+	*out_len = (size_t)(b.p - z);
+	free(raw);
 	return z;
 }
 
@@ -398,7 +489,7 @@ int ps_chart_png(const char *path, const struct gp_mrc *m, const struct gp_mrc_i
 	ihdr[8] = 8;            /* bit depth */
 	ihdr[9] = 3;            /* indexed colour */
 	ihdr[10] = ihdr[11] = ihdr[12] = 0;
-	z = zlib_stored(r, &zlen);
+	z = zlib_fixed(r, &zlen);
 	free(r);
 	if (!z) {
 		fprintf(stderr, "pagerstat mrc: out of memory\n");
