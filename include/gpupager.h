@@ -725,7 +725,7 @@ GP_API int gp_trace_group(const struct gp_trace *trace, uint32_t model, uint32_t
  *          groups weighted by their chunks (Mattson), in a Fenwick tree
  *   min    Belady's MIN over the chunk trace, exact for every budget: an
  *          OPT stack over next-use times from one backward pass
- *   clock, static, auto, plan   the engine's own policy code replayed
+ *   clock, static, auto   the engine's own policy code replayed
  *          (pager/decide.h) at each budget
  *
  * A budget below the largest group has no point (valid 0).
