@@ -170,6 +170,14 @@ static const char app_source[] =
 	"	return v.mismatches ? 1 : 0;\n"
 	"}\n";
 
+#if defined(__SANITIZE_ADDRESS__)
+static const char app_sanitizers[] = "-fsanitize=address,undefined";
+#elif defined(__SANITIZE_THREAD__)
+static const char app_sanitizers[] = "-fsanitize=thread";
+#else
+static const char app_sanitizers[] = "";
+#endif
+
 Test(install, pkg_config_program_runs_from_the_prefix)
 {
 	char path[8192], *out;
@@ -187,10 +195,13 @@ Test(install, pkg_config_program_runs_from_the_prefix)
 	cr_assert_eq(status, 0, "%s", out);
 	cr_expect(!strncmp(out, GP_VERSION_STRING "\n", strlen(GP_VERSION_STRING) + 1), "%s", out);
 	free(out);
-	/* The prefix's own header and library: nothing from the source or build tree. */
-	status = sh(&out, "cd '%1$s' && cc -std=c11 -Wall -Werror -o app app.c "
+	/*
+	 * The prefix's own header and library: nothing from the source or build
+	 * tree.  A sanitized library needs its runtime in the program too.
+	 */
+	status = sh(&out, "cd '%1$s' && cc -std=c11 -Wall -Werror %2$s -o app app.c "
 		    "$(PKG_CONFIG_PATH='%1$s/lib/pkgconfig' pkg-config --cflags --libs gpupager) "
-		    "-Wl,-rpath,'%1$s/lib'", prefix);
+		    "-Wl,-rpath,'%1$s/lib'", prefix, app_sanitizers);
 	cr_assert_eq(status, 0, "building with pkg-config: %s", out);
 	free(out);
 	status = sh(&out, "'%1$s/bin/gpupager' mkmodel --arch llama3-8b --scale 0.02 '%1$s/llama' "
