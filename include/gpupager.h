@@ -254,9 +254,11 @@ struct gp_pager_options {
 	uint64_t vram_budget;
 	double vram_budget_pct;
 	uint64_t host_budget;           /* 0: GPUPAGER_HOST_BUDGET */
-	const char *policy;             /* "auto", "lru", "clock", "static"; NULL: GPUPAGER_POLICY */
+	const char *policy;             /* "auto", "lru", "clock", "static" ("plan" needs a plan); NULL: GPUPAGER_POLICY */
 	const char *swap_blocks;        /* static policy's streamed blocks; NULL: GPUPAGER_SWAP_BLOCKS or chosen */
 	int load_all;                   /* 1: load whole models at open when they fit (no paging) */
+	/* Added after v1 (struct_size tells): */
+	const char *plan;               /* plan file (pagerstat plan) to follow; NULL: GPUPAGER_PLAN */
 };
 
 /*
@@ -810,6 +812,132 @@ struct gp_mrc_advice {
 };
 GP_API int gp_mrc_advise(const struct gp_mrc *mrc, int curve, double target_ratio,
 			 struct gp_mrc_advice *advice);
+
+/* ---------------------------------------------------------------- budget */
+
+/*
+ * Change the VRAM budget at run time (bytes, rounded down to whole chunks;
+ * at least two).  Raising it lets the pool grow later, up to what the
+ * device has free less GPUPAGER_VRAM_HEADROOM (a larger request is lowered
+ * to that, logged).  Lowering it evicts weight chunks not in use (waiting
+ * for their last use without the pager lock, dirty chunks written back
+ * first; never a chunk acquired now) and releases the physical chunks
+ * beyond the new budget, so the device memory goes back to the driver.
+ * When acquired chunks or app allocations (gp_pager_alloc) keep the pool
+ * above it, the pool is lowered as far as it can be and GP_EBUSY says how
+ * much is held and by what; the budget stays at the requested value and
+ * the pool shrinks to it as those are released (freed chunks are released,
+ * each demand load evicts one chunk more than it takes).  Thread-safe.
+ */
+GP_API int gp_pager_set_vram_budget(struct gp_pager *pager, uint64_t bytes);
+/*
+ * Give back up to bytes (rounded up to whole chunks; 0: every chunk not in
+ * use) of the pool's device memory now: free chunks first, then weight
+ * chunks not in use, evicted as above.  The budget is unchanged, so the
+ * pool may grow back later.  *released (may be NULL) gets the bytes given
+ * back; fewer than asked is not an error.  Thread-safe.
+ */
+GP_API int gp_pager_trim(struct gp_pager *pager, uint64_t bytes, uint64_t *released);
+
+/*
+ * Plans (`pagerstat plan`, GPUPAGER_PLAN, gp_pager_options.plan): for one
+ * model layout and one VRAM budget, which groups stay resident (whole, or
+ * their head chunks) and which are streamed, the eviction order (outside
+ * the plan, then beyond each group's kept head, then kept chunks; the
+ * group needed furthest ahead in the step first) and how many accesses
+ * ahead each group is prefetched.  The `plan` policy follows one exactly
+ * and falls back to `auto`, with one log line, when the accesses depart
+ * from the step the plan was compiled from.
+ *
+ * gp_plan_compile replays candidate schedules with the engine's own
+ * decision code (the plan policy itself): "static" (whole groups resident,
+ * by accesses per step) and "min" (every group keeps its head, the drops
+ * spread: auto's schedule), each with prefetch distance 0..max_prefetch,
+ * and keeps the fastest under the link model: copies run one after
+ * another on the link (chunk size / link rate each) in the order the
+ * replay issues them; an access's compute (the step's compute time times
+ * the group's share of the bytes accessed) starts when its demand loads
+ * are done and the previous compute has finished; the step time is the
+ * time between step ends.  Link and compute come from the trace's notes
+ * (link_gbps, compute_ns_per_step), the options, else 25 GB/s and none.
+ *
+ * options_json (NULL: defaults) is an object with the optional keys
+ * "schedules" (["static", "min"]), "max_prefetch" (0..4, default 4),
+ * "link_gbps" and "compute_ms".  Errors (GP_EINVAL unless said):
+ * "plan options are not valid JSON: ...", "plan options: unknown key 'k'
+ * (known: ...)", a budget below the largest group (GP_ERANGE, naming it),
+ * a v1 trace (GP_EUNSUPPORTED) or a trace without two identical steps.
+ *
+ * Plan files are JSON ({"format": "gpupager-plan", "version": 1, ...},
+ * README.md "pagerstat"); gp_plan_read refuses a newer version
+ * (GP_EUNSUPPORTED), a malformed file (GP_EFORMAT, naming the path), and
+ * a pager refuses a plan for another layout (GP_EINVAL naming both layout
+ * fingerprints) when the model opens.
+ */
+#define GP_PLAN_FORMAT_VERSION 1
+struct gp_plan;
+
+struct gp_plan_options {
+	uint32_t struct_size;           /* set by gp_plan_options_init() */
+	uint32_t model;                 /* model index in the trace */
+	uint64_t budget;                /* bytes, or ... */
+	double budget_pct;              /* ... percent of the model's range (one of the two) */
+	const char *options_json;       /* NULL or a JSON object (above) */
+	double link_gbps;               /* 0: options_json, the trace's note, else 25 */
+	double compute_ns_per_step;     /* 0: options_json, the trace's note, else none */
+};
+GP_API void gp_plan_options_init(struct gp_plan_options *opts);
+GP_API int gp_plan_compile(const struct gp_trace *trace, const struct gp_plan_options *opts,
+			   struct gp_plan **out);
+/* Write as JSON to path ("-": stdout); GP_EIO naming the path. */
+GP_API int gp_plan_write(const struct gp_plan *plan, const char *path);
+/* GP_ENOENT/GP_EIO unreadable, GP_EFORMAT not a plan, GP_EUNSUPPORTED a newer version. */
+GP_API int gp_plan_read(const char *path, struct gp_plan **out);
+GP_API void gp_plan_free(struct gp_plan *plan);
+
+/* Strings point into the plan. */
+struct gp_plan_info {
+	uint32_t struct_size;           /* sizeof(struct gp_plan_info), set by the caller */
+	uint32_t version;               /* the file's format version */
+	const char *source;             /* the traced model's path */
+	uint64_t fingerprint;           /* of the layout (as gp_trace_model_info's) */
+	uint64_t chunk_size;
+	uint32_t n_chunks, n_groups;
+	uint32_t period;                /* accesses per step */
+	uint64_t budget;                /* bytes */
+	uint64_t capacity_chunks;
+	const char *schedule;           /* "static" or "min" */
+	uint32_t prefetch;              /* the schedule's prefetch distance */
+	uint64_t bytes_per_step;        /* predicted H2D bytes per steady-state step */
+	double step_ns;                 /* predicted step time (link model above) */
+	double compute_ns_per_step, link_gbps;
+	uint32_t n_candidates;          /* schedules tried (0 for a plan read from a file) */
+	uint32_t resident_groups, streamed_groups;
+};
+GP_API int gp_plan_get_info(const struct gp_plan *plan, struct gp_plan_info *info);
+
+struct gp_plan_group {
+	uint32_t struct_size;           /* sizeof(struct gp_plan_group), set by the caller */
+	const char *name;
+	uint32_t chunks, keep_chunks;   /* keep_chunks: head chunks kept across the step */
+	int used;                       /* 0: the step never accesses it */
+	int resident;                   /* 1: kept whole; 0: streamed (or unused) */
+	uint32_t prefetch;              /* accesses ahead it is prefetched */
+	uint64_t bytes_per_step;        /* predicted H2D bytes of its chunks per step */
+	double compute_ns, load_ns;     /* per step: its compute, its bytes over the link */
+};
+GP_API int gp_plan_group(const struct gp_plan *plan, uint32_t group, struct gp_plan_group *info);
+
+struct gp_plan_candidate {
+	uint32_t struct_size;           /* sizeof(struct gp_plan_candidate), set by the caller */
+	const char *schedule;           /* "static" or "min" */
+	uint32_t prefetch;
+	uint64_t bytes_per_step;
+	double step_ns;
+	int chosen;
+};
+GP_API int gp_plan_candidate(const struct gp_plan *plan, uint32_t index,
+			     struct gp_plan_candidate *info);
 
 #ifdef __cplusplus
 }

@@ -72,6 +72,11 @@ static const struct var vars[] = {
 	    "Write the access trace (format v2) of every pager the process opens to this file "
 	    "(the second pager to FILE.2, ...), as gp_trace_start does." },
 	  KIND_STRING, FIELD(trace_path) },
+	{ { "GPUPAGER_PLAN", "path to a plan file (pagerstat plan -o FILE)", "(none)",
+	    "Follow this compiled plan: the plan policy keeps its resident groups, evicts in its "
+	    "order and prefetches its distances, and falls back to auto (one log line) when the "
+	    "accesses depart from it. The model must have the plan's layout." },
+	  KIND_STRING, FIELD(plan_path) },
 	{ { "GPUPAGER_NUMA_NODE", "auto|N", "auto",
 	    "NUMA node for host slots and I/O threads; auto reads the GPU's node from sysfs." },
 	  KIND_NODE, FIELD(numa_node) },

@@ -15,7 +15,9 @@
 
 enum gp_io_mode { GP_IO_AUTO, GP_IO_URING, GP_IO_PREAD };
 enum gp_backend_kind { GP_BACKEND_VMM, GP_BACKEND_UM };
-enum gp_policy_kind { GP_POLICY_AUTO, GP_POLICY_LRU, GP_POLICY_CLOCK, GP_POLICY_STATIC };
+/* The order of GPUPAGER_POLICY's words; plan comes from GPUPAGER_PLAN or the options. */
+enum gp_policy_kind { GP_POLICY_AUTO, GP_POLICY_LRU, GP_POLICY_CLOCK, GP_POLICY_STATIC,
+		      GP_POLICY_PLAN };
 enum gp_io_fail_kind { GP_IO_FAIL_NONE, GP_IO_FAIL_EIO, GP_IO_FAIL_SHORT };
 
 struct gp_config {

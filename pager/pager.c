@@ -73,9 +73,29 @@ static int take_options(struct gp_pager *p, const struct gp_pager_options *in,
 			  &p->swap_blocks);
 	if (!err)
 		err = copy_option(opts->driver_path, &p->driver_path);
+	if (!err)
+		err = copy_option(opts->plan ? opts->plan : p->cfg.plan_path, &p->plan_path);
+	if (err)
+		return err;
+	/* A plan file selects the plan policy; another policy asked for beside it is an error. */
+	if (p->plan_path && opts->policy && p->cfg.policy != GP_POLICY_PLAN)
+		return gp_fail(GP_EINVAL, "gp_pager_open: policy '%s' and a plan (%s) given: the "
+			       "plan policy follows the plan, drop one of them", opts->policy,
+			       p->plan_path);
+	if (p->plan_path)
+		p->cfg.policy = GP_POLICY_PLAN;
+	else if (p->cfg.policy == GP_POLICY_PLAN)
+		return gp_fail(GP_EINVAL, "gp_pager_open: policy plan needs a plan file "
+			       "(gp_pager_options.plan, GPUPAGER_PLAN or gpupager run --plan)");
+	if (p->plan_path) {
+		err = gp_plan_read(p->plan_path, &p->plan);
+		if (err)
+			return err;
+	}
 	/* What is left of opts is read only during the open; policy was parsed. */
 	opts->swap_blocks = p->swap_blocks;
 	opts->driver_path = p->driver_path;
+	opts->plan = p->plan_path;
 	opts->policy = NULL;
 	return err;
 }
@@ -260,6 +280,8 @@ GP_API void gp_pager_close(struct gp_pager *p)
 	pthread_cond_destroy(&p->changed);
 	pthread_mutex_destroy(&p->lock);
 	free(p->swap_blocks);
+	free(p->plan_path);
+	gp_plan_free(p->plan);
 	free(p->driver_path);
 	free(p);
 }

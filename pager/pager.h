@@ -105,6 +105,8 @@ struct gp_pager {
 	bool load_all;
 	char *swap_blocks;              /* copied from the options or GPUPAGER_SWAP_BLOCKS */
 	char *driver_path;              /* copied from the options; NULL: the configured one */
+	char *plan_path;                /* copied from the options or GPUPAGER_PLAN, or NULL */
+	struct gp_plan *plan;           /* read at open from plan_path: the plan policy's */
 	/* prefetch worker */
 	pthread_t prefetch_thread;
 	bool prefetch_running;

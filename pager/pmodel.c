@@ -6,6 +6,8 @@
 #include "error.h"
 #include "log.h"
 #include "pager.h"
+#include "plan.h"
+#include "trace.h"
 
 static int cmp_range_offset(const void *a, const void *b, void *ctx)
 {
@@ -100,8 +102,28 @@ static int create_policy(struct gp_model *m)
 		.capacity_chunks = p->max_chunks,
 		.swap_blocks = p->swap_blocks,
 		.prefetch_groups = (uint32_t)p->cfg.prefetch_groups,
+		.plan = p->plan,
 	};
 
+	if (p->plan && popts.kind == GP_POLICY_PLAN) {
+		const struct gp_model_desc *d = m->desc;
+		struct gp_fp fp;
+		int err;
+
+		/* The layout's fingerprint, as the trace the plan came from recorded it. */
+		gp_fp_init(&fp, d->chunk_size, m->n_chunks, d->n_groups);
+		for (uint32_t g = 0; g < d->n_groups; g++)
+			gp_fp_group(&fp, d->groups[g].name, m->group_first_chunk[g],
+				    m->group_chunk_count[g]);
+		err = gp_plan_check_layout(p->plan, gp_fp_done(&fp), d->source);
+		if (err)
+			return gp_fail_context(err, "%s: ", p->plan_path);
+		if (p->plan->capacity != p->max_chunks)
+			gp_log_info("%s: the plan was compiled for %llu chunks, the budget holds %llu: "
+				    "bytes will differ from its prediction", p->plan_path,
+				    (unsigned long long)p->plan->capacity,
+				    (unsigned long long)p->max_chunks);
+	}
 	return gp_policy_create(&layout, &popts, &m->policy);
 }
 

@@ -20,6 +20,8 @@ static const struct gp_policy_ops *policy_ops(int kind)
 		return &gp_policy_clock_ops;
 	case GP_POLICY_STATIC:
 		return &gp_policy_static_ops;
+	case GP_POLICY_PLAN:
+		return &gp_policy_plan_ops;
 	default:
 		return NULL;
 	}
@@ -101,7 +103,7 @@ int gp_policy_create(const struct gp_policy_layout *layout, const struct gp_poli
 
 	*out = NULL;
 	if (!ops)
-		return gp_fail(GP_EINVAL, "policy: unknown policy kind %d (auto, lru, clock, static)",
+		return gp_fail(GP_EINVAL, "policy: unknown policy kind %d (auto, lru, clock, static, plan)",
 			       opts->kind);
 	err = check_layout(layout);
 	if (err)

@@ -12,6 +12,9 @@
  *           ahead (Belady's MIN over the learned sequence) and prefetches
  *           the next groups; when accesses stop matching the sequence it
  *           behaves as LRU and learns again
+ *   plan    follows a compiled plan (plan.h, `pagerstat plan`): its
+ *           resident set, eviction order and prefetch distances; falls
+ *           back to auto (one log line) when the accesses depart from it
  *
  * The unit of residency is a chunk, the unit of access a group (a
  * contiguous run of chunks).  A policy only decides: the engine tells it
@@ -31,6 +34,7 @@
 #include "config.h"
 
 struct gp_policy;
+struct gp_plan;
 
 /* The shape a policy works over: groups as runs of chunks. */
 struct gp_policy_layout {
@@ -47,6 +51,7 @@ struct gp_policy_opts {
 	uint64_t capacity_chunks;       /* device chunks this model may hold */
 	const char *swap_blocks;        /* static: block ranges to stream ("20-39"); NULL: chosen from capacity */
 	uint32_t prefetch_groups;       /* auto: groups ahead to prefetch at most; 0: default (2) */
+	const struct gp_plan *plan;     /* plan: the compiled plan (plan.h), not owned; kept while the policy lives */
 };
 
 /* The name of a policy kind ("auto"), or NULL for none. */

@@ -60,6 +60,7 @@ extern const struct gp_policy_ops gp_policy_lru_ops;
 extern const struct gp_policy_ops gp_policy_clock_ops;
 extern const struct gp_policy_ops gp_policy_static_ops;
 extern const struct gp_policy_ops gp_policy_auto_ops;
+extern const struct gp_policy_ops gp_policy_plan_ops;
 
 void gp_chunk_list_init(struct gp_chunk_list *list);
 void gp_chunk_list_remove(struct gp_policy *p, struct gp_chunk_list *list, uint32_t chunk);

@@ -65,6 +65,7 @@ class PagerOptions(Structure):
         ("policy", c_char_p),
         ("swap_blocks", c_char_p),
         ("load_all", c_int),
+        ("plan", c_char_p),             # appended after v1: a plan file (pagerstat plan)
     ]
 
 

@@ -25,6 +25,7 @@ int main(void)
 	F(gp_pager_options, driver_path); F(gp_pager_options, vram_budget);
 	F(gp_pager_options, vram_budget_pct); F(gp_pager_options, host_budget);
 	F(gp_pager_options, policy); F(gp_pager_options, swap_blocks); F(gp_pager_options, load_all);
+	F(gp_pager_options, plan);
 	S(gp_pager_stats); F(gp_pager_stats, struct_size); F(gp_pager_stats, hits);
 	F(gp_pager_stats, misses); F(gp_pager_stats, chunk_hits); F(gp_pager_stats, chunk_misses);
 	F(gp_pager_stats, bytes_disk); F(gp_pager_stats, bytes_h2d); F(gp_pager_stats, bytes_d2h);

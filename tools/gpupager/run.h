@@ -14,6 +14,7 @@ struct run_opts {
 	uint64_t host_budget;   /* 0: the model's size, within GPUPAGER_HOST_BUDGET */
 	const char *policy;
 	const char *swap_blocks;
+	const char *plan;       /* --plan FILE: follow it (its budget unless --budget) */
 	unsigned steps;
 	double compute_ms_per_gb;
 	bool verify;

@@ -12,7 +12,7 @@ static void help(void)
 	printf("usage: gpupager run MODEL [--budget SIZE|PCT] [--policy lru|clock|static|auto]\n"
 	       "                    [--swap-blocks RANGES] [--steps N] [--compute-ms-per-gb X]\n"
 	       "                    [--host-budget SIZE] [--load-all] [--verify] [--trace FILE]\n"
-	       "                    [--json]\n\n"
+	       "                    [--plan FILE] [--json]\n\n"
 	       "Open MODEL through the pager and run N steps of a forward pass: for each group\n"
 	       "in model order, acquire it on a compute stream, checksum every tensor's bytes\n"
 	       "on the device, add the simulated compute time, and release it.  Runs on the\n"
@@ -24,6 +24,8 @@ static void help(void)
 	       "                         lru, clock, or static (block swap)\n"
 	       "  --swap-blocks RANGES   static: the blocks to stream, e.g. 20-39 or 0-5,7\n"
 	       "                         (default GPUPAGER_SWAP_BLOCKS, else chosen for the budget)\n"
+	       "  --plan FILE            follow a plan compiled by pagerstat plan (the plan\n"
+	       "                         policy; the plan's budget unless --budget is given)\n"
 	       "  --steps N              forward passes (default 3)\n"
 	       "  --compute-ms-per-gb X  simulated compute per GB of weights used (default 40)\n"
 	       "  --host-budget SIZE     pinned host tier (default: the model's size, at most\n"
@@ -56,6 +58,7 @@ int run_parse_args(int argc, char **argv, struct run_opts *o)
 		{ "verify", no_argument, NULL, 'v' },
 		{ "load-all", no_argument, NULL, 'L' },
 		{ "trace", required_argument, NULL, 't' },
+		{ "plan", required_argument, NULL, 'P' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -108,6 +111,9 @@ int run_parse_args(int argc, char **argv, struct run_opts *o)
 		case 't':
 			o->trace = optarg;
 			break;
+		case 'P':
+			o->plan = optarg;
+			break;
 		case 'j':
 			o->json = true;
 			break;
@@ -122,6 +128,9 @@ int run_parse_args(int argc, char **argv, struct run_opts *o)
 		return cli_usage_error("run", optind >= argc ? "MODEL is required" :
 					      "one MODEL expected");
 	o->model = argv[optind];
+	if (o->plan && o->policy)
+		return cli_usage_error("run", "--plan and --policy: the plan policy follows the "
+				       "plan, give one of them");
 	if (o->policy && gp_policy_check(o->policy))
 		return cli_usage_error("run", "--policy: expected auto, lru, clock or static, got "
 				       "'%s'", o->policy);

@@ -193,17 +193,35 @@ static int pager_options(const struct run_opts *o, struct gp_pager_options *po,
 {
 	struct gp_model *desc;
 	int err = gp_model_open(NULL, o->model, &desc);
+	uint64_t words, chunk;
 
 	if (err)
 		return err;
 	*model_bytes = gp_model_device_size(desc);
+	/* The checksum kernels' result words: one per tensor, whole chunks of the budget. */
+	chunk = gp_model_chunk_size(desc);
+	words = (uint64_t)gp_model_tensor_count(desc) * sizeof(uint64_t);
+	words = chunk ? (words + chunk - 1) / chunk * chunk : words;
 	gp_model_close(desc);
 	gp_pager_options_init(po);
 	po->policy = o->policy;
 	po->driver_path = o->driver_path;
 	po->swap_blocks = o->swap_blocks;
+	po->plan = o->plan;
 	po->vram_budget = o->budget_pct > 0 ? (uint64_t)((double)*model_bytes * o->budget_pct / 100.0)
 					    : o->budget;
+	if (o->plan && !po->vram_budget) {
+		struct gp_plan_info pi = { .struct_size = sizeof(pi) };
+		struct gp_plan *plan;
+
+		err = gp_plan_read(o->plan, &plan);
+		if (err)
+			return err;
+		gp_plan_get_info(plan, &pi);
+		/* The plan's budget is the weights'; the result words come on top. */
+		po->vram_budget = pi.budget + words;
+		gp_plan_free(plan);
+	}
 	po->host_budget = o->host_budget;
 	po->load_all = o->load_all;
 	if (!po->host_budget) {

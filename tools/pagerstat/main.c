@@ -17,7 +17,8 @@ static void usage(FILE *out)
 		"       pagerstat [--json]          list the processes using libgpupager\n"
 		"       pagerstat --clean           remove segments left by exited processes\n"
 		"       pagerstat mrc TRACE ...     miss-ratio curves of a trace (mrc --help)\n"
-		"       pagerstat advise TRACE ...  the budget and settings to use (advise --help)\n\n"
+		"       pagerstat advise TRACE ...  the budget and settings to use (advise --help)\n"
+		"       pagerstat plan TRACE ...    compile a plan the pager follows (plan --help)\n\n"
 		"Shows the counters a process using libgpupager (%s) keeps in\n"
 		"/dev/shm/gpupager.PID, in the spirit of vmstat: the first line covers the time\n"
 		"since the process opened its first pager, then one line every INTERVAL seconds\n"
@@ -86,6 +87,8 @@ int main(int argc, char **argv)
 		return ps_mrc(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "advise"))
 		return ps_advise(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "plan"))
+		return ps_plan(argc - 1, argv + 1);
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "p:h", longopts, NULL)) != -1) {
 		switch (opt) {

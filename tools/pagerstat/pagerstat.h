@@ -56,6 +56,7 @@ int ps_segment_pids(int **pids);
 /* mrc.c: `pagerstat mrc TRACE ...` and `pagerstat advise TRACE ...` (argv[0] the command) */
 int ps_mrc(int argc, char **argv);
 int ps_advise(int argc, char **argv);
+int ps_plan(int argc, char **argv);
 /* chart.c: the curves as an SVG or PNG chart, adv marked (may be NULL); -1 after a message */
 int ps_chart_svg(const char *path, const struct gp_mrc *m, const struct gp_mrc_info *info,
 		 const struct gp_mrc_advice *adv);
