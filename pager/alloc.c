@@ -92,6 +92,9 @@ GP_API int gp_pager_free(struct gp_pager *p, uint64_t device_ptr, gp_stream_t st
 		/* The app's work on it must be done before it is unmapped. */
 		err = gp_stream_sync(p->gpu, stream ? (CUstream)stream : p->own_stream);
 		give_back(p, a);
+		/* Above a lowered budget the chunks go back to the device (trim.c). */
+		if (p->n_created > p->max_chunks)
+			gp_trim_excess(p, false);
 	} else {
 		err = gp_fail(GP_ENOENT, "gp_pager_free: 0x%llx was not allocated by this pager",
 			      (unsigned long long)device_ptr);

@@ -70,6 +70,16 @@ bool gp_decide_prefetch_admits(const struct gp_policy *policy, uint32_t victim,
  */
 int gp_decide_victim_for_other(const struct gp_decide_model *m, uint32_t *victim);
 
+/*
+ * A chunk of this model given back to the device (gp_pager_trim, a lowered
+ * budget): the first evictable chunk of a done group, else the policy's
+ * choice.  idle_only considers only chunks the GPU is past (nothing to
+ * wait for); the caller asks every model so before asking for any
+ * evictable one.  GP_ENOENT (gp_policy_victim's message) when there is
+ * none.
+ */
+int gp_decide_victim_for_trim(const struct gp_decide_model *m, bool idle_only, uint32_t *victim);
+
 /* ---------------------------------------------------------------- replay */
 
 /*

@@ -95,7 +95,8 @@ struct gp_pager {
 	uint64_t chunk_size;
 	uint64_t vram_budget;           /* bytes the chunk pool may grow to */
 	uint64_t max_chunks;            /* vram_budget / chunk_size, lowered on device OOM */
-	uint64_t n_created;             /* physical chunks created so far */
+	uint64_t n_created;             /* physical chunks created and not released */
+	uint64_t free_cap;              /* trim.c: free_chunks' slots (0: max_chunks, never raised) */
 	uint64_t copy_seq;              /* copies queued on copy_stream so far */
 	struct gp_dev_chunk **free_chunks;
 	uint64_t n_free;
@@ -165,6 +166,18 @@ int gp_res_evict(struct gp_model *m, uint32_t chunk);
 int gp_res_copy_to_host(struct gp_model *m, uint32_t chunk, bool dirty, bool keep);
 /* Pinned host slots holding chunks list[0..n) (files read without the lock; call it unlocked). */
 int gp_res_fill_host(struct gp_model *m, const uint32_t *list, uint32_t *slots, size_t n);
+
+/* residency.c: m's chunks as the decision (decide.h) sees them. */
+struct gp_decide_model;
+void gp_res_decide_model(struct gp_model *m, struct gp_decide_model *out);
+
+/*
+ * trim.c (lock held): while the pool holds more chunks than the budget
+ * (a budget lowered while chunks were held), release free chunks; with
+ * evict, also evict and release one weight chunk not in use (a demand
+ * load's share of the shrinking; it may drop the lock).
+ */
+void gp_trim_excess(struct gp_pager *p, bool evict);
 
 /* offload.c: the model is used again: its host slots need not be kept (lock held). */
 void gp_offload_forget(struct gp_model *m);

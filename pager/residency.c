@@ -202,6 +202,11 @@ static struct gp_decide_model decide_model(struct gp_model *m)
 	};
 }
 
+void gp_res_decide_model(struct gp_model *m, struct gp_decide_model *out)
+{
+	*out = decide_model(m);
+}
+
 /* Evict victim of m and hand its physical chunk to the caller. */
 static int take_evicted(struct gp_model *m, uint32_t victim, struct gp_dev_chunk **out)
 {
@@ -220,6 +225,9 @@ int gp_res_take_chunk(struct gp_pager *p, struct gp_model *m, uint32_t for_chunk
 	uint32_t victim;
 	int err;
 
+	/* Above a lowered budget (trim.c): free chunks go back, a demand load gives one more. */
+	if (p->n_created > p->max_chunks)
+		gp_trim_excess(p, !prefetch);
 	if (p->n_free) {
 		*out = p->free_chunks[--p->n_free];
 		return 0;

@@ -3,7 +3,8 @@
  * budget, verifying every checksum, then threads touching a userfaultfd
  * host view whose pool is too small for the file (faults, read-ahead and
  * evictions at once), while another thread reads the pager's stats, the
- * process's totals and the pagerstat segment: the program to run under ThreadSanitizer
+ * process's totals and the pagerstat segment and another lowers, raises
+ * and trims the VRAM budget: the program to run under ThreadSanitizer
  * (`make pager-stress TSAN=1`), where Criterion cannot start.  Exit status
  * 0 when every checksum matched and no call failed.
  */
@@ -26,6 +27,8 @@
 
 #define N_THREADS 3
 #define ROUNDS 60
+#define BUDGET (40u << 20)
+#define LOW_BUDGET (16u << 20)   /* 3 groups and 3 result words fit */
 
 struct shared {
 	struct gp_pager *p;
@@ -193,6 +196,44 @@ static int write_model(const char *dir, uint64_t seed)
 	return gp_sample_write_model(&sm, &wo, &res);
 }
 
+/*
+ * The budget between BUDGET and LOW_BUDGET, and trims, while the workers
+ * page: every call succeeds or (lowering under acquired chunks) is GP_EBUSY.
+ */
+struct budgeter {
+	struct shared *s;
+	int done;               /* set (atomically) when the workers have joined */
+	unsigned changes, trims, busy, errors;
+	uint64_t released;
+};
+
+static void *change_budget(void *arg)
+{
+	struct budgeter *b = arg;
+
+	while (!__atomic_load_n(&b->done, __ATOMIC_ACQUIRE)) {
+		uint64_t released = 0;
+		int err = gp_pager_set_vram_budget(b->s->p, b->changes % 2 ? BUDGET : LOW_BUDGET);
+
+		if (err == GP_EBUSY)
+			b->busy++;
+		else if (err)
+			b->errors++;
+		b->changes++;
+		err = gp_pager_trim(b->s->p, b->trims % 2 ? 0 : 4u << 20, &released);
+		if (err) {
+			fprintf(stderr, "budget thread: %s\n", gp_last_error());
+			b->errors++;
+		}
+		b->trims++;
+		b->released += released;
+		usleep(2000);
+	}
+	if (gp_pager_set_vram_budget(b->s->p, BUDGET))
+		b->errors++;
+	return NULL;
+}
+
 /* Counters only grow; memory held never exceeds the budget; every call succeeds. */
 static void *read_stats(void *arg)
 {
@@ -217,7 +258,8 @@ static void *read_stats(void *arg)
 			break;
 		}
 		acquires = ps.hits + ps.misses;
-		if (acquires < last_acquires || ps.vram_used > ps.vram_budget ||
+		/* The budget thread may leave the pool above a lowered budget (GP_EBUSY) for a while. */
+		if (acquires < last_acquires || ps.vram_used > BUDGET ||
 		    gi.resident_chunks > gi.total_chunks || total.bytes_h2d < ps.bytes_h2d) {
 			fprintf(stderr, "stats reader: inconsistent figures (%s)\n", line);
 			r->errors++;
@@ -241,7 +283,8 @@ int main(void)
 	struct gp_pager_options po;
 	struct worker w[N_THREADS];
 	struct reader reader = { .s = &s };
-	pthread_t th[N_THREADS], reader_thread;
+	struct budgeter budgeter = { .s = &s };
+	pthread_t th[N_THREADS], reader_thread, budget_thread;
 	char dirs[2][64], pattern[96];
 	glob_t shards;
 	unsigned failures = 0;
@@ -254,7 +297,7 @@ int main(void)
 	}
 	gp_pager_options_init(&po);
 	po.host_budget = 192u << 20;
-	po.vram_budget = 40u << 20;
+	po.vram_budget = BUDGET;
 	if (gp_pager_open(&po, &s.p) || gp_model_open(s.p, dirs[0], &s.m[0]) ||
 	    gp_model_open(s.p, dirs[1], &s.m[1]) || gp_kernels_load(s.p->gpu, &s.kernels))
 		goto fail;
@@ -263,13 +306,18 @@ int main(void)
 		pthread_create(&th[i], NULL, work, &w[i]);
 	}
 	pthread_create(&reader_thread, NULL, read_stats, &reader);
+	pthread_create(&budget_thread, NULL, change_budget, &budgeter);
 	for (unsigned i = 0; i < N_THREADS; i++) {
 		pthread_join(th[i], NULL);
 		failures += w[i].bad + w[i].errors;
 	}
 	__atomic_store_n(&reader.done, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&budgeter.done, 1, __ATOMIC_RELEASE);
 	pthread_join(reader_thread, NULL);
-	failures += reader.errors;
+	pthread_join(budget_thread, NULL);
+	failures += reader.errors + budgeter.errors;
+	if (!budgeter.changes || !budgeter.trims)
+		failures++;
 	if (!reader.reads)
 		failures++;
 	gp_kernels_unload(s.kernels);
@@ -285,8 +333,10 @@ int main(void)
 	for (int i = 0; i < 2; i++)
 		if (nftw(dirs[i], remove_entry, 8, FTW_DEPTH | FTW_PHYS))
 			failures++;
-	printf("pager stress: %d threads x %d rounds over two models, %u stats reads, %u "
-	       "failures\n", N_THREADS, ROUNDS, reader.reads, failures);
+	printf("pager stress: %d threads x %d rounds over two models, %u stats reads, %u budget "
+	       "changes (%u busy), %u trims (%llu MiB released), %u failures\n", N_THREADS, ROUNDS,
+	       reader.reads, budgeter.changes, budgeter.busy, budgeter.trims,
+	       (unsigned long long)(budgeter.released >> 20), failures);
 	return failures ? 1 : 0;
 fail:
 	fprintf(stderr, "pager stress: %s\n", gp_last_error());
