@@ -154,7 +154,7 @@ class Pager:
                  driver_path: str | None = None):
         lib = _lib.lib()
         opts = _lib.PagerOptions()
-        lib.gp_pager_options_init(ctypes.byref(opts))
+        lib.gp_pager_options_init_size(ctypes.byref(opts), ctypes.sizeof(opts))
         opts.device = device
         if vram_budget is not None:
             opts.vram_budget, opts.vram_budget_pct = parse_budget(vram_budget)
@@ -182,6 +182,7 @@ class Pager:
                         "swap_blocks": swap_blocks, "load_all": load_all}
         self._info = None
         self.offloaded: dict[str, str] = {}  # key -> model source
+        self._open_budget = self.stats()["vram_budget"]  # what "N%" of set_vram_budget means
 
     # -- lifetime
     def close(self) -> None:
@@ -302,6 +303,43 @@ class Pager:
         check(_lib.lib().gp_pager_alloc(self._handle(), n, ctypes.byref(ptr)))
         return Allocation(self, ptr.value, n)
 
+    # -- the budget at run time
+    @property
+    def vram_budget(self) -> int:
+        """The VRAM budget now, bytes."""
+        return self.stats()["vram_budget"]
+
+    def set_vram_budget(self, size_or_pct: int | str) -> None:
+        """Change the VRAM budget now: bytes or a size ("6G"), or a
+        percentage ("50%") of the budget the pager opened with; rounded down
+        to whole chunks.  Lowering it evicts weight chunks not in use and
+        gives their device memory back to the driver; raising it lets the
+        pool grow again (up to what the device has free).  Busy when
+        acquired chunks or allocations keep the pool above the new budget:
+        the budget is set all the same and the pool shrinks to it as they
+        are released.  Needs gp_pager_set_vram_budget."""
+        lib = _lib.lib()
+        if not hasattr(lib, "gp_pager_set_vram_budget"):
+            raise Error("gp_pager_set_vram_budget missing from this libgpupager")
+        n, pct = parse_budget(size_or_pct)
+        if pct > 0:
+            n = int(self._open_budget * pct / 100.0)
+        check(lib.gp_pager_set_vram_budget(self._handle(), n))
+
+    def trim(self, size: int | str | None = None) -> int:
+        """Give device memory back to the driver now: up to `size` bytes
+        (rounded up to whole chunks; None or 0: every chunk not in use),
+        free chunks first, then weight chunks not acquired (evicted, dirty
+        ones written back).  The budget is unchanged: the pool may grow
+        back later.  Returns the bytes released.  Needs gp_pager_trim."""
+        lib = _lib.lib()
+        if not hasattr(lib, "gp_pager_trim"):
+            raise Error("gp_pager_trim missing from this libgpupager")
+        n = 0 if size is None else parse_size(size)
+        released = ctypes.c_uint64()
+        check(lib.gp_pager_trim(self._handle(), n, ctypes.byref(released)))
+        return released.value
+
     # -- streams (programs without CUDA code of their own)
     def stream_create(self) -> int:
         s = ctypes.c_void_p()
@@ -333,7 +371,7 @@ def write_sample(out_dir: str | os.PathLike, arch: str, scale: float, seed: int 
     file_bytes."""
     lib = _lib.lib()
     o = _lib.SampleOptions()
-    lib.gp_sample_options_init(ctypes.byref(o))
+    lib.gp_sample_options_init_size(ctypes.byref(o), ctypes.sizeof(o))
     o.arch, o.scale, o.seed, o.force = _b(arch), float(scale), int(seed), 1 if force else 0
     if dtype is not None:
         v = ctypes.c_int()

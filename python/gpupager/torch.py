@@ -117,6 +117,8 @@ class PagedModule:
         self._lock = threading.Lock()
         self._held: dict[int, int] = {}
         self.acquires = 0
+        self.reserve_bytes = 0  # page_module(reserve=...): room made before each forward
+        self._reserve_handle = None
 
     def __repr__(self) -> str:
         return (f"PagedModule({type(self.module).__name__}, {self.model.source!r}, "
@@ -153,6 +155,14 @@ class PagedModule:
     def restore(self, key: str | None = None) -> None:
         restore(self, key)
 
+    def reserve(self, nbytes: int | str) -> int:
+        """reserve(self.pager, nbytes): room for PyTorch's allocator now."""
+        return reserve(self.pager, nbytes)
+
+    def _pre_forward_reserve(self, module, args):
+        if self.reserve_bytes:
+            reserve(self.pager, self.reserve_bytes)
+
     def unpage(self) -> torch.nn.Module:
         """Weights back to ordinary tensors (copied out of the pager), hooks
         removed, the model closed (and the pager, if page_module opened it)."""
@@ -161,6 +171,9 @@ class PagedModule:
         for h in self._hooks:
             h.remove()
         self._hooks = []
+        if self._reserve_handle is not None:
+            self._reserve_handle.remove()
+            self._reserve_handle = None
         stream = _cuda_stream(self.pager)
         by_group: dict[int, list] = {}
         for b in self._bindings:
@@ -237,7 +250,7 @@ def page_module(module: torch.nn.Module, model_path, pager: Pager | None = None,
                 prefix: str = "", strict: bool = True, blocks_to_swap: int | str | None = None,
                 offload_txt_emb: bool = False, offload_img_emb: bool = False,
                 stream_groups: Iterable[str] = (), vram_budget=None,
-                host_budget=None) -> PagedModule:
+                host_budget=None, reserve: int | str | None = None) -> PagedModule:
     """Page `module`'s weights from the model at `model_path`.
 
     - Every parameter and persistent buffer whose name (with `prefix`
@@ -257,6 +270,11 @@ def page_module(module: torch.nn.Module, model_path, pager: Pager | None = None,
       the regexes): hinted done after each use, so they go first.
     - Default (no blocks_to_swap): dynamic mode, the pager's policy (auto):
       groups load at first use and are evicted in the order the model runs.
+      The budget is negotiated at run time: pager.set_vram_budget() lowers
+      or raises it, pager.trim() gives idle memory back; reserve=N makes
+      room for N bytes of PyTorch's own allocations before every forward
+      of `module` (gpupager.torch.reserve), and retry_on_oom() trims and
+      retries a call that ran out of memory.
     """
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"page_module needs a torch.nn.Module, not {type(module).__name__}")
@@ -295,6 +313,9 @@ def page_module(module: torch.nn.Module, model_path, pager: Pager | None = None,
         raise
     paged.streamed = _streamed_groups(model, prefix, offload_txt_emb, offload_img_emb,
                                       stream_groups)
+    if reserve:
+        paged.reserve_bytes = core.parse_size(reserve)
+        paged._reserve_handle = module.register_forward_pre_hook(paged._pre_forward_reserve)
     module._gpupager = paged
     return paged
 
@@ -450,3 +471,61 @@ def empty(shape, dtype: torch.dtype, pager: Pager) -> torch.Tensor:
     view = alloc.view("U8", (numel * esize,))
     raw = torch.from_dlpack(view)  # the capsule keeps `alloc` alive until torch frees it
     return raw.view(dtype).view(tuple(int(s) for s in shape))
+
+
+# -- negotiating the budget with PyTorch's allocator (dynamic mode)
+
+#: The exceptions PyTorch raises when its allocator runs out of device memory.
+OOM_ERRORS = tuple(dict.fromkeys(
+    t for t in (getattr(torch, "OutOfMemoryError", None),
+                getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None))
+    if isinstance(t, type)))
+
+
+def _pager_arg(obj) -> Pager:
+    if isinstance(obj, Pager):
+        return obj
+    return _paged_of(obj).pager
+
+
+def reserve(pager, nbytes: int | str) -> int:
+    """Make room for `nbytes` of the app's own device memory (PyTorch's
+    caching allocator) before a forward: on a GPU, what the device has free
+    plus what torch has cached unused counts first, and only the rest is
+    trimmed from the pager; on the simulated device the pager gives nbytes
+    back.  Weight chunks not in use are evicted (Pager.trim); the budget is
+    unchanged.  `pager` is a Pager, a PagedModule or a paged module.
+    Returns the bytes the pager released."""
+    pager = _pager_arg(pager)
+    need = core.parse_size(nbytes)
+    if need <= 0:
+        return 0
+    if not pager.simulated and torch.cuda.is_available():
+        free, _ = torch.cuda.mem_get_info(pager.device)
+        cached = (torch.cuda.memory_reserved(pager.device) -
+                  torch.cuda.memory_allocated(pager.device))
+        need -= free + max(cached, 0)
+        if need <= 0:
+            return 0
+    return pager.trim(need)
+
+
+def retry_on_oom(fn, pager, *args, **kwargs):
+    """fn(*args, **kwargs); when it raises PyTorch's out-of-memory error,
+    give every idle chunk of the pager back to the device (Pager.trim(),
+    the budget unchanged) and call fn once more.  The error is raised
+    again when the pager had nothing to give back or the retry fails too.
+    The failed call's hooks have released their groups (post hooks always
+    run), so its weights count as idle.  `pager` is a Pager, a PagedModule
+    or a paged module."""
+    pager = _pager_arg(pager)
+    try:
+        return fn(*args, **kwargs)
+    except OOM_ERRORS:
+        released = pager.trim()
+        if not released:
+            raise
+    # Outside the handler: the failed call's frames (and its tensors) are gone.
+    if not pager.simulated and torch.cuda.is_available():
+        torch.cuda.synchronize(pager.device)
+    return fn(*args, **kwargs)

@@ -231,3 +231,42 @@ def test_empty_takes_memory_from_the_budget(wan, wan_ref):
         del t
         gc.collect()
         assert run(mod, 1) == [expected(wan_ref)]
+
+
+def test_reserve_and_retry_on_oom_trim_the_pager(wan, wan_ref):
+    with gpupager.Pager(vram_budget="16M", host_budget="64M") as p:
+        mod = build(wan_ref)
+        paged = gpt.page_module(mod, wan, p, reserve="2M")
+        assert run(mod, 1) == [expected(wan_ref)]
+        used = p.stats()["vram_used"]
+        assert gpt.reserve(mod, "4M") == 4 << 20  # the simulator: what is asked
+        assert p.stats()["vram_used"] == used - (4 << 20)
+        assert paged.reserve(0) == 0
+
+        calls = []
+
+        def forward():
+            calls.append(p.stats()["vram_used"])
+            if len(calls) == 1:
+                raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+            return run(mod, 1)
+
+        assert gpt.retry_on_oom(forward, p) == [expected(wan_ref)]
+        assert len(calls) == 2 and calls[1] < calls[0]  # trimmed before the retry
+        assert p.vram_budget == 16 << 20
+
+        def always():
+            raise torch.OutOfMemoryError("still out of memory")
+
+        with pytest.raises(torch.OutOfMemoryError):
+            gpt.retry_on_oom(always, paged)
+
+        def other():
+            raise ValueError("not memory")
+
+        before = p.stats()["dev_evictions"]
+        with pytest.raises(ValueError):
+            gpt.retry_on_oom(other, p)
+        assert p.stats()["dev_evictions"] == before  # no trim for other errors
+        gpt.unpage(mod)
+        assert paged._reserve_handle is None
