@@ -97,8 +97,9 @@ GP_API int gp_check_version(unsigned int header_version);
 /*
  * Structs that cross the ABI start with `uint32_t struct_size`.  The
  * caller sets it to sizeof(the struct) as it was compiled (an _init()
- * function does it for option structs; set it yourself before passing an
- * info or stats struct to be filled).  The library reads and writes only
+ * macro does it for option structs: it passes that sizeof to the
+ * library's _init_size() function, which never writes past it; set it
+ * yourself before passing an info or stats struct to be filled).  The library reads and writes only
  * the first struct_size bytes and, for structs it fills, sets struct_size
  * to the number of bytes it filled.  New fields are only ever appended, so
  * a program built against an older header keeps working with a newer
@@ -266,7 +267,8 @@ struct gp_pager_options {
  * struct_size.  gp_pager_open copies and validates every option: strings
  * are copied, so the caller's buffers may go away after the call.
  */
-GP_API void gp_pager_options_init(struct gp_pager_options *opts);
+GP_API void gp_pager_options_init_size(struct gp_pager_options *opts, size_t size);
+#define gp_pager_options_init(opts) gp_pager_options_init_size((opts), sizeof(*(opts)))
 
 /*
  * Open the pager: load the driver, create the VRAM chunk pool for the
@@ -483,7 +485,8 @@ struct gp_model_options {
 	uint64_t chunk_size;            /* layout chunk (power of two >= 64K); 0: GPUPAGER_CHUNK_SIZE */
 	const char *group_pattern;      /* block regex (see GPUPAGER_GROUP_PATTERN); NULL: that or built-in */
 };
-GP_API void gp_model_options_init(struct gp_model_options *opts);
+GP_API void gp_model_options_init_size(struct gp_model_options *opts, size_t size);
+#define gp_model_options_init(opts) gp_model_options_init_size((opts), sizeof(*(opts)))
 GP_API int gp_model_describe(const char *path, const struct gp_model_options *opts,
 			     struct gp_model **out);
 
@@ -581,7 +584,8 @@ struct gp_sample_options {
 	void (*progress)(void *ctx, uint64_t done, uint64_t total);
 	void *progress_ctx;
 };
-GP_API void gp_sample_options_init(struct gp_sample_options *opts);
+GP_API void gp_sample_options_init_size(struct gp_sample_options *opts, size_t size);
+#define gp_sample_options_init(opts) gp_sample_options_init_size((opts), sizeof(*(opts)))
 
 struct gp_sample_result {
 	uint32_t struct_size;           /* sizeof(struct gp_sample_result), set by the caller */
@@ -753,7 +757,8 @@ struct gp_mrc_options {
 	uint32_t threads;               /* replays in parallel; 0: online CPUs, at most 8 */
 	uint32_t lru_checks;            /* budgets where exact LRU is checked by replay; 0: 4 */
 };
-GP_API void gp_mrc_options_init(struct gp_mrc_options *opts);
+GP_API void gp_mrc_options_init_size(struct gp_mrc_options *opts, size_t size);
+#define gp_mrc_options_init(opts) gp_mrc_options_init_size((opts), sizeof(*(opts)))
 
 struct gp_mrc;
 /* GP_EINVAL bad options, GP_ENOENT no such model or no access of it, GP_ENOMEM. */
@@ -886,7 +891,8 @@ struct gp_plan_options {
 	double link_gbps;               /* 0: options_json, the trace's note, else 25 */
 	double compute_ns_per_step;     /* 0: options_json, the trace's note, else none */
 };
-GP_API void gp_plan_options_init(struct gp_plan_options *opts);
+GP_API void gp_plan_options_init_size(struct gp_plan_options *opts, size_t size);
+#define gp_plan_options_init(opts) gp_plan_options_init_size((opts), sizeof(*(opts)))
 GP_API int gp_plan_compile(const struct gp_trace *trace, const struct gp_plan_options *opts,
 			   struct gp_plan **out);
 /* Write as JSON to path ("-": stdout); GP_EIO naming the path. */

@@ -35,3 +35,14 @@ int gp_abi_in(void *full, size_t lib_size, const void *src, size_t v1_size, cons
 	memcpy(full, src, size < lib_size ? size : lib_size);
 	return 0;
 }
+
+void gp_abi_init(void *dst, size_t caller_size, const void *full, size_t lib_size)
+{
+	uint32_t n = (uint32_t)(caller_size < lib_size ? caller_size : lib_size);
+
+	if (!dst || caller_size < sizeof(n))
+		return;
+	memset(dst, 0, caller_size);
+	memcpy(dst, full, n);
+	memcpy(dst, &n, sizeof(n));
+}

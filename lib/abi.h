@@ -32,4 +32,12 @@ int gp_abi_out(void *dst, const void *full, size_t lib_size, size_t v1_size, con
  */
 int gp_abi_in(void *full, size_t lib_size, const void *src, size_t v1_size, const char *what);
 
+/*
+ * An _init function's body: the caller's struct of caller_size bytes (its
+ * sizeof, as it was compiled) gets the library's defaults `full` within
+ * that size, and struct_size says how much.  Never writes past caller_size:
+ * an older caller's struct is shorter than the library's.
+ */
+void gp_abi_init(void *dst, size_t caller_size, const void *full, size_t lib_size);
+
 #endif

@@ -170,13 +170,11 @@ GP_API int gp_sample_arch_info(const char *arch, double scale, struct gp_sample_
 			  "gp_sample_arch_info");
 }
 
-GP_API void gp_sample_options_init(struct gp_sample_options *opts)
+GP_API void gp_sample_options_init_size(struct gp_sample_options *opts, size_t size)
 {
-	if (!opts)
-		return;
-	memset(opts, 0, sizeof(*opts));
-	opts->struct_size = sizeof(*opts);
-	opts->dtype = -1;
+	const struct gp_sample_options full = { .struct_size = sizeof(full), .dtype = -1 };
+
+	gp_abi_init(opts, size, &full, sizeof(full));
 }
 
 GP_API int gp_sample_write(const struct gp_sample_options *opts, const char *out_dir,

@@ -65,11 +65,11 @@ GP_API int gp_mrc_parse_curves(const char *list, uint32_t *mask)
 	return 0;
 }
 
-GP_API void gp_mrc_options_init(struct gp_mrc_options *o)
+GP_API void gp_mrc_options_init_size(struct gp_mrc_options *opts, size_t size)
 {
-	if (!o)
-		return;
-	*o = (struct gp_mrc_options){ .struct_size = sizeof(*o) };
+	const struct gp_mrc_options full = { .struct_size = sizeof(full) };
+
+	gp_abi_init(opts, size, &full, sizeof(full));
 }
 
 static double now_s(void)

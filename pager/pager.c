@@ -17,10 +17,11 @@ uint64_t gp_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-GP_API void gp_pager_options_init(struct gp_pager_options *opts)
+GP_API void gp_pager_options_init_size(struct gp_pager_options *opts, size_t size)
 {
-	memset(opts, 0, sizeof(*opts));
-	opts->struct_size = sizeof(*opts);
+	const struct gp_pager_options full = { .struct_size = sizeof(full) };
+
+	gp_abi_init(opts, size, &full, sizeof(full));
 }
 
 /* A private copy of a borrowed string option (NULL stays NULL). */

@@ -432,11 +432,11 @@ static int fill_layout(struct gp_plan *pl, const struct gp_trace_model *tm,
 	return 0;
 }
 
-GP_API void gp_plan_options_init(struct gp_plan_options *o)
+GP_API void gp_plan_options_init_size(struct gp_plan_options *opts, size_t size)
 {
-	if (!o)
-		return;
-	*o = (struct gp_plan_options){ .struct_size = sizeof(*o) };
+	const struct gp_plan_options full = { .struct_size = sizeof(full) };
+
+	gp_abi_init(opts, size, &full, sizeof(full));
 }
 
 GP_API int gp_plan_compile(const struct gp_trace *t, const struct gp_plan_options *opts,

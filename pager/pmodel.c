@@ -145,12 +145,11 @@ static int load_everything(struct gp_model *m)
 	return err;
 }
 
-GP_API void gp_model_options_init(struct gp_model_options *opts)
+GP_API void gp_model_options_init_size(struct gp_model_options *opts, size_t size)
 {
-	if (!opts)
-		return;
-	memset(opts, 0, sizeof(*opts));
-	opts->struct_size = sizeof(*opts);
+	const struct gp_model_options full = { .struct_size = sizeof(full) };
+
+	gp_abi_init(opts, size, &full, sizeof(full));
 }
 
 /* A description without a device: tables for the lookups, no range, files or policy. */

@@ -217,3 +217,23 @@ Test(abi, readme_error_table_matches_the_codes)
 		cr_expect(strstr(text, row), "README.md lacks the row %s", row);
 	}
 }
+
+/* An older caller's options are shorter: init writes only its bytes, and open accepts them. */
+Test(abi, options_init_stays_within_an_older_callers_struct)
+{
+	size_t v1 = offsetof(struct gp_pager_options, load_all) + sizeof(int);
+	unsigned char buf[sizeof(struct gp_pager_options) + 32];
+	struct gp_pager_options *old = (void *)buf;
+	struct gp_pager *p;
+
+	gp_test_cuda_env();
+	memset(buf, 0xa5, sizeof(buf));
+	gp_pager_options_init_size(old, v1);
+	cr_assert_eq(old->struct_size, v1);
+	for (size_t i = v1; i < sizeof(buf); i++)
+		cr_assert_eq(buf[i], 0xa5, "byte %zu past the caller's struct was written", i);
+	old->vram_budget = 64u << 20;
+	old->host_budget = 64u << 20;
+	cr_assert_eq(gp_pager_open(old, &p), 0, "%s", gp_last_error());
+	gp_pager_close(p);
+}
