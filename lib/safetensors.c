@@ -792,8 +792,9 @@ static int parse_root(struct jr *r, struct gp_model_desc *desc, uint32_t file_in
 static int finish_file(struct gp_model_desc *desc, uint32_t file_index, uint32_t first,
 		       uint64_t data_start, uint64_t data_len, const char *file)
 {
-	struct gp_st_tensor *t = desc->tensors + first;
 	size_t n = desc->n_tensors - first;
+	/* A file of no tensors may leave the array unallocated: NULL + 0 is undefined. */
+	struct gp_st_tensor *t = n ? desc->tensors + first : NULL;
 	int sorted = 1, err;
 
 	for (size_t i = 1; i < n && sorted; i++)
