@@ -6,8 +6,9 @@
 #include "decide.h"
 #include "error.h"
 
-/* The first evictable chunk of a group the app said it is done with. */
-static bool done_victim(const struct gp_decide_model *m, uint32_t *victim)
+/* The first chunk of a group the app said it is done with that ok accepts. */
+static bool done_victim(const struct gp_decide_model *m, gp_policy_can_evict_fn ok, void *ctx,
+			uint32_t *victim)
 {
 	if (!m->done_hint)
 		return false;
@@ -17,7 +18,7 @@ static bool done_victim(const struct gp_decide_model *m, uint32_t *victim)
 		for (uint32_t i = 0; i < m->group_chunk_count[g]; i++) {
 			uint32_t c = m->group_first_chunk[g] + i;
 
-			if (m->evictable(m->ctx, c)) {
+			if (ok(ctx, c)) {
 				*victim = c;
 				return true;
 			}
@@ -46,7 +47,7 @@ int gp_decide_victim(const struct gp_decide_model *m, uint32_t for_chunk, bool p
 	uint32_t c;
 	int err = 0;
 
-	if (!done_victim(m, &c) &&
+	if (!done_victim(m, m->evictable, m->ctx, &c) &&
 	    gp_policy_victim_planned(m->policy, evictable_idle, (void *)m, &c))
 		err = gp_policy_victim(m->policy, m->evictable, m->ctx, &c);
 	if (err)
@@ -63,35 +64,14 @@ int gp_decide_victim_for_other(const struct gp_decide_model *m, uint32_t *victim
 	return gp_policy_victim(m->policy, m->evictable, m->ctx, victim);
 }
 
-/* A done group's chunk that ok accepts. */
-static bool done_victim_if(const struct gp_decide_model *m, gp_policy_can_evict_fn ok, void *ctx,
-			   uint32_t *victim)
-{
-	if (!m->done_hint)
-		return false;
-	for (uint32_t g = 0; g < m->n_groups; g++) {
-		if (!m->done_hint[g])
-			continue;
-		for (uint32_t i = 0; i < m->group_chunk_count[g]; i++) {
-			uint32_t c = m->group_first_chunk[g] + i;
-
-			if (ok(ctx, c)) {
-				*victim = c;
-				return true;
-			}
-		}
-	}
-	return false;
-}
-
 int gp_decide_victim_for_trim(const struct gp_decide_model *m, bool idle_only, uint32_t *victim)
 {
 	if (idle_only) {
-		if (done_victim_if(m, evictable_idle, (void *)m, victim))
+		if (done_victim(m, evictable_idle, (void *)m, victim))
 			return 0;
 		return gp_policy_victim(m->policy, evictable_idle, (void *)m, victim);
 	}
-	if (done_victim_if(m, m->evictable, m->ctx, victim))
+	if (done_victim(m, m->evictable, m->ctx, victim))
 		return 0;
 	return gp_policy_victim(m->policy, m->evictable, m->ctx, victim);
 }

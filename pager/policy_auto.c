@@ -26,7 +26,7 @@
 
 #include "error.h"
 #include "log.h"
-#include "policy_internal.h"
+#include "policy_schedule.h"
 
 /* History kept for learning; when full the older half is dropped. */
 #define AUTO_HISTORY_MAX 65536u
@@ -54,17 +54,8 @@ struct auto_state {
 	uint32_t *seq;                  /* [period] the learned iteration */
 	uint32_t period;
 	uint32_t pos;                   /* index in seq of the latest access */
-	uint64_t *dist;                 /* [n_groups] accesses until next use; UINT64_MAX: never */
-	uint32_t *order;                /* [n_groups] groups of seq, nearest next use first */
-	uint32_t n_order;
-	uint32_t *absent;               /* [n_groups] groups not in seq */
-	uint32_t n_absent;
-	uint32_t *orphans;              /* chunks outside every group */
-	uint32_t n_orphans;
-	/* the residency plan of the learned sequence (see plan()) */
-	uint32_t *keep;                 /* [n_groups] head chunks kept across the iteration */
-	uint32_t *over;                 /* [n_groups] resident chunks beyond keep */
-	uint64_t n_over;
+	/* the residency plan of the learned sequence (keep: see plan()) */
+	struct gp_schedule sched;
 	uint32_t plan_prefetch;         /* groups ahead the plan leaves room for */
 };
 
@@ -124,35 +115,6 @@ static void find_candidate(struct auto_state *s, uint32_t i)
 	}
 }
 
-/* Distances from pos to each group's next use, and groups ordered by them. */
-static void compute_distances(struct auto_state *s)
-{
-	uint32_t n = 0;
-
-	for (uint32_t i = 0; i < s->n_order; i++)
-		s->dist[s->order[i]] = UINT64_MAX;
-	/* order[] is filled nearest first, then read from its end. */
-	for (uint32_t k = 1; k <= s->period; k++) {
-		uint32_t g = s->seq[(s->pos + k) % s->period];
-
-		if (s->dist[g] == UINT64_MAX) {
-			s->dist[g] = k;
-			s->order[n++] = g;
-		}
-	}
-	s->n_order = n;
-}
-
-/* Chunks of group beyond the first keep ones that are resident (the plan's "over"). */
-static uint32_t count_over(const struct gp_policy *p, uint32_t group, uint32_t keep)
-{
-	uint32_t n = 0, first = p->group_first[group];
-
-	for (uint32_t c = first + keep; c < first + p->group_count[group]; c++)
-		n += p->resident[c];
-	return n;
-}
-
 static uint64_t dropped(const struct gp_policy *p, uint32_t group, uint64_t drop)
 {
 	return p->group_count[group] < drop ? p->group_count[group] : drop;
@@ -193,9 +155,9 @@ static uint64_t plan_total(const struct gp_policy *p, const struct auto_state *s
 {
 	uint64_t range = 0, most = 0, need;
 
-	for (uint32_t i = 0; i < s->n_order; i++) {
-		range += p->group_count[s->order[i]];
-		most += dropped(p, s->order[i], x);
+	for (uint32_t i = 0; i < s->sched.n_order; i++) {
+		range += p->group_count[s->sched.order[i]];
+		most += dropped(p, s->sched.order[i], x);
 	}
 	need = window_need(p, s, x, ahead);
 	if (range + need <= p->capacity)
@@ -209,9 +171,9 @@ static uint64_t plan_cap(const struct gp_policy *p, const struct auto_state *s, 
 {
 	uint64_t lo = 0, hi = 0;
 
-	for (uint32_t i = 0; i < s->n_order; i++)
-		if (p->group_count[s->order[i]] > hi)
-			hi = p->group_count[s->order[i]];
+	for (uint32_t i = 0; i < s->sched.n_order; i++)
+		if (p->group_count[s->sched.order[i]] > hi)
+			hi = p->group_count[s->sched.order[i]];
 	if (plan_total(p, s, hi, ahead) == UINT64_MAX)
 		return UINT64_MAX;
 	while (lo < hi) {
@@ -266,29 +228,25 @@ static void plan(struct gp_policy *p, struct auto_state *s)
 	 * and then take chunks back round-robin until the drops add up to total.
 	 */
 	for (uint32_t g = 0; g < p->n_groups; g++)
-		s->keep[g] = 0;
-	for (uint32_t i = 0; i < s->n_order; i++) {
-		uint32_t g = s->order[i];
+		s->sched.keep[g] = 0;
+	for (uint32_t i = 0; i < s->sched.n_order; i++) {
+		uint32_t g = s->sched.order[i];
 
-		s->keep[g] = p->group_count[g] - (uint32_t)dropped(p, g, x);
-		excess += p->group_count[g] - s->keep[g];
+		s->sched.keep[g] = p->group_count[g] - (uint32_t)dropped(p, g, x);
+		excess += p->group_count[g] - s->sched.keep[g];
 	}
 	excess = x == UINT64_MAX ? 0 : excess - total;
 	while (excess) {
-		for (uint32_t i = 0; i < s->n_order && excess; i++) {
-			uint32_t g = s->order[i];
+		for (uint32_t i = 0; i < s->sched.n_order && excess; i++) {
+			uint32_t g = s->sched.order[i];
 
-			if (s->keep[g] < p->group_count[g]) {
-				s->keep[g]++;
+			if (s->sched.keep[g] < p->group_count[g]) {
+				s->sched.keep[g]++;
 				excess--;
 			}
 		}
 	}
-	s->n_over = 0;
-	for (uint32_t g = 0; g < p->n_groups; g++) {
-		s->over[g] = count_over(p, g, s->keep[g]);
-		s->n_over += s->over[g];
-	}
+	gp_schedule_recount(&s->sched, p);
 	gp_log_debug("policy auto: plan drops %llu chunks an iteration, at most %llu a group, "
 		     "room to prefetch %u groups", (unsigned long long)total,
 		     (unsigned long long)x, s->plan_prefetch);
@@ -306,18 +264,11 @@ static int lock(struct gp_policy *p, struct auto_state *s)
 	memcpy(seq, s->hist + s->n_hist - period, period * sizeof(*seq));
 	s->period = period;
 	s->pos = period - 1;
-	for (uint32_t g = 0; g < p->n_groups; g++)
-		s->dist[g] = UINT64_MAX;
-	s->n_order = 0;
-	compute_distances(s);
-	s->n_absent = 0;
-	for (uint32_t g = 0; g < p->n_groups; g++)
-		if (s->dist[g] == UINT64_MAX)
-			s->absent[s->n_absent++] = g;
+	gp_schedule_start(&s->sched, p, seq, period, s->pos);
 	plan(p, s);
 	s->locked = true;
 	gp_log_debug("policy auto: learned an iteration of %u accesses over %u groups", period,
-		     s->n_order);
+		     s->sched.n_order);
 	return 0;
 }
 
@@ -349,7 +300,7 @@ static void auto_access(struct gp_policy *p, uint32_t group)
 
 		if (s->seq[next] == group) {
 			s->pos = next;
-			compute_distances(s);
+			gp_schedule_at(&s->sched, s->seq, s->period, s->pos);
 			return;
 		}
 		gp_log_debug("policy auto: access to group %u where group %u was due; relearning",
@@ -360,79 +311,24 @@ static void auto_access(struct gp_policy *p, uint32_t group)
 	learn(p, s);
 }
 
-/* The highest chunk of group in [lo, hi) (offsets in the group) that may be evicted. */
-static uint32_t group_victim(const struct gp_policy *p, uint32_t group, uint32_t lo, uint32_t hi,
-			     gp_policy_can_evict_fn can_evict, void *ctx)
-{
-	uint32_t first = p->group_first[group];
-
-	for (uint32_t c = first + hi; c-- > first + lo;)
-		if (p->resident[c] && can_evict(ctx, c))
-			return c;
-	return GP_POLICY_NONE;
-}
-
-/*
- * Chunks beyond the plan's keep first, then kept ones; within each, groups
- * that never come back, then the furthest next use first, the highest chunk
- * of a group first.
- */
-/* The plan's victims: chunks outside the sequence, then beyond each group's kept head. */
-static uint32_t planned(struct gp_policy *p, gp_policy_can_evict_fn can_evict, void *ctx)
-{
-	struct auto_state *s = p->priv;
-	uint32_t c = GP_POLICY_NONE;
-
-	for (uint32_t i = s->n_orphans; c == GP_POLICY_NONE && i-- > 0;)
-		if (p->resident[s->orphans[i]] && can_evict(ctx, s->orphans[i]))
-			c = s->orphans[i];
-	for (uint32_t i = s->n_absent; c == GP_POLICY_NONE && i-- > 0;)
-		if (p->group_resident[s->absent[i]])
-			c = group_victim(p, s->absent[i], 0, p->group_count[s->absent[i]], can_evict,
-					 ctx);
-	for (uint32_t i = s->n_order; c == GP_POLICY_NONE && i-- > 0;) {
-		uint32_t g = s->order[i];
-
-		if (s->over[g])
-			c = group_victim(p, g, s->keep[g], p->group_count[g], can_evict, ctx);
-	}
-	return c;
-}
-
 static int auto_planned_victim(struct gp_policy *p, gp_policy_can_evict_fn can_evict, void *ctx,
 			       uint32_t *chunk)
 {
 	struct auto_state *s = p->priv;
-	uint32_t c;
 
 	if (!s->locked)
 		return GP_ENOENT;
-	c = planned(p, can_evict, ctx);
-	if (c == GP_POLICY_NONE)
-		return GP_ENOENT;
-	*chunk = c;
-	return 0;
+	return gp_schedule_planned(&s->sched, p, can_evict, ctx, chunk);
 }
 
 static int auto_victim(struct gp_policy *p, gp_policy_can_evict_fn can_evict, void *ctx,
 		       uint32_t *chunk)
 {
 	struct auto_state *s = p->priv;
-	uint32_t c;
 
 	if (!s->locked)
 		return gp_lru_victim(p, can_evict, ctx, chunk);
-	c = planned(p, can_evict, ctx);
-	for (uint32_t i = s->n_order; c == GP_POLICY_NONE && i-- > 0;) {
-		uint32_t g = s->order[i];
-
-		if (p->group_resident[g] > s->over[g])
-			c = group_victim(p, g, 0, s->keep[g], can_evict, ctx);
-	}
-	if (c == GP_POLICY_NONE)
-		return GP_ENOENT;
-	*chunk = c;
-	return 0;
+	return gp_schedule_victim(&s->sched, p, can_evict, ctx, chunk);
 }
 
 /*
@@ -451,9 +347,7 @@ static size_t auto_prefetch(struct gp_policy *p, uint32_t *groups, size_t max)
 	if (!s->locked)
 		return 0;
 	cur = s->seq[s->pos];
-	room = (int64_t)s->n_over - s->over[cur];
-	if (p->capacity > p->n_resident)
-		room += (int64_t)(p->capacity - p->n_resident);
+	room = gp_schedule_room(&s->sched, p, cur);
 	for (uint32_t k = 1; k <= s->plan_prefetch && k < s->period && n < max; k++) {
 		uint32_t g = s->seq[(s->pos + k) % s->period];
 		bool dup = g == cur;
@@ -462,7 +356,7 @@ static size_t auto_prefetch(struct gp_policy *p, uint32_t *groups, size_t max)
 			dup = groups[i] == g;
 		if (dup)
 			continue;
-		room -= s->over[g] + (p->group_count[g] - p->group_resident[g]);
+		room -= gp_schedule_prefetch_cost(&s->sched, p, g);
 		if (room < 0)
 			break;
 		groups[n++] = g;
@@ -477,18 +371,16 @@ static uint64_t auto_next_use(const struct gp_policy *p, uint32_t chunk)
 
 	if (!s->locked || g == GP_POLICY_NONE)
 		return UINT64_MAX;
-	return s->dist[g];
+	return s->sched.dist[g];
 }
 
+/* Unlocked, keep is stale: plan() recounts over when the next lock sets it. */
 static void count_chunk(struct gp_policy *p, uint32_t chunk, int delta)
 {
 	struct auto_state *s = p->priv;
-	uint32_t g = p->chunk_group[chunk];
 
-	if (!s->locked || g == GP_POLICY_NONE || chunk - p->group_first[g] < s->keep[g])
-		return;
-	s->over[g] += (uint32_t)delta;
-	s->n_over += (uint64_t)(int64_t)delta;
+	if (s->locked)
+		gp_schedule_count(&s->sched, p, chunk, delta);
 }
 
 static void auto_loaded(struct gp_policy *p, uint32_t chunk)
@@ -511,12 +403,7 @@ static void auto_fini(struct gp_policy *p)
 	free(s->hist_prev);
 	free(s->last_at);
 	free(s->seq);
-	free(s->dist);
-	free(s->order);
-	free(s->absent);
-	free(s->orphans);
-	free(s->keep);
-	free(s->over);
+	gp_schedule_fini(&s->sched);
 	free(s);
 }
 
@@ -535,24 +422,11 @@ static int auto_init(struct gp_policy *p, const struct gp_policy_opts *opts)
 	s->hist = malloc(AUTO_HISTORY_MAX * sizeof(*s->hist));
 	s->hist_prev = malloc(AUTO_HISTORY_MAX * sizeof(*s->hist_prev));
 	s->last_at = malloc(ng * sizeof(*s->last_at));
-	s->dist = malloc(ng * sizeof(*s->dist));
-	s->order = malloc(ng * sizeof(*s->order));
-	s->absent = malloc(ng * sizeof(*s->absent));
-	s->keep = malloc(ng * sizeof(*s->keep));
-	s->over = malloc(ng * sizeof(*s->over));
-	for (uint32_t c = 0; c < p->n_chunks; c++)
-		s->n_orphans += p->chunk_group[c] == GP_POLICY_NONE;
-	s->orphans = malloc((s->n_orphans ? s->n_orphans : 1) * sizeof(*s->orphans));
-	if (!s->hist || !s->hist_prev || !s->last_at || !s->dist || !s->order || !s->absent ||
-	    !s->orphans || !s->keep || !s->over) {
+	if (!s->hist || !s->hist_prev || !s->last_at || gp_schedule_init(&s->sched, p)) {
 		auto_fini(p);
 		p->priv = NULL;
 		return gp_fail(GP_ENOMEM, "policy auto: out of memory for %u groups", p->n_groups);
 	}
-	s->n_orphans = 0;
-	for (uint32_t c = 0; c < p->n_chunks; c++)
-		if (p->chunk_group[c] == GP_POLICY_NONE)
-			s->orphans[s->n_orphans++] = c;
 	rebuild_links(p, s);
 	return 0;
 }

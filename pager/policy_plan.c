@@ -23,7 +23,7 @@
 #include "error.h"
 #include "log.h"
 #include "plan.h"
-#include "policy_internal.h"
+#include "policy_schedule.h"
 
 struct plan_state {
 	const struct gp_plan *plan;
@@ -31,34 +31,9 @@ struct plan_state {
 	bool departed;
 	bool started;
 	uint32_t pos;                   /* index in seq of the latest access */
-	uint32_t *keep;                 /* [n_groups] */
-	uint32_t *over;                 /* [n_groups] resident chunks beyond keep */
-	uint64_t n_over;
-	uint64_t *dist;                 /* [n_groups] accesses until next use; UINT64_MAX: never */
-	uint32_t *order;                /* [n_groups] groups of seq, nearest next use first */
-	uint32_t n_order;
-	uint32_t *absent;               /* groups the sequence never uses */
-	uint32_t n_absent;
+	struct gp_schedule sched;       /* keep: the plan's, none for absent groups */
 	uint64_t *loads;                /* [n_groups] chunk loads counted (the compiler reads them) */
 };
-
-static void compute_distances(struct gp_policy *p, struct plan_state *s)
-{
-	const struct gp_plan *pl = s->plan;
-	uint32_t n = 0;
-
-	for (uint32_t g = 0; g < p->n_groups; g++)
-		s->dist[g] = UINT64_MAX;
-	for (uint32_t k = 1; k <= pl->period; k++) {
-		uint32_t g = pl->seq[(s->pos + k) % pl->period];
-
-		if (s->dist[g] == UINT64_MAX) {
-			s->dist[g] = k;
-			s->order[n++] = g;
-		}
-	}
-	s->n_order = n;
-}
 
 static void depart(struct gp_policy *p, struct plan_state *s, uint32_t group, const char *why)
 {
@@ -99,17 +74,7 @@ static void plan_access(struct gp_policy *p, uint32_t group)
 		}
 		s->pos = next;
 	}
-	compute_distances(p, s);
-}
-
-static void count_chunk(struct gp_policy *p, struct plan_state *s, uint32_t chunk, int delta)
-{
-	uint32_t g = p->chunk_group[chunk];
-
-	if (g == GP_POLICY_NONE || chunk - p->group_first[g] < s->keep[g])
-		return;
-	s->over[g] += (uint32_t)delta;
-	s->n_over += (uint64_t)(int64_t)delta;
+	gp_schedule_at(&s->sched, pl->seq, pl->period, s->pos);
 }
 
 static void plan_loaded(struct gp_policy *p, uint32_t chunk)
@@ -120,7 +85,7 @@ static void plan_loaded(struct gp_policy *p, uint32_t chunk)
 	gp_policy_loaded(s->fallback, chunk);
 	if (g != GP_POLICY_NONE)
 		s->loads[g]++;
-	count_chunk(p, s, chunk, 1);
+	gp_schedule_count(&s->sched, p, chunk, 1);
 }
 
 static void plan_evicted(struct gp_policy *p, uint32_t chunk)
@@ -128,80 +93,30 @@ static void plan_evicted(struct gp_policy *p, uint32_t chunk)
 	struct plan_state *s = p->priv;
 
 	gp_policy_evicted(s->fallback, chunk);
-	count_chunk(p, s, chunk, -1);
-}
-
-/* The highest chunk of group in [lo, hi) (offsets in the group) that may be evicted. */
-static uint32_t group_victim(const struct gp_policy *p, uint32_t group, uint32_t lo, uint32_t hi,
-			     gp_policy_can_evict_fn can_evict, void *ctx)
-{
-	uint32_t first = p->group_first[group];
-
-	for (uint32_t c = first + hi; c-- > first + lo;)
-		if (p->resident[c] && can_evict(ctx, c))
-			return c;
-	return GP_POLICY_NONE;
-}
-
-/* Outside every group, then unused groups, then beyond the kept heads (furthest first). */
-static uint32_t planned(struct gp_policy *p, gp_policy_can_evict_fn can_evict, void *ctx)
-{
-	struct plan_state *s = p->priv;
-	uint32_t c = GP_POLICY_NONE;
-
-	for (uint32_t i = p->n_chunks; c == GP_POLICY_NONE && i-- > 0;)
-		if (p->chunk_group[i] == GP_POLICY_NONE && p->resident[i] && can_evict(ctx, i))
-			c = i;
-	for (uint32_t i = s->n_absent; c == GP_POLICY_NONE && i-- > 0;)
-		if (p->group_resident[s->absent[i]])
-			c = group_victim(p, s->absent[i], 0, p->group_count[s->absent[i]], can_evict,
-					 ctx);
-	for (uint32_t i = s->n_order; c == GP_POLICY_NONE && i-- > 0;) {
-		uint32_t g = s->order[i];
-
-		if (s->over[g])
-			c = group_victim(p, g, s->keep[g], p->group_count[g], can_evict, ctx);
-	}
-	return c;
+	gp_schedule_count(&s->sched, p, chunk, -1);
 }
 
 static int plan_planned_victim(struct gp_policy *p, gp_policy_can_evict_fn can_evict, void *ctx,
 			       uint32_t *chunk)
 {
 	struct plan_state *s = p->priv;
-	uint32_t c;
 
 	if (s->departed)
 		return gp_policy_victim_planned(s->fallback, can_evict, ctx, chunk);
 	if (!s->started)
 		return GP_ENOENT;
-	c = planned(p, can_evict, ctx);
-	if (c == GP_POLICY_NONE)
-		return GP_ENOENT;
-	*chunk = c;
-	return 0;
+	return gp_schedule_planned(&s->sched, p, can_evict, ctx, chunk);
 }
 
 static int plan_victim(struct gp_policy *p, gp_policy_can_evict_fn can_evict, void *ctx,
 		       uint32_t *chunk)
 {
 	struct plan_state *s = p->priv;
-	uint32_t c;
 
 	if (s->departed)
 		return gp_policy_victim(s->fallback, can_evict, ctx, chunk);
-	c = planned(p, can_evict, ctx);
-	for (uint32_t i = s->n_order; c == GP_POLICY_NONE && i-- > 0;) {
-		uint32_t g = s->order[i];
-
-		if (p->group_resident[g] > s->over[g])
-			c = group_victim(p, g, 0, s->keep[g], can_evict, ctx);
-	}
 	/* Before the first access every group is ordered by the sequence's end. */
-	if (c == GP_POLICY_NONE)
-		return GP_ENOENT;
-	*chunk = c;
-	return 0;
+	return gp_schedule_victim(&s->sched, p, can_evict, ctx, chunk);
 }
 
 /*
@@ -222,9 +137,7 @@ static size_t plan_prefetch(struct gp_policy *p, uint32_t *groups, size_t max)
 	if (!s->started)
 		return 0;
 	cur = pl->seq[s->pos];
-	room = (int64_t)s->n_over - s->over[cur];
-	if (p->capacity > p->n_resident)
-		room += (int64_t)(p->capacity - p->n_resident);
+	room = gp_schedule_room(&s->sched, p, cur);
 	for (uint32_t k = 1; k <= GP_PLAN_PREFETCH_MAX && k < pl->period && n < max; k++) {
 		uint32_t g = pl->seq[(s->pos + k) % pl->period];
 		bool dup = g == cur;
@@ -235,7 +148,7 @@ static size_t plan_prefetch(struct gp_policy *p, uint32_t *groups, size_t max)
 			continue;
 		if (p->group_resident[g] == p->group_count[g])
 			continue;
-		room -= s->over[g] + (p->group_count[g] - p->group_resident[g]);
+		room -= gp_schedule_prefetch_cost(&s->sched, p, g);
 		if (room < 0)
 			break;
 		groups[n++] = g;
@@ -252,7 +165,7 @@ static uint64_t plan_next_use(const struct gp_policy *p, uint32_t chunk)
 		return gp_policy_next_use(s->fallback, chunk);
 	if (!s->started || g == GP_POLICY_NONE)
 		return UINT64_MAX;
-	return s->dist[g];
+	return s->sched.dist[g];
 }
 
 static void plan_fini(struct gp_policy *p)
@@ -262,11 +175,7 @@ static void plan_fini(struct gp_policy *p)
 	if (!s)
 		return;
 	gp_policy_destroy(s->fallback);
-	free(s->keep);
-	free(s->over);
-	free(s->dist);
-	free(s->order);
-	free(s->absent);
+	gp_schedule_fini(&s->sched);
 	free(s->loads);
 	free(s);
 }
@@ -299,14 +208,9 @@ static int plan_init(struct gp_policy *p, const struct gp_policy_opts *opts)
 	if (!s)
 		return gp_fail(GP_ENOMEM, "policy plan: out of memory");
 	s->plan = pl;
-	s->keep = calloc(ng, sizeof(*s->keep));
-	s->over = calloc(ng, sizeof(*s->over));
-	s->dist = calloc(ng, sizeof(*s->dist));
-	s->order = calloc(ng, sizeof(*s->order));
-	s->absent = calloc(ng, sizeof(*s->absent));
 	s->loads = calloc(ng, sizeof(*s->loads));
 	p->priv = s;
-	if (!s->keep || !s->over || !s->dist || !s->order || !s->absent || !s->loads) {
+	if (!s->loads || gp_schedule_init(&s->sched, p)) {
 		plan_fini(p);
 		p->priv = NULL;
 		return gp_fail(GP_ENOMEM, "policy plan: out of memory for %u groups", p->n_groups);
@@ -322,14 +226,12 @@ static int plan_init(struct gp_policy *p, const struct gp_policy_opts *opts)
 		p->capacity = pl->capacity;
 	/* Before the first access: distances as seen from the sequence's end. */
 	s->pos = pl->period - 1;
-	compute_distances(p, s);
-	for (uint32_t g = 0; g < p->n_groups; g++) {
-		s->keep[g] = pl->keep[g] < p->group_count[g] ? pl->keep[g] : p->group_count[g];
-		if (s->dist[g] == UINT64_MAX) {
-			s->absent[s->n_absent++] = g;
-			s->keep[g] = 0;
-		}
-	}
+	gp_schedule_start(&s->sched, p, pl->seq, pl->period, s->pos);
+	/* Groups the sequence never uses keep nothing: keep[] starts zeroed. */
+	for (uint32_t g = 0; g < p->n_groups; g++)
+		if (s->sched.dist[g] != UINT64_MAX)
+			s->sched.keep[g] = pl->keep[g] < p->group_count[g] ? pl->keep[g] :
+					   p->group_count[g];
 	return 0;
 }
 
