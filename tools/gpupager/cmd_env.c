@@ -7,7 +7,7 @@
 #include <jansson.h>
 
 #include "commands.h"
-#include "gpupager.h"
+#include <gpupager.h>
 
 static void help(void)
 {

@@ -12,7 +12,7 @@
 #include <jansson.h>
 
 #include "commands.h"
-#include "gpupager.h"
+#include <gpupager.h>
 
 /* Below this a model is written too fast for a progress line to be worth it. */
 #define PROGRESS_MIN_BYTES (256ull << 20)

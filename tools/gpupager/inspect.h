@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gpupager.h"
+#include <gpupager.h>
 
 /* Per-dtype tensor count and bytes, indexed by enum gp_dtype. */
 struct inspect_dtypes {

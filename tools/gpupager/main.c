@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "commands.h"
-#include "gpupager.h"
+#include <gpupager.h>
 
 struct command {
 	const char *name;

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "gpupager.h"
+#include <gpupager.h>
 
 struct run_opts {
 	const char *model;

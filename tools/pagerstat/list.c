@@ -6,7 +6,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "gpupager.h"
+#include <gpupager.h>
 #include "pagerstat.h"
 
 #define SHM_DIR "/dev/shm"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gpupager.h"
+#include <gpupager.h>
 #include "pagerstat.h"
 
 static void usage(FILE *out)

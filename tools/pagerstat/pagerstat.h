@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-#include "gpupager.h"
+#include <gpupager.h>
 
 struct ps_opts {
 	int pid;                /* 0: list the processes */

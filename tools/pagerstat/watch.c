@@ -6,7 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gpupager.h"
+#include <gpupager.h>
 #include "pagerstat.h"
 
 #define HEADER_EVERY 20
