@@ -7,7 +7,6 @@
  * the pager.  Also the testing-only injector GPUPAGER_IO_FAIL and its log.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,36 +18,24 @@
 #include "common/cuda_env.h"
 #include "common/pager_fixture.h"
 #include "config.h"
+#include "common/st_fixture.h"
 #include "gpupager.h"
 #include "io.h"
 
 #define MIB (1ull << 20)
 #define SIZE (3 * MIB + 777)
 
-static char dir[64];
+static char *dir;
+
 
 static void setup_dir(void)
 {
-	strcpy(dir, "/var/tmp/gp-fchange-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	dir = gp_test_st_dir_new_in("/var/tmp");
 }
 
 static void remove_dir(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[512];
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
+	gp_test_st_dir_remove(dir);
 }
 
 TestSuite(file_change, .init = setup_dir, .fini = remove_dir, .timeout = 60);

@@ -7,7 +7,6 @@
  * generator that wrote the files.
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -25,37 +24,24 @@
 #include "io.h"
 #include "io_fault.h"
 #include "config.h"
+#include "common/st_fixture.h"
 #include "gpupager.h"
 
 #define MIB (1ull << 20)
 #define FILE_SIZE (9 * MIB + 1234)
 
-static char dir[64];
+static char *dir;
 
 /* ------------------------------------------------------------ fixtures */
 
 static void setup_dir(void)
 {
-	strcpy(dir, "/var/tmp/gp-io-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+	dir = gp_test_st_dir_new_in("/var/tmp");
 }
 
 static void remove_dir(void)
 {
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[512];
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		unlink(path);
-	}
-	closedir(d);
-	rmdir(dir);
+	gp_test_st_dir_remove(dir);
 }
 
 TestSuite(io, .init = setup_dir, .fini = remove_dir, .timeout = 60);

@@ -10,13 +10,18 @@
 
 #include "st_fixture.h"
 
-char *gp_test_st_dir_new(void)
+char *gp_test_st_dir_new_in(const char *parent)
 {
-	char *dir = strdup("/tmp/gp-st-test-XXXXXX");
+	char *dir;
 
-	cr_assert_not_null(dir);
+	cr_assert_geq(asprintf(&dir, "%s/gp-st-test-XXXXXX", parent), 0);
 	cr_assert_not_null(mkdtemp(dir), "mkdtemp: %m");
 	return dir;
+}
+
+char *gp_test_st_dir_new(void)
+{
+	return gp_test_st_dir_new_in("/tmp");
 }
 
 void gp_test_st_dir_remove(char *dir)

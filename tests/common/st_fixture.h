@@ -13,6 +13,8 @@
 
 /* A fresh empty directory under /tmp; free with gp_test_st_dir_remove. */
 char *gp_test_st_dir_new(void);
+/* The same under parent (/var/tmp where a test needs a disk file system: O_DIRECT). */
+char *gp_test_st_dir_new_in(const char *parent);
 /* Remove the directory's files, the directory itself, and free dir. */
 void gp_test_st_dir_remove(char *dir);
 
