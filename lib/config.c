@@ -13,6 +13,7 @@
 enum var_kind {
 	KIND_ENUM,      /* one of the '|'-separated words in accepted */
 	KIND_SIZE,      /* gp_parse_size */
+	KIND_SIZE_AUTO, /* "auto" (0) or a non-zero gp_parse_size */
 	KIND_POW2_SIZE, /* gp_parse_size, power of two in [64 KiB, 1 GiB] */
 	KIND_BUDGET,    /* gp_parse_budget: field is a uint64_t followed by a double */
 	KIND_NODE,      /* "auto" (-1) or a non-negative int */
@@ -87,6 +88,20 @@ static const struct var vars[] = {
 	    "Where the test kernels are: gpupager-kernels.fatbin (real GPUs) and "
 	    "gpupager-kernels-sim.so (the simulator)." },
 	  KIND_STRING, FIELD(kernels_dir) },
+	{ { "GPUPAGER_SHIM_EVICT", "all|none", "all",
+	    "What the shim (LD_PRELOAD, gpupager exec) may evict: all, any app allocation, "
+	    "swapped to the host tier before its memory is reused; none, nothing (allocations "
+	    "are only counted against the budget)." },
+	  KIND_ENUM, FIELD(shim_evict) },
+	{ { "GPUPAGER_SHIM_STATS", "0|1", "0",
+	    "1: the shim prints the pager's one-line stats to stderr when the process exits "
+	    "(gpupager exec --stats)." },
+	  KIND_ENUM, FIELD(shim_stats) },
+	{ { "GPUPAGER_SHIM_HEAP", "auto|size (e.g. 64G)", "auto",
+	    "Virtual address space the shim reserves for the app's device allocations; auto: "
+	    "the device's total memory plus the host budget (what VRAM and the host tier can "
+	    "hold)." },
+	  KIND_SIZE_AUTO, FIELD(shim_heap) },
 	{ { "GPUPAGER_SIM_VRAM", "size", "4G", "Simulated device: memory capacity." },
 	  KIND_SIZE, FIELD(sim_vram) },
 	{ { "GPUPAGER_SIM_H2D_GBPS", "positive number (GB/s)", "25",
@@ -150,6 +165,17 @@ static int parse_var(const struct var *v, const char *value, struct gp_config *c
 	case KIND_SIZE:
 		if (gp_parse_size(value, &size))
 			return bad_value(v, value, "not a size");
+		*(uint64_t *)field = size;
+		return 0;
+	case KIND_SIZE_AUTO:
+		if (strcmp(value, "auto") == 0) {
+			*(uint64_t *)field = 0;
+			return 0;
+		}
+		if (gp_parse_size(value, &size))
+			return bad_value(v, value, "not a size");
+		if (!size)
+			return bad_value(v, value, "must be more than 0");
 		*(uint64_t *)field = size;
 		return 0;
 	case KIND_POW2_SIZE:

@@ -2,8 +2,9 @@
  * config.h - every GPUPAGER_* environment variable, parsed in one place.
  *
  * The table in config.c is the single list: it drives parsing, the error
- * messages ("GPUPAGER_X='v': expected ...") and `gpupager env`.  To add a
- * variable, add a field here and a row there.
+ * messages ("GPUPAGER_X='v': expected ...") and `gpupager env`, and
+ * test_config checks README.md's Environment table against it.  To add a
+ * variable, add a field here, a row there and its row in README.md.
  */
 #ifndef GP_LIB_CONFIG_H
 #define GP_LIB_CONFIG_H
@@ -18,6 +19,8 @@ enum gp_backend_kind { GP_BACKEND_VMM, GP_BACKEND_UM };
 /* The order of GPUPAGER_POLICY's words; plan comes from GPUPAGER_PLAN or the options. */
 enum gp_policy_kind { GP_POLICY_AUTO, GP_POLICY_LRU, GP_POLICY_CLOCK, GP_POLICY_STATIC,
 		      GP_POLICY_PLAN };
+/* The order of GPUPAGER_SHIM_EVICT's words. */
+enum gp_shim_evict { GP_SHIM_EVICT_ALL, GP_SHIM_EVICT_NONE };
 enum gp_io_fail_kind { GP_IO_FAIL_NONE, GP_IO_FAIL_EIO, GP_IO_FAIL_SHORT };
 
 struct gp_config {
@@ -39,6 +42,10 @@ struct gp_config {
 	const char *group_pattern;  /* validated regex, or NULL */
 	const char *trace_path;     /* GPUPAGER_TRACE: trace every pager to this file, or NULL */
 	const char *plan_path;      /* GPUPAGER_PLAN: the plan policy's plan file, or NULL */
+	/* Read by the LD_PRELOAD shim (shim/) only. */
+	int shim_evict;             /* enum gp_shim_evict: what the shim may evict */
+	int shim_stats;             /* 1: print the pager's stats line to stderr at exit */
+	uint64_t shim_heap;         /* bytes of address space for app allocations; 0: auto */
 	/* Read by the simulated device (cuda/sim) only. */
 	uint64_t sim_vram;
 	double sim_h2d_gbps;

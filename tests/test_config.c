@@ -42,6 +42,9 @@ Test(config, defaults)
 	cr_assert_str_eq(cfg.cuda_lib, "libcuda.so.1");
 	cr_assert_null(cfg.swap_blocks);
 	cr_assert_eq(cfg.sim_vram, 4ull << 30);
+	cr_assert_eq(cfg.shim_evict, GP_SHIM_EVICT_ALL);
+	cr_assert_eq(cfg.shim_stats, 0);
+	cr_assert_eq(cfg.shim_heap, 0, "auto is 0");
 }
 
 Test(config, valid_values)
@@ -94,6 +97,61 @@ Test(config, bad_values_name_the_variable)
 	expect_bad("GPUPAGER_GROUP_PATTERN", "(unclosed");
 }
 
+/* name=value fails with exactly this message. */
+static void expect_error(const char *name, const char *value, const char *msg)
+{
+	struct gp_config cfg;
+
+	setenv(name, value, 1);
+	cr_assert_eq(gp_config_parse(&cfg), GP_ECONFIG, "%s=%s accepted", name, value);
+	cr_expect_str_eq(gp_last_error(), msg);
+	unsetenv(name);
+}
+
+Test(config, shim_values)
+{
+	struct gp_config cfg;
+
+	setenv("GPUPAGER_SHIM_EVICT", "none", 1);
+	setenv("GPUPAGER_SHIM_STATS", "1", 1);
+	setenv("GPUPAGER_SHIM_HEAP", "64G", 1);
+	cr_assert_eq(gp_config_parse(&cfg), 0, "%s", gp_last_error());
+	cr_expect_eq(cfg.shim_evict, GP_SHIM_EVICT_NONE);
+	cr_expect_eq(cfg.shim_stats, 1);
+	cr_expect_eq(cfg.shim_heap, 64ull << 30);
+	setenv("GPUPAGER_SHIM_EVICT", "all", 1);
+	setenv("GPUPAGER_SHIM_STATS", "0", 1);
+	setenv("GPUPAGER_SHIM_HEAP", "auto", 1);
+	cr_assert_eq(gp_config_parse(&cfg), 0, "%s", gp_last_error());
+	cr_expect_eq(cfg.shim_evict, GP_SHIM_EVICT_ALL);
+	cr_expect_eq(cfg.shim_stats, 0);
+	cr_expect_eq(cfg.shim_heap, 0);
+	setenv("GPUPAGER_SHIM_HEAP", "1536M", 1);
+	cr_assert_eq(gp_config_parse(&cfg), 0, "%s", gp_last_error());
+	cr_expect_eq(cfg.shim_heap, 1536ull << 20);
+}
+
+Test(config, shim_bad_values)
+{
+	unsetenv("GPUPAGER_SHIM_HEAP");
+	expect_error("GPUPAGER_SHIM_EVICT", "weights",
+		     "GPUPAGER_SHIM_EVICT='weights': unknown value; accepted: all|none");
+	expect_error("GPUPAGER_SHIM_EVICT", "ALL",
+		     "GPUPAGER_SHIM_EVICT='ALL': unknown value; accepted: all|none");
+	expect_error("GPUPAGER_SHIM_STATS", "yes",
+		     "GPUPAGER_SHIM_STATS='yes': unknown value; accepted: 0|1");
+	expect_error("GPUPAGER_SHIM_STATS", "2",
+		     "GPUPAGER_SHIM_STATS='2': unknown value; accepted: 0|1");
+	expect_error("GPUPAGER_SHIM_HEAP", "lots",
+		     "GPUPAGER_SHIM_HEAP='lots': not a size; accepted: auto|size (e.g. 64G)");
+	expect_error("GPUPAGER_SHIM_HEAP", "Auto",
+		     "GPUPAGER_SHIM_HEAP='Auto': not a size; accepted: auto|size (e.g. 64G)");
+	expect_error("GPUPAGER_SHIM_HEAP", "50%",
+		     "GPUPAGER_SHIM_HEAP='50%': not a size; accepted: auto|size (e.g. 64G)");
+	expect_error("GPUPAGER_SHIM_HEAP", "0",
+		     "GPUPAGER_SHIM_HEAP='0': must be more than 0; accepted: auto|size (e.g. 64G)");
+}
+
 Test(config, swap_blocks_error_carries_range_message)
 {
 	struct gp_config cfg;
@@ -126,6 +184,11 @@ Test(config, every_variable_is_documented)
 	cr_assert_geq(n, 10);
 }
 
+/*
+ * README.md's Environment table has each variable's row as the table says
+ * it: "| `NAME` | accepted (| escaped) | `default`" ... "| help |" on one
+ * line (a default may be followed by more words, as GPUPAGER_KERNELS's is).
+ */
 Test(config, readme_documents_every_variable)
 {
 	FILE *f = fopen(GP_SOURCE_DIR "/README.md", "r");
@@ -136,7 +199,27 @@ Test(config, readme_documents_every_variable)
 	n = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
 	text[n] = '\0';
-	for (size_t i = 0; gp_config_doc(i); i++)
-		cr_expect(strstr(text, gp_config_doc(i)->name), "README.md does not document %s",
-			  gp_config_doc(i)->name);
+	for (size_t i = 0; gp_config_doc(i); i++) {
+		const struct gp_env_doc *d = gp_config_doc(i);
+		char head[512], help[1024], *row, *end;
+		size_t len;
+
+		len = (size_t)snprintf(head, sizeof(head), "\n| `%s` | ", d->name);
+		for (const char *p = d->accepted; *p && len < sizeof(head) - 3; p++) {
+			if (*p == '|')
+				head[len++] = '\\';
+			head[len++] = *p;
+		}
+		snprintf(head + len, sizeof(head) - len, " | `%s`", d->default_text);
+		snprintf(help, sizeof(help), " | %s |", d->help);
+		row = strstr(text, head);
+		cr_expect(row, "README.md lacks the row of %s, starting: %s", d->name, head + 1);
+		if (!row)
+			continue;
+		end = strchr(row + 1, '\n');
+		*end = '\0';
+		cr_expect(strstr(row, help), "README.md's row of %s lacks the help: %s", d->name,
+			  help);
+		*end = '\n';
+	}
 }
