@@ -10,11 +10,15 @@ SIM_MAP := cuda/sim/libcuda.map
 SIM_TEST_KERNELS := $(BUILD)/tests/sim_test_kernels.so
 SIM_TEST_BINS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/test_sim_*.c))
 
-$(SIM_LIB): $(SIM_OBJS) $(SIM_LIB_OBJS) $(SIM_MAP)
+# -Bsymbolic-functions binds the simulator's references to its own functions
+# at link time, as in a real driver: the addresses cuGetProcAddress hands out
+# (and its internal calls) never go to a preloaded library's definitions.
+$(SIM_LIB): $(SIM_OBJS) $(SIM_LIB_OBJS) $(SIM_MAP) mk/sim.mk
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -Wl,-soname,libcuda.so.1 -Wl,--version-script=$(SIM_MAP) \
-		-Wl,--no-undefined $(LDFLAGS_ALL) -o $@ $(SIM_OBJS) $(SIM_LIB_OBJS) -ldl
+		-Wl,-Bsymbolic-functions -Wl,--no-undefined $(LDFLAGS_ALL) -o $@ \
+		$(SIM_OBJS) $(SIM_LIB_OBJS) -ldl
 	$(Q)ln -sf libcuda.so.1 $(dir $@)libcuda.so
 
 # A "kernel module" for the simulator is a host shared object (sim_kernel.h).
