@@ -12,6 +12,8 @@ int cmd_env(int argc, char **argv);
 /* Runs gpupager-bench, next to this binary, with the same arguments (bench/). */
 int cmd_bench(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+/* Replaces the process with CMD under the shim; returns only on failure. */
+int cmd_exec(int argc, char **argv);
 
 /* Print "gpupager CMD: <gp_last_error()>" (or msg) to stderr; returns 1. */
 int cli_fail(const char *cmd, int err);

@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{ "inspect", cmd_inspect, "describe a safetensors model: files, tensors, groups, layout" },
 	{ "mkmodel", cmd_mkmodel, "generate a sample model with a real architecture's tensor structure" },
 	{ "run", cmd_run, "run forward passes of a model through the pager (the main job)" },
+	{ "exec", cmd_exec, "run an unmodified CUDA program with the shim (LD_PRELOAD) under a budget" },
 	{ "bench", cmd_bench, "benchmarks: load, fault, policy (see tools/bench/RESULTS.md)" },
 	{ "env", cmd_env, "list the GPUPAGER_* environment variables and their current values" },
 };
