@@ -184,42 +184,74 @@ Test(config, every_variable_is_documented)
 	cr_assert_geq(n, 10);
 }
 
+/* A variable's README row up to its default: "| `NAME` | accepted (| escaped) | `default`". */
+static void readme_row_head(const struct gp_env_doc *d, char *head, size_t size)
+{
+	size_t len = (size_t)snprintf(head, size, "| `%s` | ", d->name);
+
+	for (const char *p = d->accepted; *p && len < size - 3; p++) {
+		if (*p == '|')
+			head[len++] = '\\';
+		head[len++] = *p;
+	}
+	snprintf(head + len, size - len, " | `%s`", d->default_text);
+}
+
+/* Cells of a Markdown table row: its unescaped '|' less one. */
+static int row_cells(const char *line)
+{
+	int pipes = 0;
+
+	for (const char *p = line; *p; p++) {
+		if (*p == '\\' && p[1])
+			p++;
+		else if (*p == '|')
+			pipes++;
+	}
+	return pipes - 1;
+}
+
 /*
- * README.md's Environment table has each variable's row as the table says
- * it: "| `NAME` | accepted (| escaped) | `default`" ... "| help |" on one
- * line (a default may be followed by more words, as GPUPAGER_KERNELS's is).
+ * Every four-cell README row that names a variable (the Environment table,
+ * the shim's table) says what the config table says: "| `NAME` | accepted
+ * (| escaped) | `default`", then " | help |" (a default may be followed by
+ * more words, as GPUPAGER_KERNELS's is); and every variable has a row.
  */
 Test(config, readme_documents_every_variable)
 {
 	FILE *f = fopen(GP_SOURCE_DIR "/README.md", "r");
 	static char text[1 << 20];
-	size_t n;
+	unsigned rows[64] = { 0 };
+	char *line, *save;
+	size_t n, i;
 
 	cr_assert_not_null(f, "README.md not found");
 	n = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
 	text[n] = '\0';
-	for (size_t i = 0; gp_config_doc(i); i++) {
-		const struct gp_env_doc *d = gp_config_doc(i);
-		char head[512], help[1024], *row, *end;
+	cr_assert_null(gp_config_doc(sizeof(rows) / sizeof(rows[0])), "rows[] too short");
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char head[512], help[1024];
 		size_t len;
 
-		len = (size_t)snprintf(head, sizeof(head), "\n| `%s` | ", d->name);
-		for (const char *p = d->accepted; *p && len < sizeof(head) - 3; p++) {
-			if (*p == '|')
-				head[len++] = '\\';
-			head[len++] = *p;
-		}
-		snprintf(head + len, sizeof(head) - len, " | `%s`", d->default_text);
-		snprintf(help, sizeof(help), " | %s |", d->help);
-		row = strstr(text, head);
-		cr_expect(row, "README.md lacks the row of %s, starting: %s", d->name, head + 1);
-		if (!row)
+		if (strncmp(line, "| `GPUPAGER_", 12) || row_cells(line) != 4)
 			continue;
-		end = strchr(row + 1, '\n');
-		*end = '\0';
-		cr_expect(strstr(row, help), "README.md's row of %s lacks the help: %s", d->name,
-			  help);
-		*end = '\n';
+		len = strcspn(line + 3, "`");
+		for (i = 0; gp_config_doc(i); i++)
+			if (strlen(gp_config_doc(i)->name) == len &&
+			    !strncmp(gp_config_doc(i)->name, line + 3, len))
+				break;
+		cr_expect(gp_config_doc(i), "README.md has a row for an unknown variable: %s", line);
+		if (!gp_config_doc(i))
+			continue;
+		rows[i]++;
+		readme_row_head(gp_config_doc(i), head, sizeof(head));
+		snprintf(help, sizeof(help), " | %s |", gp_config_doc(i)->help);
+		cr_expect(!strncmp(line, head, strlen(head)),
+			  "README.md's row of %.*s does not start: %s", (int)len, line + 3, head);
+		cr_expect(strstr(line, help), "README.md's row of %.*s lacks the help: %s",
+			  (int)len, line + 3, help);
 	}
+	for (i = 0; gp_config_doc(i); i++)
+		cr_expect(rows[i], "README.md has no row for %s", gp_config_doc(i)->name);
 }
