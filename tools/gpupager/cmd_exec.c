@@ -82,7 +82,7 @@ static int find_preload(char *path, size_t size)
 	return 0;
 }
 
-/* LD_PRELOAD=PRELOAD, or PRELOAD:previous; 0 or 2. */
+/* LD_PRELOAD=PRELOAD, or PRELOAD:previous; 0, or -1 with errno set. */
 static int set_preload(const char *preload)
 {
 	const char *old = getenv("LD_PRELOAD");
@@ -90,12 +90,12 @@ static int set_preload(const char *preload)
 	int err;
 
 	if (!old || !*old)
-		return setenv("LD_PRELOAD", preload, 1) ? 2 : 0;
+		return setenv("LD_PRELOAD", preload, 1);
 	if (asprintf(&value, "%s:%s", preload, old) < 0)
-		return 2;
+		return -1;
 	err = setenv("LD_PRELOAD", value, 1);
 	free(value);
-	return err ? 2 : 0;
+	return err;
 }
 
 int cmd_exec(int argc, char **argv)
