@@ -34,9 +34,11 @@ $(SHIM_APP_KERNELS): tests/apps/shim_app_kernels.c tests/apps/shim_app_sum.h cud
 
 TEST_PREREQS += $(SHIM_APPS) $(SHIM_APP_KERNELS)
 
-# The Criterion tests run the programs, gpupager mkmodel and gpupager exec.
-$(BUILD)/tests/test_shim_app $(BUILD)/tests/test_shim_faults: \
-		| $(SHIM_APPS) $(SHIM_APP_KERNELS) $(BUILD)/bin/gpupager $(SHIM_SIM_DIR)/libcuda.so.1
+# The Criterion tests run the programs (apps/shim_run.c), gpupager mkmodel and gpupager exec.
+SHIM_APP_TESTS := $(BUILD)/tests/test_shim_app $(BUILD)/tests/test_shim_faults
+$(SHIM_APP_TESTS): $(BUILD)/obj/tests/apps/shim_run.o
+$(SHIM_APP_TESTS): | $(SHIM_APPS) $(SHIM_APP_KERNELS) $(BUILD)/bin/gpupager \
+		$(SHIM_SIM_DIR)/libcuda.so.1
 
 # Four threads, each on its own stream, over a budget of half what they allocate.
 .PHONY: shim-stress
