@@ -45,13 +45,20 @@ static int no_driver(const char *path, const char *why)
 		       path, why);
 }
 
+static gp_driver_symbol_fn symbol_lookup = dlsym;
+
+void gp_driver_set_symbol_lookup(gp_driver_symbol_fn fn)
+{
+	symbol_lookup = fn ? fn : dlsym;
+}
+
 static int find_proc_lookup(struct gp_driver *drv, struct proc_lookup *lookup)
 {
 	memset(lookup, 0, sizeof(*lookup));
-	*(void **)&lookup->v2 = dlsym(drv->handle, "cuGetProcAddress_v2");
+	*(void **)&lookup->v2 = symbol_lookup(drv->handle, "cuGetProcAddress_v2");
 	if (lookup->v2)
 		return 0;
-	*(void **)&lookup->v1 = dlsym(drv->handle, "cuGetProcAddress");
+	*(void **)&lookup->v1 = symbol_lookup(drv->handle, "cuGetProcAddress");
 	if (lookup->v1)
 		return 0;
 	return no_driver(drv->path, "it exports neither cuGetProcAddress_v2 nor cuGetProcAddress "

@@ -99,6 +99,14 @@ struct gp_driver {
  * cuInit fails; the message says what to install or set.
  */
 int gp_driver_open(const char *path, struct gp_driver **out);
+/*
+ * How cuGetProcAddress is looked up in the driver library (default dlsym).
+ * The shim interposes dlsym for every program, so it hands the engine the
+ * real one here, or the engine would resolve the shim's own wrappers.
+ */
+typedef void *(*gp_driver_symbol_fn)(void *handle, const char *name);
+void gp_driver_set_symbol_lookup(gp_driver_symbol_fn fn);
+
 /* Free drv; an initialized driver library stays loaded (see gp_driver_open). */
 void gp_driver_close(struct gp_driver *drv);
 

@@ -131,13 +131,15 @@ static void request_prefetch(struct gp_model *m)
 		gp_prefetch_request(m, groups, n);
 }
 
+/* Acquire on stream s exactly (0 is the legacy default stream); sync: wait on the host too. */
 static int acquire_chunks(struct gp_model *m, uint64_t offset, uint64_t len,
-			  enum gp_access access, gp_stream_t stream)
+			  enum gp_access access, CUstream s, bool sync)
 {
 	struct gp_pager *p = m->pager;
 	uint32_t first, count, absent = 0, *trace_absent = NULL;
 	uint64_t t0 = gp_now_ns(), h2d0 = 0, disk0 = 0;
-	CUstream s = user_stream(p, stream);
+	/* The trace writes the pager's own stream as the caller named it: 0. */
+	const void *stream = s == p->own_stream ? NULL : s;
 	int err;
 
 	chunk_span(m, offset, len, &first, &count);
@@ -170,17 +172,17 @@ static int acquire_chunks(struct gp_model *m, uint64_t offset, uint64_t len,
 	}
 	pthread_mutex_unlock(&p->lock);
 	free(trace_absent);
-	if (!err && !stream)
+	if (!err && sync)
 		err = gp_stream_sync(p->gpu, s);
 	if (absent)
 		gp_stats_add(p->stats, GP_STAT_STALL_NS, gp_now_ns() - t0);
 	return err;
 }
 
-static int release_chunks(struct gp_model *m, uint64_t offset, uint64_t len, gp_stream_t stream)
+static int release_chunks(struct gp_model *m, uint64_t offset, uint64_t len, CUstream s)
 {
 	struct gp_pager *p = m->pager;
-	CUstream s = user_stream(p, stream);
+	const void *stream = s == p->own_stream ? NULL : s;
 	uint32_t first, count;
 	int err = 0;
 
@@ -225,14 +227,15 @@ GP_API int gp_acquire_range(struct gp_model *m, uint64_t offset, uint64_t len,
 {
 	int err = check_range(m, offset, len, "gp_acquire_range");
 
-	return err ? err : acquire_chunks(m, offset, len, access, stream);
+	return err ? err : acquire_chunks(m, offset, len, access, user_stream(m->pager, stream),
+					   !stream);
 }
 
 GP_API int gp_release_range(struct gp_model *m, uint64_t offset, uint64_t len, gp_stream_t stream)
 {
 	int err = check_range(m, offset, len, "gp_release_range");
 
-	return err ? err : release_chunks(m, offset, len, stream);
+	return err ? err : release_chunks(m, offset, len, user_stream(m->pager, stream));
 }
 
 static int group_range(struct gp_model *m, uint32_t group, uint64_t *offset, uint64_t *len,
@@ -252,12 +255,28 @@ static int group_range(struct gp_model *m, uint32_t group, uint64_t *offset, uin
 	return 0;
 }
 
+int gp_acquire_range_on(struct gp_model *m, uint64_t offset, uint64_t len, enum gp_access access,
+			CUstream stream)
+{
+	int err = check_range(m, offset, len, "gp_acquire_range");
+
+	return err ? err : acquire_chunks(m, offset, len, access, stream, false);
+}
+
+int gp_release_range_on(struct gp_model *m, uint64_t offset, uint64_t len, CUstream stream)
+{
+	int err = check_range(m, offset, len, "gp_release_range");
+
+	return err ? err : release_chunks(m, offset, len, stream);
+}
+
 GP_API int gp_acquire_group(struct gp_model *m, uint32_t group, gp_stream_t stream)
 {
 	uint64_t off = 0, len = 0;
 	int err = group_range(m, group, &off, &len, "gp_acquire_group");
 
-	return err ? err : acquire_chunks(m, off, len, GP_ACCESS_READ, stream);
+	return err ? err : acquire_chunks(m, off, len, GP_ACCESS_READ, user_stream(m->pager, stream),
+					   !stream);
 }
 
 GP_API int gp_release_group(struct gp_model *m, uint32_t group, gp_stream_t stream)
@@ -265,7 +284,7 @@ GP_API int gp_release_group(struct gp_model *m, uint32_t group, gp_stream_t stre
 	uint64_t off = 0, len = 0;
 	int err = group_range(m, group, &off, &len, "gp_release_group");
 
-	return err ? err : release_chunks(m, off, len, stream);
+	return err ? err : release_chunks(m, off, len, user_stream(m->pager, stream));
 }
 
 static int tensor_range(struct gp_model *m, const char *name, uint64_t *offset, uint64_t *len,
@@ -294,7 +313,8 @@ GP_API int gp_acquire_tensor(struct gp_model *m, const char *name, enum gp_acces
 	uint64_t off = 0, len = 0;
 	int err = tensor_range(m, name, &off, &len, "gp_acquire_tensor");
 
-	return err ? err : acquire_chunks(m, off, len, access, stream);
+	return err ? err : acquire_chunks(m, off, len, access, user_stream(m->pager, stream),
+					   !stream);
 }
 
 GP_API int gp_release_tensor(struct gp_model *m, const char *name, gp_stream_t stream)
@@ -302,7 +322,7 @@ GP_API int gp_release_tensor(struct gp_model *m, const char *name, gp_stream_t s
 	uint64_t off = 0, len = 0;
 	int err = tensor_range(m, name, &off, &len, "gp_release_tensor");
 
-	return err ? err : release_chunks(m, off, len, stream);
+	return err ? err : release_chunks(m, off, len, user_stream(m->pager, stream));
 }
 
 GP_API int gp_hint_prefetch(struct gp_model *m, uint32_t group)

@@ -429,6 +429,24 @@ int gp_host_pool_lookup(struct gp_host_pool *pool, uint32_t owner, uint64_t inde
 	return err;
 }
 
+void gp_host_pool_drop(struct gp_host_pool *pool, uint32_t owner, uint64_t index)
+{
+	uint32_t i;
+
+	pthread_mutex_lock(&pool->lock);
+	i = hash_find(pool, owner, index);
+	/* A slot being filled or evicted finishes first; then nobody finds it again. */
+	while (i != NIL && (pool->slots[i].state == SLOT_FILLING ||
+			    pool->slots[i].state == SLOT_EVICTING)) {
+		pthread_cond_wait(&pool->changed, &pool->lock);
+		i = hash_find(pool, owner, index);
+	}
+	if (i != NIL && pool->slots[i].state == SLOT_READY)
+		slot_kill(pool, i, GP_ENOENT);
+	pthread_cond_broadcast(&pool->changed);
+	pthread_mutex_unlock(&pool->lock);
+}
+
 void gp_host_pool_filled(struct gp_host_pool *pool, uint32_t slot, int status)
 {
 	struct slot *s = &pool->slots[slot];

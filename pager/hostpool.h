@@ -83,6 +83,8 @@ int gp_host_pool_get(struct gp_host_pool *pool, uint32_t owner, uint64_t index,
 int gp_host_pool_lookup(struct gp_host_pool *pool, uint32_t owner, uint64_t index,
 			uint32_t *slot);
 void gp_host_pool_filled(struct gp_host_pool *pool, uint32_t slot, int status);
+/* Forget (owner, index), dirty or not: its data is no longer wanted (freed app memory). */
+void gp_host_pool_drop(struct gp_host_pool *pool, uint32_t owner, uint64_t index);
 void gp_host_pool_put(struct gp_host_pool *pool, uint32_t slot);
 
 /* A dirty slot is never evicted; its owner cleans it after writing it back (or keeping it). */

@@ -3,6 +3,7 @@
  *
  *   pager.c       open/close: driver, device, chunk pool, host pool, reader, stats
  *   pmodel.c      models: open/close, lookups, the chunk table, chunk -> file pieces
+ *   heap.c        anonymous models: app memory the pager may swap to the host tier
  *   residency.c   making chunks resident (file -> host slot -> device) and evicting them
  *   prefetch.c    the background worker that loads what the policy expects next
  *   acquire.c     acquire/release of groups, tensors and ranges; hints
@@ -132,8 +133,24 @@ struct gp_pager {
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t gp_now_ns(void);
 
+/*
+ * pmodel.c: give a described model (m->pager and m->desc set) its chunk
+ * table, files, policy, host slots, device range and stats slot; on
+ * failure gp_model_close(m) undoes what was done.
+ */
+int gp_model_attach(struct gp_model *m);
+
 /* pmodel_info.c: index of the tensor called name, or -1. */
 int gp_model_tensor_index(const struct gp_model *m, const char *name);
+
+/*
+ * acquire.c: acquire/release on exactly stream (0 is the legacy default
+ * stream, CU_STREAM_PER_THREAD the thread's), never waiting on the host:
+ * the shim's form of gp_acquire_range/gp_release_range (lock not held).
+ */
+int gp_acquire_range_on(struct gp_model *m, uint64_t offset, uint64_t len, enum gp_access access,
+			CUstream stream);
+int gp_release_range_on(struct gp_model *m, uint64_t offset, uint64_t len, CUstream stream);
 
 /* residency.c (pager->lock held unless noted) */
 
@@ -159,6 +176,11 @@ int gp_res_take_chunk(struct gp_pager *p, struct gp_model *m, uint32_t for_chunk
  * the GPU is still on it), writes it back if dirty, unmaps it.
  */
 int gp_res_evict(struct gp_model *m, uint32_t chunk);
+/*
+ * Forget chunk of m (freed app memory): waits for its last use, unmaps it
+ * without writing it back and drops its host slot.  Not an eviction.
+ */
+int gp_res_discard(struct gp_model *m, uint32_t chunk);
 /*
  * Copy resident chunk to its host slot (waiting for its last use); dirty
  * marks the slot dirty (never dropped), keep keeps it from eviction.

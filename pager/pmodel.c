@@ -188,6 +188,36 @@ GP_API int gp_model_describe(const char *path, const struct gp_model_options *op
 	return 0;
 }
 
+/* Everything a described model needs in the pager (pmodel.h order; m->pager and m->desc set). */
+int gp_model_attach(struct gp_model *m)
+{
+	struct gp_pager *p = m->pager;
+	int err;
+
+	err = build_tables(m);
+	if (!err)
+		err = open_files(m);
+	if (!err)
+		err = create_policy(m);
+	if (!err)
+		err = gp_host_pool_owner_add(p->host, NULL, NULL, &m->host_owner);
+	if (err)
+		return err;
+	m->has_owner = true;
+	pthread_mutex_lock(&p->lock);
+	err = gp_devmem_reserve(p->dm, m->desc->range_size, &m->range);
+	if (!err) {
+		m->next = p->models;
+		p->models = m;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (err)
+		return err;
+	m->stats_slot = gp_stats_model_add(p->stats, m->desc->source, m->desc->n_groups,
+					   m->group_chunk_count, p->chunk_size);
+	return 0;
+}
+
 GP_API int gp_model_open(struct gp_pager *p, const char *path, struct gp_model **out)
 {
 	struct gp_model *m;
@@ -204,32 +234,10 @@ GP_API int gp_model_open(struct gp_pager *p, const char *path, struct gp_model *
 	m->pager = p;
 	m->stats_slot = -1;
 	err = gp_model_desc_load(path, p->chunk_size, NULL, &m->desc);
+	if (!err)
+		err = gp_model_attach(m);
 	if (err)
 		goto fail;
-	err = build_tables(m);
-	if (err)
-		goto fail;
-	err = open_files(m);
-	if (err)
-		goto fail;
-	err = create_policy(m);
-	if (err)
-		goto fail;
-	err = gp_host_pool_owner_add(p->host, NULL, NULL, &m->host_owner);
-	if (err)
-		goto fail;
-	m->has_owner = true;
-	pthread_mutex_lock(&p->lock);
-	err = gp_devmem_reserve(p->dm, m->desc->range_size, &m->range);
-	if (!err) {
-		m->next = p->models;
-		p->models = m;
-	}
-	pthread_mutex_unlock(&p->lock);
-	if (err)
-		goto fail;
-	m->stats_slot = gp_stats_model_add(p->stats, m->desc->source, m->desc->n_groups,
-					   m->group_chunk_count, p->chunk_size);
 	if (p->load_all) {
 		err = load_everything(m);
 		if (err)

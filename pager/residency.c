@@ -512,6 +512,26 @@ static int wait_idle(struct gp_model *m, uint32_t c)
 	return err;
 }
 
+/* Unmap idle chunk c and give its physical chunk back to the pool (lock held). */
+static int unmap_idle(struct gp_model *m, uint32_t c)
+{
+	struct gp_pager *p = m->pager;
+	struct gp_chunk *ch = &m->chunks[c];
+	/* wait_idle has seen the last use finish: nothing left to wait for. */
+	int err = gp_devmem_unmap(p->dm, m->range, (uint64_t)c * p->chunk_size, NULL,
+				  p->copy_stream);
+
+	if (err)
+		return err;
+	p->free_chunks[p->n_free++] = ch->phys;
+	ch->phys = NULL;
+	ch->state = GP_CHUNK_ABSENT;
+	gp_policy_evicted(m->policy, c);
+	gp_stats_group_resident(p->stats, m->stats_slot, m->chunk_group[c], -1);
+	pthread_cond_broadcast(&p->changed);
+	return 0;
+}
+
 int gp_res_evict(struct gp_model *m, uint32_t c)
 {
 	struct gp_pager *p = m->pager;
@@ -526,19 +546,36 @@ int gp_res_evict(struct gp_model *m, uint32_t c)
 		if (err)
 			return err;
 	}
-	/* wait_idle has seen the last use finish: nothing left to wait for. */
-	err = gp_devmem_unmap(p->dm, m->range, (uint64_t)c * p->chunk_size, NULL, p->copy_stream);
+	err = unmap_idle(m, c);
 	if (err)
 		return err;
-	p->free_chunks[p->n_free++] = ch->phys;
-	ch->phys = NULL;
-	ch->state = GP_CHUNK_ABSENT;
 	if (ch->prefetched)
 		gp_stats_add(p->stats, GP_STAT_PREFETCH_WASTED, 1);
 	ch->prefetched = false;
-	gp_policy_evicted(m->policy, c);
 	gp_stats_add(p->stats, GP_STAT_DEV_EVICTIONS, 1);
-	gp_stats_group_resident(p->stats, m->stats_slot, m->chunk_group[c], -1);
-	pthread_cond_broadcast(&p->changed);
+	return 0;
+}
+
+int gp_res_discard(struct gp_model *m, uint32_t c)
+{
+	struct gp_pager *p = m->pager;
+	struct gp_chunk *ch = &m->chunks[c];
+	int err = 0;
+
+	/* A load or eviction in another thread finishes first. */
+	while (ch->state == GP_CHUNK_LOADING || ch->state == GP_CHUNK_EVICTING)
+		pthread_cond_wait(&p->changed, &p->lock);
+	if (ch->users)
+		return gp_fail(GP_EBUSY, "%s: chunk %u is freed while acquired", m->desc->source, c);
+	if (ch->state == GP_CHUNK_RESIDENT) {
+		err = wait_idle(m, c);
+		if (!err)
+			err = unmap_idle(m, c);
+	}
+	if (err)
+		return err;
+	ch->dirty = false;
+	ch->prefetched = false;
+	gp_host_pool_drop(p->host, m->host_owner, c);
 	return 0;
 }

@@ -1,0 +1,392 @@
+/*
+ * heap_alloc.c - the app's allocations carved out of the heap's address
+ * range.  Like the driver's own allocator, small allocations (up to half a
+ * chunk) are packed into shared chunks in 512-byte units, so a thousand
+ * 100 KiB buffers use about fifty 2 MiB chunks, not a thousand; larger
+ * ones get whole chunks of their own.  A chunk no live allocation touches
+ * is discarded (gp_heap_discard: nothing written back) and free again.
+ *
+ * With GPUPAGER_SHIM_EVICT=none each allocation holds its chunks acquired
+ * from allocation to free, so nothing is evicted and the budget bounds
+ * what the app may allocate.
+ *
+ * One lock guards the tables; it is held across a discard, which waits for
+ * the GPU's last use of the chunk, so a chunk is never handed out again
+ * while its old contents are still being dropped.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "heap.h"
+#include "log.h"
+#include "pager.h"
+#include "shim.h"
+
+#define UNIT 512u               /* the driver's cuMemAlloc alignment is at least 256 */
+
+enum chunk_kind { CHUNK_FREE, CHUNK_LARGE, CHUNK_SMALL };
+
+struct pending_free {
+	uint64_t addr;
+	CUevent event;
+};
+
+struct heap_state {
+	pthread_mutex_t lock;
+	bool ready;
+	uint32_t n_chunks, units_per_chunk;
+	uint8_t *kind;                  /* [n_chunks] enum chunk_kind */
+	uint32_t *users;                /* [n_chunks] live allocations touching it */
+	uint64_t **unit_map;            /* [n_chunks] SMALL: bitmap of used units */
+	uint32_t next_fit;              /* where the search for free chunks resumes */
+	struct shim_alloc *allocs;      /* sorted by addr */
+	size_t n_allocs, cap_allocs;
+	uint64_t used;
+	struct pending_free *pending;
+	size_t n_pending, cap_pending;
+};
+
+static struct heap_state heap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static bool heap_ready(struct shim_engine *e)
+{
+	if (heap.ready)
+		return true;
+	heap.n_chunks = (uint32_t)(e->heap_size / e->chunk_size);
+	heap.units_per_chunk = (uint32_t)(e->chunk_size / UNIT);
+	heap.kind = calloc(heap.n_chunks, 1);
+	heap.users = calloc(heap.n_chunks, sizeof(*heap.users));
+	heap.unit_map = calloc(heap.n_chunks, sizeof(*heap.unit_map));
+	if (!heap.kind || !heap.users || !heap.unit_map) {
+		free(heap.kind);
+		free(heap.users);
+		free(heap.unit_map);
+		heap.kind = NULL;
+		heap.users = NULL;
+		heap.unit_map = NULL;
+		return false;
+	}
+	heap.ready = true;
+	return true;
+}
+
+/* Index of the first allocation with addr > a. */
+static size_t upper_bound(uint64_t a)
+{
+	size_t lo = 0, hi = heap.n_allocs;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (heap.allocs[mid].addr <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool insert_alloc(const struct shim_alloc *a)
+{
+	size_t i;
+
+	if (heap.n_allocs == heap.cap_allocs) {
+		size_t cap = heap.cap_allocs ? heap.cap_allocs * 2 : 256;
+		struct shim_alloc *n = realloc(heap.allocs, cap * sizeof(*n));
+
+		if (!n)
+			return false;
+		heap.allocs = n;
+		heap.cap_allocs = cap;
+	}
+	i = upper_bound(a->addr);
+	memmove(&heap.allocs[i + 1], &heap.allocs[i], (heap.n_allocs - i) * sizeof(*a));
+	heap.allocs[i] = *a;
+	heap.n_allocs++;
+	return true;
+}
+
+/* First run of count free chunks, searching from next_fit and wrapping once. */
+static bool find_free_chunks(uint32_t count, uint32_t *first)
+{
+	uint32_t n = heap.n_chunks, run = 0;
+
+	for (uint64_t k = 0; k < (uint64_t)n + count; k++) {
+		uint32_t c = (uint32_t)((heap.next_fit + k) % n);
+
+		if (c == 0)
+			run = 0;        /* a run does not wrap around the range's end */
+		if (heap.kind[c] != CHUNK_FREE) {
+			run = 0;
+			continue;
+		}
+		if (++run == count) {
+			*first = c + 1 - count;
+			heap.next_fit = (c + 1) % n;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool bit(const uint64_t *map, uint32_t i)
+{
+	return map[i / 64] >> (i % 64) & 1;
+}
+
+static void set_bits(uint64_t *map, uint32_t first, uint32_t n, bool on)
+{
+	for (uint32_t i = first; i < first + n; i++) {
+		if (on)
+			map[i / 64] |= 1ull << (i % 64);
+		else
+			map[i / 64] &= ~(1ull << (i % 64));
+	}
+}
+
+/* n free units in a small chunk: the first fit, or false. */
+static bool find_units(const uint64_t *map, uint32_t n, uint32_t *first)
+{
+	uint32_t run = 0;
+
+	for (uint32_t i = 0; i < heap.units_per_chunk; i++) {
+		run = bit(map, i) ? 0 : run + 1;
+		if (run == n) {
+			*first = i + 1 - n;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool alloc_small(struct shim_engine *e, uint64_t size, struct shim_alloc *a)
+{
+	uint32_t units = (uint32_t)((size + UNIT - 1) / UNIT), first = 0, c;
+
+	for (c = 0; c < heap.n_chunks; c++)
+		if (heap.kind[c] == CHUNK_SMALL && find_units(heap.unit_map[c], units, &first))
+			goto found;
+	if (!find_free_chunks(1, &c))
+		return false;
+	heap.unit_map[c] = calloc((heap.units_per_chunk + 63) / 64, sizeof(uint64_t));
+	if (!heap.unit_map[c])
+		return false;
+	heap.kind[c] = CHUNK_SMALL;
+	first = 0;
+found:
+	set_bits(heap.unit_map[c], first, units, true);
+	heap.users[c]++;
+	a->addr = e->heap_base + (uint64_t)c * e->chunk_size + (uint64_t)first * UNIT;
+	a->size = size;
+	a->span_off = (uint64_t)c * e->chunk_size;
+	a->span_len = e->chunk_size;
+	heap.used += (uint64_t)units * UNIT;
+	return true;
+}
+
+static bool alloc_large(struct shim_engine *e, uint64_t size, struct shim_alloc *a)
+{
+	uint64_t count = (size + e->chunk_size - 1) / e->chunk_size;
+	uint32_t first;
+
+	if (count > heap.n_chunks || !find_free_chunks((uint32_t)count, &first))
+		return false;
+	for (uint32_t c = first; c < first + count; c++) {
+		heap.kind[c] = CHUNK_LARGE;
+		heap.users[c] = 1;
+	}
+	a->addr = e->heap_base + (uint64_t)first * e->chunk_size;
+	a->size = size;
+	a->span_off = (uint64_t)first * e->chunk_size;
+	a->span_len = count * e->chunk_size;
+	heap.used += a->span_len;
+	return true;
+}
+
+/*
+ * Give a's units and chunks back (pinned: it holds them acquired, evict
+ * none); chunks nobody uses any more are discarded (lock held).
+ */
+static void release_alloc(struct shim_engine *e, const struct shim_alloc *a, bool pinned)
+{
+	uint32_t first = (uint32_t)(a->span_off / e->chunk_size);
+	uint32_t count = (uint32_t)(a->span_len / e->chunk_size);
+
+	if (heap.kind[first] == CHUNK_SMALL) {
+		uint32_t unit = (uint32_t)((a->addr - e->heap_base - a->span_off) / UNIT);
+		uint32_t units = (uint32_t)((a->size + UNIT - 1) / UNIT);
+
+		set_bits(heap.unit_map[first], unit, units, false);
+		heap.used -= (uint64_t)units * UNIT;
+	} else {
+		heap.used -= a->span_len;
+	}
+	if (pinned)
+		gp_release_range_on(e->heap, a->span_off, a->span_len, NULL);
+	for (uint32_t c = first; c < first + count; c++) {
+		int err;
+
+		if (--heap.users[c])
+			continue;
+		err = gp_heap_discard(e->heap, (uint64_t)c * e->chunk_size, e->chunk_size);
+		if (err) {
+			/* Still mapped (the GPU failed, or the app freed memory in use): never reused. */
+			gp_log_warn("shim: freeing chunk %u of the heap: %s; its address range is "
+				    "not reused", c, gp_last_error());
+			continue;
+		}
+		free(heap.unit_map[c]);
+		heap.unit_map[c] = NULL;
+		heap.kind[c] = CHUNK_FREE;
+	}
+}
+
+CUresult shim_heap_alloc(struct shim_engine *e, uint64_t size, uint64_t *addr)
+{
+	bool pin = e->evict == GP_SHIM_EVICT_NONE;
+	struct shim_alloc a;
+	bool ok;
+
+	shim_heap_reap(e);
+	pthread_mutex_lock(&heap.lock);
+	ok = heap_ready(e) && (size <= e->chunk_size / 2 ? alloc_small(e, size, &a) :
+							    alloc_large(e, size, &a));
+	if (ok && pin &&
+	    gp_acquire_range_on(e->heap, a.span_off, a.span_len, GP_ACCESS_WRITE, NULL)) {
+		gp_log_warn("shim: cuMemAlloc of %llu bytes: over the VRAM budget of %llu MiB "
+			    "with GPUPAGER_SHIM_EVICT=none (%s)", (unsigned long long)size,
+			    (unsigned long long)(e->budget >> 20), gp_last_error());
+		release_alloc(e, &a, false);
+		pthread_mutex_unlock(&heap.lock);
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	if (ok && !insert_alloc(&a)) {
+		release_alloc(e, &a, pin);
+		ok = false;
+	}
+	pthread_mutex_unlock(&heap.lock);
+	if (!ok) {
+		gp_log_warn("shim: cuMemAlloc of %llu bytes: the heap's %llu MiB of address "
+			    "space has no room left (raise GPUPAGER_SHIM_HEAP)",
+			    (unsigned long long)size, (unsigned long long)(e->heap_size >> 20));
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	*addr = a.addr;
+	return CUDA_SUCCESS;
+}
+
+/* Index of the allocation holding ptr, or -1 (lock held). */
+static ssize_t find_alloc(uint64_t ptr)
+{
+	size_t i = upper_bound(ptr);
+	const struct shim_alloc *a;
+
+	if (!i)
+		return -1;
+	a = &heap.allocs[i - 1];
+	return ptr - a->addr < (a->size ? a->size : 1) ? (ssize_t)(i - 1) : -1;
+}
+
+CUresult shim_heap_free(struct shim_engine *e, uint64_t addr)
+{
+	ssize_t i;
+	CUresult res = CUDA_ERROR_INVALID_VALUE;
+
+	pthread_mutex_lock(&heap.lock);
+	i = heap.ready ? find_alloc(addr) : -1;
+	if (i >= 0 && heap.allocs[i].addr == addr) {
+		struct shim_alloc a = heap.allocs[i];
+
+		memmove(&heap.allocs[i], &heap.allocs[i + 1],
+			(heap.n_allocs - (size_t)i - 1) * sizeof(a));
+		heap.n_allocs--;
+		release_alloc(e, &a, e->evict == GP_SHIM_EVICT_NONE);
+		res = CUDA_SUCCESS;
+	}
+	pthread_mutex_unlock(&heap.lock);
+	return res;
+}
+
+bool shim_heap_lookup(struct shim_engine *e, uint64_t ptr, struct shim_alloc *out)
+{
+	ssize_t i = -1;
+
+	if (ptr < e->heap_base || ptr - e->heap_base >= e->heap_size)
+		return false;
+	pthread_mutex_lock(&heap.lock);
+	if (heap.ready)
+		i = find_alloc(ptr);
+	if (i >= 0)
+		*out = heap.allocs[i];
+	pthread_mutex_unlock(&heap.lock);
+	return i >= 0;
+}
+
+uint64_t shim_heap_used(struct shim_engine *e)
+{
+	uint64_t used;
+
+	(void)e;
+	pthread_mutex_lock(&heap.lock);
+	used = heap.used;
+	pthread_mutex_unlock(&heap.lock);
+	return used;
+}
+
+CUresult shim_heap_free_after(struct shim_engine *e, uint64_t addr, CUevent event)
+{
+	CUresult res = CUDA_ERROR_INVALID_VALUE;
+	ssize_t i;
+
+	pthread_mutex_lock(&heap.lock);
+	i = heap.ready ? find_alloc(addr) : -1;
+	if (i >= 0 && heap.allocs[i].addr == addr) {
+		res = CUDA_ERROR_OUT_OF_MEMORY;
+		if (heap.n_pending == heap.cap_pending) {
+			size_t cap = heap.cap_pending ? heap.cap_pending * 2 : 16;
+			struct pending_free *n = realloc(heap.pending, cap * sizeof(*n));
+
+			if (n) {
+				heap.pending = n;
+				heap.cap_pending = cap;
+			}
+		}
+		if (heap.n_pending < heap.cap_pending) {
+			heap.pending[heap.n_pending++] = (struct pending_free){ addr, event };
+			res = CUDA_SUCCESS;
+		}
+	}
+	pthread_mutex_unlock(&heap.lock);
+	(void)e;
+	return res;
+}
+
+void shim_heap_reap(struct shim_engine *e)
+{
+	size_t kept = 0, n_done = 0, n;
+	struct pending_free *done;
+
+	pthread_mutex_lock(&heap.lock);
+	n = heap.n_pending;
+	done = n ? malloc(n * sizeof(*done)) : NULL;
+	if (n && !done) {
+		pthread_mutex_unlock(&heap.lock);
+		return;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		if (shim_real.cuEventQuery(heap.pending[i].event) == CUDA_ERROR_NOT_READY)
+			heap.pending[kept++] = heap.pending[i];
+		else
+			done[n_done++] = heap.pending[i];
+	}
+	heap.n_pending = kept;
+	pthread_mutex_unlock(&heap.lock);
+	for (size_t i = 0; i < n_done; i++) {
+		shim_heap_free(e, done[i].addr);
+		shim_real.cuEventDestroy(done[i].event);
+	}
+	free(done);
+}

@@ -1,0 +1,237 @@
+/*
+ * launch.c - kernel launches.  Each parameter's offset and size come from
+ * cuFuncGetParamInfo (cuKernelGetParamInfo for a CUkernel), asked once per
+ * function and cached; the packed `extra` form gives its buffer directly.
+ * Every 8-byte aligned word of the parameter block that points anywhere
+ * inside an allocation of the heap makes that whole allocation resident on
+ * the launch's stream first: a kernel may index anywhere in it.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "shim.h"
+
+struct param_layout {
+	const void *fn;                 /* CUfunction or CUkernel; NULL: empty slot */
+	uint32_t n;
+	bool known;                     /* false: the driver cannot say (kernelParams not scanned) */
+	uint32_t *offset, *size;
+};
+
+static pthread_mutex_t layout_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct param_layout *layouts;    /* open addressing, a power of two */
+static size_t n_layouts, cap_layouts;
+
+typedef CUresult (*param_info_fn)(void *fn, size_t i, size_t *offset, size_t *size);
+
+/* Ask the driver for every parameter, until it says there is no such one. */
+static bool query_layout(const void *fn, struct param_layout *l)
+{
+	param_info_fn info = (param_info_fn)shim_real.cuFuncGetParamInfo;
+	size_t off, size, cap = 0;
+	CUresult res;
+
+	if (info && info((void *)fn, 0, &off, &size) == CUDA_ERROR_INVALID_HANDLE)
+		info = (param_info_fn)shim_real.cuKernelGetParamInfo;
+	if (!info)
+		return false;
+	for (size_t i = 0;; i++) {
+		res = info((void *)fn, i, &off, &size);
+		if (res == CUDA_ERROR_INVALID_VALUE)
+			return true;
+		if (res != CUDA_SUCCESS)
+			return false;
+		if (l->n == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			uint32_t *o = realloc(l->offset, ncap * sizeof(*o));
+			uint32_t *s = o ? realloc(l->size, ncap * sizeof(*s)) : NULL;
+
+			if (o)
+				l->offset = o;
+			if (!s)
+				return false;
+			l->size = s;
+			cap = ncap;
+		}
+		l->offset[l->n] = (uint32_t)off;
+		l->size[l->n] = (uint32_t)size;
+		l->n++;
+	}
+}
+
+static size_t slot_of(const void *fn, size_t cap)
+{
+	uintptr_t h = (uintptr_t)fn;
+
+	h ^= h >> 17;
+	h *= 0x9e3779b97f4a7c15ull;
+	return (size_t)(h >> 20) & (cap - 1);
+}
+
+static bool grow_layouts(void)
+{
+	size_t cap = cap_layouts ? cap_layouts * 2 : 64;
+	struct param_layout *t = calloc(cap, sizeof(*t));
+
+	if (!t)
+		return false;
+	for (size_t i = 0; i < cap_layouts; i++) {
+		size_t j;
+
+		if (!layouts[i].fn)
+			continue;
+		for (j = slot_of(layouts[i].fn, cap); t[j].fn; j = (j + 1) & (cap - 1))
+			;
+		t[j] = layouts[i];
+	}
+	free(layouts);
+	layouts = t;
+	cap_layouts = cap;
+	return true;
+}
+
+/* The cached layout of fn (queried on first sight), copied to *out; false when unknown. */
+static bool layout_of(const void *fn, struct param_layout *out)
+{
+	struct param_layout l = { .fn = fn };
+	size_t j;
+
+	pthread_mutex_lock(&layout_lock);
+	for (j = cap_layouts ? slot_of(fn, cap_layouts) : 0; cap_layouts && layouts[j].fn;
+	     j = (j + 1) & (cap_layouts - 1)) {
+		if (layouts[j].fn == fn) {
+			*out = layouts[j];
+			pthread_mutex_unlock(&layout_lock);
+			return out->known;
+		}
+	}
+	l.known = query_layout(fn, &l);
+	if (!l.known)
+		gp_log_warn("shim: the driver gives no parameter layout for function %p "
+			    "(cuFuncGetParamInfo needs CUDA 12.4): its kernelParams are not "
+			    "scanned, so the memory it uses may be evicted; use "
+			    "GPUPAGER_SHIM_EVICT=none for this app", fn);
+	if ((n_layouts + 1) * 2 > cap_layouts && !grow_layouts()) {
+		/* Not cached: asked again next time. */
+		pthread_mutex_unlock(&layout_lock);
+		*out = l;
+		return l.known;
+	}
+	for (j = slot_of(fn, cap_layouts); layouts[j].fn; j = (j + 1) & (cap_layouts - 1))
+		;
+	layouts[j] = l;
+	n_layouts++;
+	*out = l;
+	pthread_mutex_unlock(&layout_lock);
+	return l.known;
+}
+
+/* Words at 8-byte aligned offsets of the parameter block (base is the block offset of bytes). */
+static void scan_bytes(struct shim_engine *e, struct shim_use *use, const uint8_t *bytes,
+		       size_t base, size_t len)
+{
+	for (size_t off = (base + 7) / 8 * 8; off + 8 <= base + len; off += 8) {
+		uint64_t word;
+
+		memcpy(&word, bytes + (off - base), sizeof(word));
+		shim_use_add(e, use, word);
+	}
+}
+
+/* The packed form: {CU_LAUNCH_PARAM_BUFFER_POINTER, p, CU_LAUNCH_PARAM_BUFFER_SIZE, &n, END}. */
+static void scan_extra(struct shim_engine *e, struct shim_use *use, void **extra)
+{
+	const uint8_t *buffer = NULL;
+	const size_t *size = NULL;
+
+	for (size_t i = 0; extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
+		if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER)
+			buffer = extra[i + 1];
+		else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE)
+			size = extra[i + 1];
+	}
+	if (buffer && size)
+		scan_bytes(e, use, buffer, 0, *size);
+}
+
+static void collect(struct shim_engine *e, const void *fn, void **params, void **extra,
+		    struct shim_use *use)
+{
+	struct param_layout l;
+
+	if (extra) {
+		scan_extra(e, use, extra);
+		return;
+	}
+	if (!params || !layout_of(fn, &l))
+		return;
+	for (uint32_t i = 0; i < l.n; i++)
+		if (params[i])
+			scan_bytes(e, use, params[i], l.offset[i], l.size[i]);
+}
+
+#define SHIM_LAUNCH(call, fn, stream, params, extra, queue) \
+	SHIM_AROUND(call, stream, collect(e_, (fn), (params), (extra), &use_), queue)
+
+SHIM_EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy,
+				    unsigned int gz, unsigned int bx, unsigned int by,
+				    unsigned int bz, unsigned int shared, CUstream s,
+				    void **params, void **extra)
+{
+	SHIM_GET_REAL(real, cuLaunchKernel);
+	SHIM_LAUNCH("cuLaunchKernel", f, s, params, extra,
+		    real(f, gx, gy, gz, bx, by, bz, shared, s, params, extra));
+}
+
+SHIM_EXPORT CUresult cuLaunchKernel_ptsz(CUfunction f, unsigned int gx, unsigned int gy,
+					 unsigned int gz, unsigned int bx, unsigned int by,
+					 unsigned int bz, unsigned int shared, CUstream s,
+					 void **params, void **extra)
+{
+	SHIM_GET_REAL_AS(real, cuLaunchKernel_ptsz, cuLaunchKernel);
+	SHIM_LAUNCH("cuLaunchKernel", f, shim_stream(s, true), params, extra,
+		    real(f, gx, gy, gz, bx, by, bz, shared, s, params, extra));
+}
+
+SHIM_EXPORT CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f, void **params,
+				      void **extra)
+{
+	SHIM_GET_REAL(real, cuLaunchKernelEx);
+	if (!config)
+		return real(config, f, params, extra);
+	SHIM_LAUNCH("cuLaunchKernelEx", f, config->hStream, params, extra,
+		    real(config, f, params, extra));
+}
+
+SHIM_EXPORT CUresult cuLaunchKernelEx_ptsz(const CUlaunchConfig *config, CUfunction f,
+					   void **params, void **extra)
+{
+	SHIM_GET_REAL_AS(real, cuLaunchKernelEx_ptsz, cuLaunchKernelEx);
+	if (!config)
+		return real(config, f, params, extra);
+	SHIM_LAUNCH("cuLaunchKernelEx", f, shim_stream(config->hStream, true), params, extra,
+		    real(config, f, params, extra));
+}
+
+SHIM_EXPORT CUresult cuLaunchCooperativeKernel(CUfunction f, unsigned int gx, unsigned int gy,
+					       unsigned int gz, unsigned int bx, unsigned int by,
+					       unsigned int bz, unsigned int shared, CUstream s,
+					       void **params)
+{
+	SHIM_GET_REAL(real, cuLaunchCooperativeKernel);
+	SHIM_LAUNCH("cuLaunchCooperativeKernel", f, s, params, NULL,
+		    real(f, gx, gy, gz, bx, by, bz, shared, s, params));
+}
+
+SHIM_EXPORT CUresult cuLaunchCooperativeKernel_ptsz(CUfunction f, unsigned int gx,
+						    unsigned int gy, unsigned int gz,
+						    unsigned int bx, unsigned int by,
+						    unsigned int bz, unsigned int shared, CUstream s,
+						    void **params)
+{
+	SHIM_GET_REAL_AS(real, cuLaunchCooperativeKernel_ptsz, cuLaunchCooperativeKernel);
+	SHIM_LAUNCH("cuLaunchCooperativeKernel", f, shim_stream(s, true), params, NULL,
+		    real(f, gx, gy, gz, bx, by, bz, shared, s, params));
+}

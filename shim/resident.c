@@ -1,0 +1,101 @@
+/*
+ * resident.c - the allocations one call uses, made resident on its stream
+ * before it is queued and recorded as their last use after.  The engine
+ * does the work (gp_acquire_range_on: the stream waits for the copies, the
+ * host does not; gp_release_range_on: an event on the stream), so an
+ * evicted chunk is unmapped only once the GPU is past that call.
+ */
+#include <pthread.h>
+#include <time.h>
+
+#include "log.h"
+#include "pager.h"
+#include "shim.h"
+
+/* Tries before a call whose allocations fit the budget gives up (others hold chunks). */
+#define BUSY_TRIES 2000
+#define BUSY_WAIT_NS 1000000
+
+bool shim_use_add(struct shim_engine *e, struct shim_use *use, uint64_t ptr)
+{
+	struct shim_alloc a;
+
+	if (!shim_heap_lookup(e, ptr, &a))
+		return false;
+	for (uint32_t i = 0; i < use->n; i++)
+		if (use->off[i] == a.span_off)
+			return true;
+	if (use->n == SHIM_MAX_SPANS) {
+		use->too_many = true;
+		return true;
+	}
+	use->off[use->n] = a.span_off;
+	use->len[use->n] = a.span_len;
+	use->n++;
+	return true;
+}
+
+static uint64_t budget_chunks(struct shim_engine *e)
+{
+	struct gp_pager *p = e->pager;
+	uint64_t n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->max_chunks;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+static void release_first(struct shim_engine *e, struct shim_use *use, uint32_t n, CUstream s)
+{
+	for (uint32_t i = 0; i < n; i++)
+		gp_release_range_on(e->heap, use->off[i], use->len[i], s);
+}
+
+CUresult shim_use_begin(struct shim_engine *e, struct shim_use *use, CUstream stream,
+			const char *call)
+{
+	uint64_t need = 0, budget;
+	int err = 0;
+
+	if (use->too_many) {
+		gp_log_error("shim: %s uses more than %d separate allocations; the shim refuses "
+			     "it rather than run it with some of them evicted", call, SHIM_MAX_SPANS);
+		return CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES;
+	}
+	for (uint32_t i = 0; i < use->n; i++)
+		need += use->len[i] / e->chunk_size;
+	budget = budget_chunks(e);
+	if (need > budget) {
+		gp_log_error("shim: %s needs %llu MiB of its allocations resident at once; the "
+			     "VRAM budget is %llu MiB: CUDA_ERROR_OUT_OF_MEMORY", call,
+			     (unsigned long long)(need * e->chunk_size >> 20),
+			     (unsigned long long)(budget * e->chunk_size >> 20));
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	}
+	for (int tries = 0; tries < BUSY_TRIES; tries++) {
+		uint32_t i;
+
+		for (i = 0; i < use->n; i++) {
+			err = gp_acquire_range_on(e->heap, use->off[i], use->len[i], GP_ACCESS_WRITE,
+						  stream);
+			if (err)
+				break;
+		}
+		if (!err)
+			return CUDA_SUCCESS;
+		release_first(e, use, i, stream);
+		if (err != GP_EDEVMEM)
+			break;
+		/* Other threads hold the chunks it would evict: let their calls be queued. */
+		nanosleep(&(struct timespec){ 0, BUSY_WAIT_NS }, NULL);
+	}
+	gp_log_error("shim: %s: its allocations could not be made resident (%s: %s)", call,
+		     gp_error_name(err), gp_last_error());
+	return shim_cu_error(err);
+}
+
+void shim_use_end(struct shim_engine *e, struct shim_use *use, CUstream stream)
+{
+	release_first(e, use, use->n, stream);
+}

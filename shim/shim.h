@@ -1,0 +1,210 @@
+/*
+ * shim.h - libgpupager-preload.so, the LD_PRELOAD shim (internal).
+ *
+ *   libc_syms.c   glibc's own dlsym/dlvsym (the shim defines both)
+ *   real.c        the driver: its handle, the real entry points, contexts
+ *   dlsym.c       dlsym/dlvsym: cu* lookups on the driver get the wrappers
+ *   procaddr.c    cuGetProcAddress(_v2): the wrapper of the form returned
+ *   engine.c      the pager and its heap, opened on first use; logging, exit
+ *   heap_alloc.c  the app's allocations carved out of the heap
+ *   alloc.c       cuMemAlloc*, cuMemFree*, cuMemGetInfo, pointer queries
+ *   resident.c    allocations made resident on a stream around a call
+ *   launch.c      kernel launches: parameter words that point into the heap
+ *   copy.c        copies and memsets
+ *
+ * Every exported driver entry point is in SHIM_ENTRIES, the one list:
+ * dlsym, cuGetProcAddress and the real-function table are made from it.
+ */
+#ifndef GP_SHIM_SHIM_H
+#define GP_SHIM_SHIM_H
+
+#include <cuda.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+#define SHIM_ENTRIES(X)                                                                   \
+	X(cuGetProcAddress) X(cuGetProcAddress_v2)                                        \
+	X(cuMemAlloc_v2) X(cuMemAllocPitch_v2)                                            \
+	X(cuMemAllocAsync) X(cuMemAllocAsync_ptsz)                                        \
+	X(cuMemAllocFromPoolAsync) X(cuMemAllocFromPoolAsync_ptsz)                        \
+	X(cuMemFree_v2) X(cuMemFreeAsync) X(cuMemFreeAsync_ptsz)                          \
+	X(cuMemGetInfo_v2) X(cuMemGetAddressRange_v2)                                     \
+	X(cuPointerGetAttribute) X(cuPointerGetAttributes)                                \
+	X(cuMemCreate) X(cuMemRelease)                                                    \
+	X(cuLaunchKernel) X(cuLaunchKernel_ptsz)                                          \
+	X(cuLaunchKernelEx) X(cuLaunchKernelEx_ptsz)                                      \
+	X(cuLaunchCooperativeKernel) X(cuLaunchCooperativeKernel_ptsz)                    \
+	X(cuMemcpy) X(cuMemcpy_ptds) X(cuMemcpyAsync) X(cuMemcpyAsync_ptsz)               \
+	X(cuMemcpyHtoD_v2) X(cuMemcpyHtoD_v2_ptds)                                        \
+	X(cuMemcpyDtoH_v2) X(cuMemcpyDtoH_v2_ptds)                                        \
+	X(cuMemcpyDtoD_v2) X(cuMemcpyDtoD_v2_ptds)                                        \
+	X(cuMemcpyHtoDAsync_v2) X(cuMemcpyHtoDAsync_v2_ptsz)                              \
+	X(cuMemcpyDtoHAsync_v2) X(cuMemcpyDtoHAsync_v2_ptsz)                              \
+	X(cuMemcpyDtoDAsync_v2) X(cuMemcpyDtoDAsync_v2_ptsz)                              \
+	X(cuMemsetD8_v2) X(cuMemsetD8_v2_ptds)                                            \
+	X(cuMemsetD16_v2) X(cuMemsetD16_v2_ptds)                                          \
+	X(cuMemsetD32_v2) X(cuMemsetD32_v2_ptds)                                          \
+	X(cuMemsetD8Async) X(cuMemsetD8Async_ptsz)                                        \
+	X(cuMemsetD16Async) X(cuMemsetD16Async_ptsz)                                      \
+	X(cuMemsetD32Async) X(cuMemsetD32Async_ptsz)
+
+#define SHIM_ID(name) SHIM_ID_##name,
+enum shim_entry_id { SHIM_ENTRIES(SHIM_ID) SHIM_N_ENTRIES };
+#undef SHIM_ID
+
+/* libc_syms.c */
+typedef void *(*shim_dlsym_fn)(void *handle, const char *name);
+typedef void *(*shim_dlvsym_fn)(void *handle, const char *name, const char *version);
+/* Fill shim_real.dlsym and .dlvsym once; false when libc.so.6 lacks them. */
+bool shim_libc_init(void);
+
+/* real.c */
+struct shim_real {
+	shim_dlsym_fn dlsym;
+	shim_dlvsym_fn dlvsym;
+	void *driver;                           /* dlopen handle of the driver, or NULL */
+	const char *driver_path;
+	void *fn[SHIM_N_ENTRIES];               /* the driver's own entry points (NULL: absent) */
+	void *wrapper[SHIM_N_ENTRIES];          /* the shim's */
+	/* Called by the shim itself, never wrapped. */
+	CUresult (*cuCtxGetCurrent)(CUcontext *);
+	CUresult (*cuCtxSetCurrent)(CUcontext);
+	CUresult (*cuCtxGetDevice)(CUdevice *);
+	CUresult (*cuDeviceGetDefaultMemPool)(CUmemoryPool *, CUdevice);
+	CUresult (*cuEventCreate)(CUevent *, unsigned int);
+	CUresult (*cuEventRecord)(CUevent, CUstream);
+	CUresult (*cuEventQuery)(CUevent);
+	CUresult (*cuEventSynchronize)(CUevent);
+	CUresult (*cuEventDestroy)(CUevent);
+	CUresult (*cuStreamSynchronize)(CUstream);
+	CUresult (*cuFuncGetParamInfo)(CUfunction, size_t, size_t *, size_t *);
+	CUresult (*cuKernelGetParamInfo)(CUkernel, size_t, size_t *, size_t *);
+};
+extern struct shim_real shim_real;
+
+/* Load glibc's dl functions and the driver's entry points once; false: no driver. */
+bool shim_real_init(void);
+/* handle is the driver's (loading the shim's side of it if the app has loaded it). */
+bool shim_real_is_driver(void *handle);
+/*
+ * real = the driver's entry point name, typed like the entry like (a
+ * _ptsz/_ptds form is typed as its plain form), or return
+ * CUDA_ERROR_NOT_INITIALIZED from the wrapper when there is no driver
+ * (real.c logged why).
+ */
+#define SHIM_GET_REAL_AS(real, name, like)                                         \
+	__typeof__(&like) real = shim_real_init() ?                                 \
+		(__typeof__(&like))shim_real.fn[SHIM_ID_##name] : NULL;             \
+	if (!real)                                                                  \
+		return CUDA_ERROR_NOT_INITIALIZED
+#define SHIM_GET_REAL(real, name) SHIM_GET_REAL_AS(real, name, name)
+/* The entry whose name is name, or -1. */
+int shim_entry_find(const char *name);
+/* The entry whose real function is fn, or -1. */
+int shim_entry_of_real(const void *fn);
+
+/* engine.c */
+struct gp_model;
+struct gp_pager;
+struct shim_engine {
+	struct gp_pager *pager;
+	struct gp_model *heap;
+	uint64_t heap_base, heap_size;
+	uint64_t chunk_size;
+	uint64_t budget;                        /* VRAM budget as configured (bytes) */
+	int evict;                              /* enum gp_shim_evict */
+};
+/*
+ * The engine, opened on the first call that needs it; NULL when it could
+ * not be (logged once: the shim then passes every call through).
+ */
+struct shim_engine *shim_engine(void);
+/* The engine if it is open, without opening it. */
+struct shim_engine *shim_engine_if_open(void);
+/* Passthrough or an error once the process has forked (see engine.c). */
+bool shim_in_forked_child(void);
+/* Device memory the app makes itself (cuMemCreate), counted against the budget. */
+void shim_outside_add(CUmemGenericAllocationHandle handle, uint64_t size);
+void shim_outside_remove(CUmemGenericAllocationHandle handle);
+uint64_t shim_engine_outside_total(void);
+
+/* heap_alloc.c (its own lock) */
+struct shim_alloc {
+	uint64_t addr, size;                    /* as returned to the app */
+	uint64_t span_off, span_len;            /* whole chunks of the heap holding it */
+};
+/* A range of the heap for size bytes; 0 or CUDA_ERROR_OUT_OF_MEMORY. */
+CUresult shim_heap_alloc(struct shim_engine *e, uint64_t size, uint64_t *addr);
+/*
+ * Forget the allocation at addr (its exact base); chunks no allocation uses
+ * any more are discarded.  CUDA_ERROR_INVALID_VALUE for an unknown pointer.
+ */
+CUresult shim_heap_free(struct shim_engine *e, uint64_t addr);
+/* The allocation holding ptr (anywhere inside it); false if none. */
+bool shim_heap_lookup(struct shim_engine *e, uint64_t ptr, struct shim_alloc *out);
+/* Bytes the app's live allocations hold (rounded to their alignment). */
+uint64_t shim_heap_used(struct shim_engine *e);
+/* Free the allocations whose stream-ordered free has been reached (cuMemFreeAsync). */
+void shim_heap_reap(struct shim_engine *e);
+/* Free addr once event has completed; CUDA_ERROR_INVALID_VALUE for an unknown pointer. */
+CUresult shim_heap_free_after(struct shim_engine *e, uint64_t addr, CUevent event);
+
+/* resident.c: chunk spans of the heap used by one call */
+#define SHIM_MAX_SPANS 256
+struct shim_use {
+	uint32_t n;
+	bool too_many;                          /* more than SHIM_MAX_SPANS: the call is refused */
+	uint64_t off[SHIM_MAX_SPANS], len[SHIM_MAX_SPANS];
+};
+/* Add the allocation holding ptr, if any, to use; true if ptr is in the heap. */
+bool shim_use_add(struct shim_engine *e, struct shim_use *use, uint64_t ptr);
+/*
+ * Make use's spans resident for work about to be queued on stream, which
+ * waits for their copies (the host does not).  CUDA_SUCCESS, or
+ * CUDA_ERROR_OUT_OF_MEMORY (logged, naming call) when they cannot fit.
+ */
+CUresult shim_use_begin(struct shim_engine *e, struct shim_use *use, CUstream stream,
+			const char *call);
+/* The work is queued on stream: record it as the spans' last use and let them go. */
+void shim_use_end(struct shim_engine *e, struct shim_use *use, CUstream stream);
+
+/*
+ * The body of a wrapper: fill (a statement adding to use_ with e_) names
+ * the allocations the call uses; they are made resident on stream, queue
+ * (the driver's call, an expression) runs, and is recorded as their last
+ * use.  Without an engine, or using none of its memory, queue alone.
+ */
+#define SHIM_AROUND(call, stream, fill, queue)                                    \
+	do {                                                                        \
+		struct shim_engine *e_ = shim_engine_if_open();                     \
+		struct shim_use use_ = { .n = 0 };                                  \
+		CUresult res_;                                                      \
+                                                                                    \
+		if (shim_in_forked_child())                                         \
+			return CUDA_ERROR_NOT_INITIALIZED;                          \
+		if (!e_)                                                            \
+			return queue;                                               \
+		fill;                                                               \
+		if (!use_.n && !use_.too_many)                                      \
+			return queue;                                               \
+		res_ = shim_use_begin(e_, &use_, (stream), call);                   \
+		if (res_ != CUDA_SUCCESS)                                           \
+			return res_;                                                \
+		res_ = queue;                                                       \
+		shim_use_end(e_, &use_, (stream));                                  \
+		return res_;                                                        \
+	} while (0)
+
+/* The stream a call means: a _ptsz/_ptds form's null stream is the thread's. */
+static inline CUstream shim_stream(CUstream s, bool per_thread)
+{
+	return !s && per_thread ? CU_STREAM_PER_THREAD : s;
+}
+
+/* gp_log_* with the "shim: " prefix lives in engine.c's messages; errors as CUresult. */
+CUresult shim_cu_error(int gp_err);
+
+#endif
