@@ -149,6 +149,7 @@ install: all
 	install -m 0644 $(STATIC_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0755 $(SHARED_LIB) $(DESTDIR)$(PREFIX)/lib/libgpupager.so.0
 	ln -sf libgpupager.so.0 $(DESTDIR)$(PREFIX)/lib/libgpupager.so
+	install -m 0755 $(SHIM_LIB) $(DESTDIR)$(PREFIX)/lib/
 	install -m 0755 $(TOOL_BINS) $(BENCH_BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(wildcard $(KERNELS_DIR)/*.so) $(INSTALL_PKGLIB)/kernels/
 	$(if $(wildcard $(KERNELS_DIR)/*.fatbin),install -m 0644 $(wildcard $(KERNELS_DIR)/*.fatbin) \

@@ -77,7 +77,7 @@ Test(install, layout)
 	static const char *const files[] = {
 		"include/gpupager.h", "lib/libgpupager.so.0", "lib/libgpupager.so",
 		"lib/libgpupager.a", "lib/pkgconfig/gpupager.pc", "bin/gpupager", "bin/pagerstat",
-		"bin/gpupager-bench",
+		"bin/gpupager-bench", "lib/libgpupager-preload.so",
 		"lib/gpupager/kernels/gpupager-kernels-sim.so", "lib/gpupager/sim/libcuda.so.1",
 	};
 	char path[8192], *out;
@@ -92,6 +92,13 @@ Test(install, layout)
 	cr_assert_eq(status, 0, "%s", out);
 	snprintf(path, sizeof(path), "%s/bin/../lib/libgpupager.so.0", prefix);
 	cr_expect(strstr(out, path), "the installed gpupager does not load %s:\n%s", path, out);
+	free(out);
+	/* gpupager exec preloads the installed shim. */
+	status = sh(&out, "'%s/bin/gpupager' exec -- sh -c 'printf %%s \"$LD_PRELOAD\"'", prefix);
+	cr_expect_eq(status, 0, "%s", out);
+	snprintf(path, sizeof(path), "%s/lib/libgpupager-preload.so", prefix);
+	cr_expect(strstr(out, path), "the installed gpupager exec does not preload %s:\n%s", path,
+		  out);
 	free(out);
 	/* gpupager bench forwards to the installed developer program. */
 	status = sh(&out, "'%s/bin/gpupager' bench --help", prefix);
