@@ -378,7 +378,7 @@ GP_API int gp_pager_get_stats(struct gp_pager *pager, struct gp_pager_stats *out
 /* The process's totals over all its pagers; GP_ENOENT when no pager is open. */
 GP_API int gp_process_get_stats(struct gp_pager_stats *out);
 /*
- * One line for logs: "VRAM 3.2/8.0 GiB, host 6.0/12.0 GiB, hit 91.3%,
+ * One line for logs: "VRAM 3.2 GiB/8.0 GiB, host 6.0 GiB/12.0 GiB, hit 91.3%,
  * prefetch 97.0%, stall 0.12 s".  Returns the length snprintf would.
  */
 GP_API int gp_pager_stats_line(struct gp_pager *pager, char *buf, size_t len);

@@ -4,6 +4,7 @@
 
 #include "abi.h"
 #include "error.h"
+#include "format.h"
 #include "pager.h"
 
 /* The gauges this pager adds to its process's segment (several pagers share it). */
@@ -105,11 +106,6 @@ GP_API int gp_process_get_stats(struct gp_pager_stats *out)
 	return err ? err : stats_out(v, out, "gp_process_get_stats");
 }
 
-static double gib(uint64_t bytes)
-{
-	return (double)bytes / (double)(1ull << 30);
-}
-
 static double percent(uint64_t part, uint64_t whole)
 {
 	return whole ? 100.0 * (double)part / (double)whole : 0.0;
@@ -118,13 +114,17 @@ static double percent(uint64_t part, uint64_t whole)
 GP_API int gp_pager_stats_line(struct gp_pager *p, char *buf, size_t len)
 {
 	struct gp_pager_stats s = { .struct_size = sizeof(s) };
+	char vu[32], vb[32], hu[32], hb[32];
 	int err = gp_pager_get_stats(p, &s);
 
 	if (err)
 		return err;
-	return snprintf(buf, len, "VRAM %.1f/%.1f GiB, host %.1f/%.1f GiB, hit %.1f%%, "
-			"prefetch %.1f%%, stall %.2f s", gib(s.vram_used), gib(s.vram_budget),
-			gib(s.host_used), gib(s.host_budget),
+	/* Sizes in the unit that suits each (a simulated device's budget is MiB). */
+	return snprintf(buf, len, "VRAM %s/%s, host %s/%s, hit %.1f%%, prefetch %.1f%%, "
+			"stall %.2f s", gp_format_size_prec(s.vram_used, 1, vu, sizeof(vu)),
+			gp_format_size_prec(s.vram_budget, 1, vb, sizeof(vb)),
+			gp_format_size_prec(s.host_used, 1, hu, sizeof(hu)),
+			gp_format_size_prec(s.host_budget, 1, hb, sizeof(hb)),
 			percent(s.hits, s.hits + s.misses),
 			percent(s.prefetch_hits, s.prefetch_issued), (double)s.stall_ns / 1e9);
 }

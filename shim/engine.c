@@ -40,14 +40,21 @@ static const char *const evict_text[] = {
 	[GP_SHIM_EVICT_NONE] = "nothing (allocations are only counted against the budget)",
 };
 
+/* GPUPAGER_SHIM_STATS=1: the pager's line and what moved, when the app exits. */
 static void print_stats_at_exit(void)
 {
-	char line[256];
+	struct gp_pager_stats st = { .struct_size = sizeof(st) };
+	char line[256], h2d[32], d2h[32], used[32];
 
 	if (getpid() != engine_pid || !engine.pager)
 		return;
 	gp_pager_stats_line(engine.pager, line, sizeof(line));
-	fprintf(stderr, "gpupager shim: %s\n", line);
+	gp_pager_get_stats(engine.pager, &st);
+	fprintf(stderr, "gpupager shim: %s; app memory held %s, copied in %s, swapped out %s, "
+		"%llu evictions\n", line, gp_format_size(shim_heap_used(&engine), used, sizeof(used)),
+		gp_format_size(st.bytes_h2d, h2d, sizeof(h2d)),
+		gp_format_size(st.bytes_d2h, d2h, sizeof(d2h)),
+		(unsigned long long)st.dev_evictions);
 }
 
 static int current_device(void)
