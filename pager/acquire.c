@@ -201,14 +201,18 @@ static int release_chunks(struct gp_model *m, uint64_t offset, uint64_t len, CUs
 
 		/*
 		 * One event holds the last use.  When another user released the
-		 * chunk while this one still held it, this stream first waits for
-		 * that use, so the event recorded now covers both.
+		 * chunk while this one still held it, or a use released on
+		 * another stream may still run, this stream first waits for that
+		 * use, so the event recorded now covers both.
 		 */
-		if (ch->other_use_pending)
+		if (ch->other_use_pending ||
+		    (ch->last_use_set && ch->last_use_stream != s &&
+		     gp_event_query(p->gpu, ch->last_use) == 0))
 			err = gp_stream_wait_event(p->gpu, s, ch->last_use);
 		if (!err)
 			err = gp_event_record(p->gpu, ch->last_use, s);
 		ch->last_use_set = ch->last_use_set || !err;
+		ch->last_use_stream = s;
 		ch->other_use_pending = ch->users > 1;
 	}
 	/* A use no event records: wait for it, so no eviction unmaps memory it still reads. */

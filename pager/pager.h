@@ -53,6 +53,7 @@ struct gp_chunk {
 	CUevent last_use;       /* recorded on the releasing stream */
 	bool last_use_set;
 	bool other_use_pending; /* last_use is a release made while other users still held it */
+	CUstream last_use_stream;       /* where last_use was recorded */
 	uint64_t ready_seq;     /* order of its copy on the copy stream */
 };
 
