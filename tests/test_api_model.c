@@ -107,3 +107,47 @@ Test(api_model, verify_needs_a_sized_result)
 	cr_assert(strstr(gp_last_error(), "struct_size"), "%s", gp_last_error());
 	gp_test_pager_close(&t);
 }
+
+/*
+ * A group released on stream A while A's work on it still runs, then
+ * acquired and released on stream B: evicting it must wait for A's work
+ * too (one last-use event covers both), or the checksum kernel queued on
+ * A after a delay reads unmapped memory.
+ */
+Test(api_model, eviction_waits_for_a_use_released_earlier_on_another_stream)
+{
+	struct gp_test_pager t;
+	struct gp_verify_result vr = { .struct_size = sizeof(vr) };
+	struct gp_group_info gi = { .struct_size = sizeof(gi) };
+	uint32_t g = 1, h = 2, k = 3;
+	gp_stream_t a, b;
+
+	gp_test_pager_open(&t, "lru", 0);
+	for (uint32_t i = g; i <= k; i++) {
+		cr_assert_eq(gp_model_group_info(t.m, i, &gi), 0, "%s", gp_last_error());
+		cr_assert_eq(gi.total_chunks, 1, "group %u: %u chunks", i, gi.total_chunks);
+	}
+	cr_assert_eq(gp_model_group_info(t.m, g, &gi), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_pager_stream_create(t.p, &a), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_pager_stream_create(t.p, &b), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_model_verify_prepare(t.m), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_acquire_group(t.m, g, a), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_pager_stream_delay(t.p, a, 300000000), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_model_verify_group(t.m, g, a), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_release_group(t.m, g, a), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_acquire_group(t.m, g, b), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_release_group(t.m, g, b), 0, "%s", gp_last_error());
+	/* Four chunks: the fixture's and the verify results, h and k; g is evicted. */
+	cr_assert_eq(gp_pager_set_vram_budget(t.p, 4 * gp_model_chunk_size(t.m)), 0, "%s",
+		     gp_last_error());
+	cr_assert_eq(gp_acquire_group(t.m, h, NULL), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_acquire_group(t.m, k, NULL), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_release_group(t.m, k, NULL), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_release_group(t.m, h, NULL), 0, "%s", gp_last_error());
+	cr_assert_eq(gp_model_verify_collect(t.m, a, &vr), 0, "%s", gp_last_error());
+	cr_expect_eq(vr.tensors_checked, gi.n_tensors);
+	cr_expect_eq(vr.mismatches, 0, "first: %s", vr.first_mismatch ? vr.first_mismatch : "-");
+	gp_pager_stream_destroy(t.p, a);
+	gp_pager_stream_destroy(t.p, b);
+	gp_test_pager_close(&t);
+}
