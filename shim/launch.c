@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "log.h"
 #include "shim.h"
 
@@ -26,8 +27,12 @@ static size_t n_layouts, cap_layouts;
 
 typedef CUresult (*param_info_fn)(void *fn, size_t i, size_t *offset, size_t *size);
 
-/* Ask the driver for every parameter, until it says there is no such one. */
-static bool query_layout(const void *fn, struct param_layout *l)
+/*
+ * Ask the driver for every parameter, until it says there is no such one.
+ * CUDA_ERROR_NOT_SUPPORTED: it has no way to say (a driver older than
+ * CUDA 12.4); another error is the driver's, for this launch to return.
+ */
+static CUresult query_layout(const void *fn, struct param_layout *l)
 {
 	param_info_fn info = (param_info_fn)shim_real.cuFuncGetParamInfo;
 	size_t off, size, cap = 0;
@@ -36,13 +41,13 @@ static bool query_layout(const void *fn, struct param_layout *l)
 	if (info && info((void *)fn, 0, &off, &size) == CUDA_ERROR_INVALID_HANDLE)
 		info = (param_info_fn)shim_real.cuKernelGetParamInfo;
 	if (!info)
-		return false;
+		return CUDA_ERROR_NOT_SUPPORTED;
 	for (size_t i = 0;; i++) {
 		res = info((void *)fn, i, &off, &size);
 		if (res == CUDA_ERROR_INVALID_VALUE)
-			return true;
+			return CUDA_SUCCESS;
 		if (res != CUDA_SUCCESS)
-			return false;
+			return res;
 		if (l->n == cap) {
 			size_t ncap = cap ? cap * 2 : 8;
 			uint32_t *o = realloc(l->offset, ncap * sizeof(*o));
@@ -51,7 +56,7 @@ static bool query_layout(const void *fn, struct param_layout *l)
 			if (o)
 				l->offset = o;
 			if (!s)
-				return false;
+				return CUDA_ERROR_OUT_OF_MEMORY;
 			l->size = s;
 			cap = ncap;
 		}
@@ -92,10 +97,15 @@ static bool grow_layouts(void)
 	return true;
 }
 
-/* The cached layout of fn (queried on first sight), copied to *out; false when unknown. */
-static bool layout_of(const void *fn, struct param_layout *out)
+/*
+ * The layout of fn, queried on first sight and cached, copied to *out.
+ * CUDA_ERROR_NOT_SUPPORTED (cached) when the driver cannot give one;
+ * another error (not cached) when its query failed.
+ */
+static CUresult layout_of(const void *fn, struct param_layout *out)
 {
 	struct param_layout l = { .fn = fn };
+	CUresult res;
 	size_t j;
 
 	pthread_mutex_lock(&layout_lock);
@@ -104,20 +114,22 @@ static bool layout_of(const void *fn, struct param_layout *out)
 		if (layouts[j].fn == fn) {
 			*out = layouts[j];
 			pthread_mutex_unlock(&layout_lock);
-			return out->known;
+			return out->known ? CUDA_SUCCESS : CUDA_ERROR_NOT_SUPPORTED;
 		}
 	}
-	l.known = query_layout(fn, &l);
-	if (!l.known)
-		gp_log_warn("shim: the driver gives no parameter layout for function %p "
-			    "(cuFuncGetParamInfo needs CUDA 12.4): its kernelParams are not "
-			    "scanned, so the memory it uses may be evicted; use "
-			    "GPUPAGER_SHIM_EVICT=none for this app", fn);
-	if ((n_layouts + 1) * 2 > cap_layouts && !grow_layouts()) {
-		/* Not cached: asked again next time. */
+	res = query_layout(fn, &l);
+	if (res != CUDA_SUCCESS && res != CUDA_ERROR_NOT_SUPPORTED) {
 		pthread_mutex_unlock(&layout_lock);
-		*out = l;
-		return l.known;
+		free(l.offset);
+		free(l.size);
+		return res;
+	}
+	l.known = res == CUDA_SUCCESS;
+	if ((n_layouts + 1) * 2 > cap_layouts && !grow_layouts()) {
+		pthread_mutex_unlock(&layout_lock);
+		free(l.offset);
+		free(l.size);
+		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
 	for (j = slot_of(fn, cap_layouts); layouts[j].fn; j = (j + 1) & (cap_layouts - 1))
 		;
@@ -125,7 +137,7 @@ static bool layout_of(const void *fn, struct param_layout *out)
 	n_layouts++;
 	*out = l;
 	pthread_mutex_unlock(&layout_lock);
-	return l.known;
+	return res;
 }
 
 /* Words at 8-byte aligned offsets of the parameter block (base is the block offset of bytes). */
@@ -156,24 +168,41 @@ static void scan_extra(struct shim_engine *e, struct shim_use *use, void **extra
 		scan_bytes(e, use, buffer, 0, *size);
 }
 
-static void collect(struct shim_engine *e, const void *fn, void **params, void **extra,
-		    struct shim_use *use)
+/*
+ * The allocations a launch uses.  Without a parameter layout its words
+ * cannot be read: refused while anything may be evicted (logged once).
+ */
+static CUresult collect(struct shim_engine *e, const void *fn, void **params, void **extra,
+			struct shim_use *use)
 {
+	static bool told;
 	struct param_layout l;
+	CUresult res;
 
 	if (extra) {
 		scan_extra(e, use, extra);
-		return;
+		return CUDA_SUCCESS;
 	}
-	if (!params || !layout_of(fn, &l))
-		return;
+	if (!params)
+		return CUDA_SUCCESS;
+	res = layout_of(fn, &l);
+	if (res == CUDA_ERROR_NOT_SUPPORTED && e->evict == GP_SHIM_EVICT_NONE)
+		return CUDA_SUCCESS;
+	if (res == CUDA_ERROR_NOT_SUPPORTED && !__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
+		gp_log_error("shim: the driver gives no kernel parameter layout "
+			     "(cuFuncGetParamInfo needs CUDA 12.4), so the memory a launch uses "
+			     "is unknown: launches with kernelParams fail with "
+			     "CUDA_ERROR_NOT_SUPPORTED; run with GPUPAGER_SHIM_EVICT=none");
+	if (res != CUDA_SUCCESS)
+		return res;
 	for (uint32_t i = 0; i < l.n; i++)
 		if (params[i])
 			scan_bytes(e, use, params[i], l.offset[i], l.size[i]);
+	return CUDA_SUCCESS;
 }
 
 #define SHIM_LAUNCH(call, fn, stream, params, extra, queue) \
-	SHIM_AROUND(call, stream, collect(e_, (fn), (params), (extra), &use_), queue)
+	SHIM_AROUND(call, stream, fres_ = collect(e_, (fn), (params), (extra), &use_), queue)
 
 SHIM_EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy,
 				    unsigned int gz, unsigned int bx, unsigned int by,

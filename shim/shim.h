@@ -172,22 +172,25 @@ CUresult shim_use_begin(struct shim_engine *e, struct shim_use *use, CUstream st
 void shim_use_end(struct shim_engine *e, struct shim_use *use, CUstream stream);
 
 /*
- * The body of a wrapper: fill (a statement adding to use_ with e_) names
- * the allocations the call uses; they are made resident on stream, queue
- * (the driver's call, an expression) runs, and is recorded as their last
- * use.  Without an engine, or using none of its memory, queue alone.
+ * The body of a wrapper: fill (a statement adding to use_ with e_; it may
+ * set fres_ to refuse the call) names the allocations the call uses; they
+ * are made resident on stream, queue (the driver's call, an expression)
+ * runs, and is recorded as their last use.  Without an engine, or using
+ * none of its memory, queue alone.
  */
 #define SHIM_AROUND(call, stream, fill, queue)                                    \
 	do {                                                                        \
 		struct shim_engine *e_ = shim_engine_if_open();                     \
 		struct shim_use use_ = { .n = 0 };                                  \
-		CUresult res_;                                                      \
+		CUresult res_, fres_ = CUDA_SUCCESS;                                \
                                                                                     \
 		if (shim_in_forked_child())                                         \
 			return CUDA_ERROR_NOT_INITIALIZED;                          \
 		if (!e_)                                                            \
 			return queue;                                               \
 		fill;                                                               \
+		if (fres_ != CUDA_SUCCESS)                                          \
+			return fres_;                                               \
 		if (!use_.n && !use_.too_many)                                      \
 			return queue;                                               \
 		res_ = shim_use_begin(e_, &use_, (stream), call);                   \
