@@ -10,7 +10,8 @@
 # The literal simulator path: this file is read before sim.mk.
 
 SHIM_APPS_DIR := $(BUILD)/tests/apps
-SHIM_APP_NAMES := shim_app shim_free shim_query shim_big_launch shim_fork shim_many shim_threads
+SHIM_APP_NAMES := shim_app shim_free shim_query shim_big_launch shim_fork shim_many shim_threads \
+	shim_dlsym
 SHIM_APPS := $(SHIM_APP_NAMES:%=$(SHIM_APPS_DIR)/%)
 SHIM_APP_KERNELS := $(SHIM_APPS_DIR)/shim_app_kernels.so
 SHIM_APP_OBJS := $(patsubst %,$(BUILD)/obj/tests/apps/%.o,$(SHIM_APP_NAMES) shim_cuda)
@@ -35,7 +36,8 @@ $(SHIM_APP_KERNELS): tests/apps/shim_app_kernels.c tests/apps/shim_app_sum.h cud
 TEST_PREREQS += $(SHIM_APPS) $(SHIM_APP_KERNELS)
 
 # The Criterion tests run the programs (apps/shim_run.c), gpupager mkmodel and gpupager exec.
-SHIM_APP_TESTS := $(BUILD)/tests/test_shim_app $(BUILD)/tests/test_shim_faults
+SHIM_APP_TESTS := $(BUILD)/tests/test_shim_app $(BUILD)/tests/test_shim_faults \
+	$(BUILD)/tests/test_shim_dlsym
 $(SHIM_APP_TESTS): $(BUILD)/obj/tests/apps/shim_run.o
 $(SHIM_APP_TESTS): | $(SHIM_APPS) $(SHIM_APP_KERNELS) $(BUILD)/bin/gpupager \
 		$(SHIM_SIM_DIR)/libcuda.so.1

@@ -1,8 +1,9 @@
 /*
- * dlsym.c - dlsym and dlvsym for the whole process.  A lookup of a wrapped
- * cu* name on a handle of the CUDA driver answers with the shim's wrapper
+ * dlsym.c - dlsym and dlvsym for the whole process.  A cu* lookup on a
+ * handle of the CUDA driver is glibc's, and when what it finds is a
+ * wrapped entry point the caller gets the shim's wrapper instead
  * (cuda-python, numba and the runtime dlopen the driver and dlsym
- * cuGetProcAddress_v2 this way); every other lookup is glibc's.  Being
+ * cuGetProcAddress_v2 this way); every other lookup is glibc's alone.  Being
  * unversioned, these definitions also satisfy references bound to
  * dlsym@GLIBC_2.2.5 and dlsym@GLIBC_2.34 (and the same for dlvsym).
  *
@@ -15,39 +16,27 @@
 
 #include "shim.h"
 
-/* The wrapper for name when handle is the driver's, else NULL. */
-static void *wrapper_for(void *handle, const char *name)
+/* A cu* lookup on a handle of the driver (whose answer may be swapped for a wrapper). */
+static bool driver_lookup(void *handle, const char *name)
 {
-	int id;
-
-	if (!name || name[0] != 'c' || name[1] != 'u' || !shim_real_is_driver(handle))
-		return NULL;
-	id = shim_entry_find(name);
-	/* A form the driver lacks stays absent, as without the shim. */
-	return id >= 0 && shim_real.fn[id] ? shim_real.wrapper[id] : NULL;
+	return name && name[0] == 'c' && name[1] == 'u' && shim_real_is_driver(handle);
 }
 
 SHIM_EXPORT void *dlsym(void *restrict handle, const char *restrict name)
 {
-	void *w;
-
 	if (!shim_libc_init())
 		return NULL;
-	w = wrapper_for(handle, name);
-	if (w)
-		return w;
+	if (driver_lookup(handle, name))
+		return shim_wrapper_of(shim_real.dlsym(handle, name));
 	return shim_real.dlsym(handle, name);
 }
 
 SHIM_EXPORT void *dlvsym(void *restrict handle, const char *restrict name,
 			 const char *restrict version)
 {
-	void *w;
-
 	if (!shim_libc_init())
 		return NULL;
-	w = wrapper_for(handle, name);
-	if (w)
-		return w;
+	if (driver_lookup(handle, name))
+		return shim_wrapper_of(shim_real.dlvsym(handle, name, version));
 	return shim_real.dlvsym(handle, name, version);
 }

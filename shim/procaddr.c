@@ -13,13 +13,6 @@
 SHIM_EXPORT CUresult cuGetProcAddress(const char *symbol, void **pfn, int version,
 				      cuuint64_t flags);
 
-static void swap_in_wrapper(void **pfn)
-{
-	int id = shim_entry_of_real(*pfn);
-
-	if (id >= 0 && shim_real.wrapper[id])
-		*pfn = shim_real.wrapper[id];
-}
 
 SHIM_EXPORT CUresult cuGetProcAddress(const char *symbol, void **pfn, int version,
 				      cuuint64_t flags)
@@ -32,7 +25,7 @@ SHIM_EXPORT CUresult cuGetProcAddress(const char *symbol, void **pfn, int versio
 		return CUDA_ERROR_NOT_INITIALIZED;
 	res = real(symbol, pfn, version, flags);
 	if (res == CUDA_SUCCESS && pfn)
-		swap_in_wrapper(pfn);
+		*pfn = shim_wrapper_of(*pfn);
 	return res;
 }
 
@@ -43,6 +36,6 @@ SHIM_EXPORT CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int ver
 	CUresult res = real(symbol, pfn, version, flags, status);
 
 	if (res == CUDA_SUCCESS && pfn)
-		swap_in_wrapper(pfn);
+		*pfn = shim_wrapper_of(*pfn);
 	return res;
 }

@@ -126,10 +126,10 @@ int shim_entry_find(const char *name)
 	return -1;
 }
 
-int shim_entry_of_real(const void *fn)
+void *shim_wrapper_of(void *fn)
 {
 	for (int i = 0; fn && i < SHIM_N_ENTRIES; i++)
 		if (shim_real.fn[i] == fn)
-			return i;
-	return -1;
+			return shim_real.wrapper[i] ? shim_real.wrapper[i] : fn;
+	return fn;
 }

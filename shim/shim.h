@@ -103,8 +103,8 @@ bool shim_real_is_driver(void *handle);
 #define SHIM_GET_REAL(real, name) SHIM_GET_REAL_AS(real, name, name)
 /* The entry whose name is name, or -1. */
 int shim_entry_find(const char *name);
-/* The entry whose real function is fn, or -1. */
-int shim_entry_of_real(const void *fn);
+/* The shim's wrapper when fn is the driver's form of a wrapped entry point, else fn. */
+void *shim_wrapper_of(void *fn);
 
 /* engine.c */
 struct gp_model;
