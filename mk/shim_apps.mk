@@ -42,9 +42,10 @@ $(SHIM_APP_TESTS): $(BUILD)/obj/tests/apps/shim_run.o
 $(SHIM_APP_TESTS): | $(SHIM_APPS) $(SHIM_APP_KERNELS) $(BUILD)/bin/gpupager \
 		$(SHIM_SIM_DIR)/libcuda.so.1
 
-# Four threads, each on its own stream, over a budget of half what they allocate.
+# Four threads, each on its own stream, allocating about 28 MiB under a budget
+# of 16M (no headroom: the simulated device is small).
 .PHONY: shim-stress
 shim-stress: $(SHIM_APPS_DIR)/shim_threads $(SHIM_APP_KERNELS) $(SHIM_PRELOAD) $(BUILD)/bin/gpupager
 	LD_LIBRARY_PATH=$(SHIM_SIM_DIR) GPUPAGER_CUDA_LIB=$(SHIM_SIM_DIR)/libcuda.so.1 \
-		GPUPAGER_SIM_VRAM=64M $(BUILD)/bin/gpupager exec --budget 24M -- \
-		$(SHIM_APPS_DIR)/shim_threads
+		GPUPAGER_SIM_VRAM=64M GPUPAGER_VRAM_HEADROOM=0 GPUPAGER_HOST_BUDGET=256M \
+		$(BUILD)/bin/gpupager exec --budget 16M --stats -- $(SHIM_APPS_DIR)/shim_threads
