@@ -8,15 +8,23 @@
 #include "../common/st_fixture.h"
 #include "shim_run.h"
 
+/* name=value:OLD, or name=value when name is unset or empty. */
+static void prepend_env(const char *name, const char *value)
+{
+	const char *old = getenv(name);
+	char *text;
+
+	cr_assert_geq(asprintf(&text, "%s%s%s", value, old && *old ? ":" : "",
+			       old && *old ? old : ""), 0);
+	setenv(name, text, 1);
+	free(text);
+}
+
 void shim_test_env(void)
 {
-	const char *old = getenv("LD_LIBRARY_PATH");
-	char *path;
-
-	cr_assert_geq(asprintf(&path, "%s%s%s", SHIM_TEST_SIM_DIR, old && *old ? ":" : "",
-			       old && *old ? old : ""), 0);
-	setenv("LD_LIBRARY_PATH", path, 1);
-	free(path);
+	prepend_env("LD_LIBRARY_PATH", SHIM_TEST_SIM_DIR);
+	/* Under SAN=1 the shim comes before the program's ASan runtime in the load order. */
+	prepend_env("ASAN_OPTIONS", "verify_asan_link_order=0");
 	setenv("GPUPAGER_CUDA_LIB", SHIM_TEST_SIM_DIR "/libcuda.so.1", 1);
 	setenv("GPUPAGER_VRAM_HEADROOM", "0", 1);
 	setenv("GPUPAGER_HOST_BUDGET", "256M", 1);

@@ -15,7 +15,8 @@
 /*
  * The environment of every run (a suite's .init): the simulator, found
  * through LD_LIBRARY_PATH by the programs and GPUPAGER_CUDA_LIB by the
- * shim; no VRAM headroom (budgets here are a few MiB); a 256M host tier.
+ * shim; no VRAM headroom (budgets here are a few MiB); a 256M host tier;
+ * under SAN=1, ASan not insisting on coming first in the load order.
  */
 void shim_test_env(void);
 
