@@ -44,7 +44,10 @@ static void check(void **params, const struct gp_sim_launch *launch)
 	out[0] = ARG(3);
 }
 
-/* sum8(const void *b0, ..., const void *b7, uint64_t len, uint64_t *out): out[i] = sum of bi (0 if NULL) */
+/*
+ * sum8(const void *b0, ..., const void *b7, uint64_t len, uint64_t *out):
+ * out[i] = the checksum of len bytes at bi, 0 where bi is NULL
+ */
 static void sum8(void **params, const struct gp_sim_launch *launch)
 {
 	uint64_t *out = PTR(9);

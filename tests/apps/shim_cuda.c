@@ -19,6 +19,7 @@ static int resolve_procaddr(void *driver, cuuint64_t flags)
 {
 	get_proc_fn get_proc = (get_proc_fn)dlsym(driver, "cuGetProcAddress_v2");
 	CUdriverProcAddressQueryResult status;
+	CUresult err;
 	void *fn;
 
 	if (!get_proc) {
@@ -27,10 +28,12 @@ static int resolve_procaddr(void *driver, cuuint64_t flags)
 		return -1;
 	}
 #define SHIM_CUDA_PROC(sym, base, version)                                                     \
-	if (get_proc(#base, &fn, version, flags, &status) || status != CU_GET_PROC_ADDRESS_SUCCESS) { \
-		fprintf(stderr, "%s: cuGetProcAddress_v2(%s, %d, %#llx): status %d\n",          \
+	status = CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;                                          \
+	err = get_proc(#base, &fn, version, flags, &status);                                    \
+	if (err || status != CU_GET_PROC_ADDRESS_SUCCESS) {                                     \
+		fprintf(stderr, "%s: cuGetProcAddress_v2(%s, %d, %#llx): CUresult %d, status %d\n", \
 			program_invocation_short_name, #base, version, (unsigned long long)flags,  \
-			(int)status);                                                           \
+			(int)err, (int)status);                                                 \
 		return -1;                                                                      \
 	}                                                                                       \
 	cu.sym = (__typeof__(cu.sym))fn;

@@ -20,31 +20,31 @@
 #include <stdint.h>
 
 /* Every entry point the programs call: symbol, base name, version of that form. */
-#define SHIM_CUDA_CALLS(X)                                         \
-	X(cuGetErrorName, cuGetErrorName, 6000)                    \
-	X(cuInit, cuInit, 2000)                                    \
-	X(cuDeviceGet, cuDeviceGet, 2000)                          \
-	X(cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRetain, 7000) \
+#define SHIM_CUDA_CALLS(X)                                                \
+	X(cuGetErrorName, cuGetErrorName, 6000)                           \
+	X(cuInit, cuInit, 2000)                                           \
+	X(cuDeviceGet, cuDeviceGet, 2000)                                 \
+	X(cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRetain, 7000)       \
 	X(cuDevicePrimaryCtxRelease_v2, cuDevicePrimaryCtxRelease, 11000) \
-	X(cuCtxSetCurrent, cuCtxSetCurrent, 4000)                  \
-	X(cuCtxSynchronize, cuCtxSynchronize, 2000)                \
-	X(cuModuleLoad, cuModuleLoad, 2000)                        \
-	X(cuModuleUnload, cuModuleUnload, 2000)                    \
-	X(cuModuleGetFunction, cuModuleGetFunction, 2000)          \
-	X(cuMemAlloc_v2, cuMemAlloc, 3020)                         \
-	X(cuMemFree_v2, cuMemFree, 3020)                           \
-	X(cuMemAllocHost_v2, cuMemAllocHost, 3020)                 \
-	X(cuMemFreeHost, cuMemFreeHost, 2000)                      \
-	X(cuMemGetInfo_v2, cuMemGetInfo, 3020)                     \
-	X(cuMemGetAddressRange_v2, cuMemGetAddressRange, 3020)     \
-	X(cuPointerGetAttribute, cuPointerGetAttribute, 4000)      \
-	X(cuMemcpyHtoD_v2, cuMemcpyHtoD, 3020)                     \
-	X(cuMemcpyDtoH_v2, cuMemcpyDtoH, 3020)                     \
-	X(cuMemcpyHtoDAsync_v2, cuMemcpyHtoDAsync, 3020)           \
-	X(cuMemcpyDtoHAsync_v2, cuMemcpyDtoHAsync, 3020)           \
-	X(cuStreamCreate, cuStreamCreate, 2000)                    \
-	X(cuStreamDestroy_v2, cuStreamDestroy, 4000)               \
-	X(cuStreamSynchronize, cuStreamSynchronize, 2000)          \
+	X(cuCtxSetCurrent, cuCtxSetCurrent, 4000)                         \
+	X(cuCtxSynchronize, cuCtxSynchronize, 2000)                       \
+	X(cuModuleLoad, cuModuleLoad, 2000)                               \
+	X(cuModuleUnload, cuModuleUnload, 2000)                           \
+	X(cuModuleGetFunction, cuModuleGetFunction, 2000)                 \
+	X(cuMemAlloc_v2, cuMemAlloc, 3020)                                \
+	X(cuMemFree_v2, cuMemFree, 3020)                                  \
+	X(cuMemAllocHost_v2, cuMemAllocHost, 3020)                        \
+	X(cuMemFreeHost, cuMemFreeHost, 2000)                             \
+	X(cuMemGetInfo_v2, cuMemGetInfo, 3020)                            \
+	X(cuMemGetAddressRange_v2, cuMemGetAddressRange, 3020)            \
+	X(cuPointerGetAttribute, cuPointerGetAttribute, 4000)             \
+	X(cuMemcpyHtoD_v2, cuMemcpyHtoD, 3020)                            \
+	X(cuMemcpyDtoH_v2, cuMemcpyDtoH, 3020)                            \
+	X(cuMemcpyHtoDAsync_v2, cuMemcpyHtoDAsync, 3020)                  \
+	X(cuMemcpyDtoHAsync_v2, cuMemcpyDtoHAsync, 3020)                  \
+	X(cuStreamCreate, cuStreamCreate, 2000)                           \
+	X(cuStreamDestroy_v2, cuStreamDestroy, 4000)                      \
+	X(cuStreamSynchronize, cuStreamSynchronize, 2000)                 \
 	X(cuLaunchKernel, cuLaunchKernel, 4000)
 
 struct shim_cuda {
