@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "shim_app_sum.h"
 #include "shim_cuda.h"
@@ -42,6 +43,9 @@ struct tensor {
 struct app {
 	struct tensor *tensors;
 	unsigned n_tensors;
+	json_t *header;
+	void *map;
+	size_t map_size;
 	const unsigned char *data; /* the file's data section */
 	uint64_t passes, n_streams, n_acts, act_size;
 	int extra;
@@ -96,14 +100,18 @@ static void load_model(struct app *app, const char *path)
 	if (fd < 0 || fstat(fd, &st) || st.st_size < 8)
 		usage_exit("cannot open the model, or it is shorter than 8 bytes");
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
 	if (map == MAP_FAILED)
 		usage_exit("cannot map the model");
+	app->map = (void *)map;
+	app->map_size = (size_t)st.st_size;
 	memcpy(&header_len, map, 8);
 	if (header_len > (uint64_t)st.st_size - 8)
 		usage_exit("header length past the end of the file");
 	root = json_loadb((const char *)map + 8, header_len, 0, &jerr);
 	if (!json_is_object(root))
 		usage_exit("the header is not a JSON object");
+	app->header = root;
 	app->data = map + 8 + header_len;
 	app->tensors = calloc(json_object_size(root), sizeof(*app->tensors));
 	json_object_foreach(root, name, entry) {
@@ -285,6 +293,12 @@ int main(int argc, char **argv)
 		CU(cuStreamDestroy_v2, app.streams[s]);
 	CU(cuModuleUnload, module);
 	CU(cuDevicePrimaryCtxRelease_v2, 0);
+	free(app.acts);
+	free(app.staging);
+	free(app.host_results);
+	free(app.tensors);
+	json_decref(app.header);
+	munmap(app.map, app.map_size);
 	printf("%s\n", app.bad ? "FAILED" : "ok");
 	return app.bad ? 4 : 0;
 }

@@ -54,10 +54,13 @@ static int bad_buffers(int n, uint64_t tag)
 static void child(uint64_t sum)
 {
 	uint64_t *words = malloc(CHILD_WORDS * 8);
+	int ok;
 
 	for (uint64_t i = 0; words && i < CHILD_WORDS; i++)
 		words[i] = shim_pattern(7, i);
-	exit(words && shim_sum(words, CHILD_WORDS * 8) == sum ? 0 : 1);
+	ok = words && shim_sum(words, CHILD_WORDS * 8) == sum;
+	free(words);
+	exit(ok ? 0 : 1);
 }
 
 int main(void)
@@ -99,5 +102,6 @@ int main(void)
 	for (int i = 0; i < 2 * N_BUFS; i++)
 		CU(cuMemFree_v2, bufs[i]);
 	CU(cuMemFree_v2, results);
+	free(words);
 	return !WIFEXITED(status) || WEXITSTATUS(status) ? 5 : bad || after ? 4 : 0;
 }

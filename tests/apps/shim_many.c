@@ -51,5 +51,8 @@ int main(void)
 	for (unsigned i = 0; i < N_ALLOCS; i++)
 		CU(cuMemFree_v2, dev[i]);
 	CU(cuMemFree_v2, results);
+	free(sums);
+	free(got);
+	free(dev);
 	return good == N_ALLOCS ? 0 : 4;
 }
