@@ -21,6 +21,7 @@ enum var_kind {
 	KIND_STRING,    /* any non-empty text */
 	KIND_RANGES,    /* block ranges, validated */
 	KIND_REGEX,     /* POSIX extended regex, validated */
+	KIND_SHARE,     /* "off" (0) or a percentage in (0, 100]: a double */
 	KIND_IO_FAIL,   /* eio:N or short:N: an int kind followed by a uint64_t N */
 };
 
@@ -69,6 +70,12 @@ static const struct var vars[] = {
 	    "Overrides block detection: a tensor whose name matches belongs to the block named by "
 	    "the text up to the end of the capture group, which must be the block index." },
 	  KIND_REGEX, FIELD(group_pattern) },
+	{ { "GPUPAGER_GROUP_SPLIT", "percent of the model (5%) or off", "5%",
+	    "A group larger than this share of the model's tensor bytes is split into sub-groups "
+	    "at its next name level (up_blocks.0 into up_blocks.0.resnets.0, "
+	    "up_blocks.0.attentions.0, ...), again while a sub-group is still larger; off keeps "
+	    "every group whole." },
+	  KIND_SHARE, FIELD(group_split_pct) },
 	{ { "GPUPAGER_TRACE", "path", "(none)",
 	    "Write the access trace (format v2) of every pager the process opens to this file "
 	    "(the second pager to FILE.2, ...), as gp_trace_start does." },
@@ -236,6 +243,17 @@ static int parse_var(const struct var *v, const char *value, struct gp_config *c
 		*(const char **)field = value;
 		return 0;
 	}
+	case KIND_SHARE:
+		if (strcmp(value, "off") == 0) {
+			*(double *)field = 0;
+			return 0;
+		}
+		errno = 0;
+		pct = strtod(value, &end);
+		if (errno || end == value || strcmp(end, "%") || !(pct > 0 && pct <= 100))
+			return bad_value(v, value, "not a percentage over 0 and at most 100");
+		*(double *)field = pct;
+		return 0;
 	case KIND_IO_FAIL: {
 		const char *colon = strchr(value, ':');
 		unsigned long long n;

@@ -40,6 +40,7 @@ struct gp_config {
 	const char *kernels_dir;    /* kernel modules' directory, or NULL: the build's */
 	const char *swap_blocks;    /* validated range text, or NULL */
 	const char *group_pattern;  /* validated regex, or NULL */
+	double group_split_pct;     /* split groups over this percent of the model; 0: off */
 	const char *trace_path;     /* GPUPAGER_TRACE: trace every pager to this file, or NULL */
 	const char *plan_path;      /* GPUPAGER_PLAN: the plan policy's plan file, or NULL */
 	/* Read by the LD_PRELOAD shim (shim/) only. */

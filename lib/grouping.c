@@ -32,6 +32,25 @@
  *   output side  named groups whose module name says norm, head, final, out.
  * Ties keep the order in which groups first appear in the files.  Inside a
  * group tensors keep file order (file, offset), so a group reads sequentially.
+ *
+ * Splitting.  A group larger than GPUPAGER_GROUP_SPLIT's share of the model
+ * (one share for every budget: the layout is fixed before a budget is known,
+ * and traces and plans compare budgets over one layout) is replaced by its
+ * sub-modules, the next name level: the component after the group's name,
+ * with its index when one follows ("up_blocks.0.resnets.0"), or a bare index
+ * ("ff.net.0"); a level with one sub-module is passed through.  A sub-group
+ * still too large is split the same way.  A group holding a parameter of its
+ * own ("lm_head.weight") stays whole.  Sub-groups keep the group's block index and run where it ran,
+ * in this order:
+ *   input        named sub-modules but the output ones, by first appearance
+ *                (norm, proj_in: a module's norm usually runs first);
+ *   numbered     by index, then resnets before attentions, then by first
+ *                appearance (resnets.0, attentions.0, resnets.1, ...);
+ *   resamplers   downsamplers, upsamplers;
+ *   output       named sub-modules saying out, head or final (proj_out).
+ * So a split group's sub-groups are consecutive, and the layout keeps them
+ * contiguous: the split group is the span from its first sub-group to its
+ * last (struct gp_group's parent_len).
  */
 #include <regex.h>
 #include <stdlib.h>
@@ -92,12 +111,18 @@ struct grouping {
 	uint32_t n_keys;
 };
 
+/* The position of word[0, len) in list, or -1. */
+static int list_index(const char *word, size_t len, const char *const *list)
+{
+	for (int i = 0; list[i]; i++)
+		if (strlen(list[i]) == len && !strncmp(word, list[i], len))
+			return i;
+	return -1;
+}
+
 static int in_list(const char *word, size_t len, const char *const *list)
 {
-	for (; *list; list++)
-		if (strlen(*list) == len && !strncmp(word, *list, len))
-			return 1;
-	return 0;
+	return list_index(word, len, list) >= 0;
 }
 
 static int contains_any(const char *text, const char *const *words)
@@ -531,27 +556,324 @@ out:
 	return err;
 }
 
+/* ------------------------------------------------------------ splitting */
+
+/* Families whose members run in this order when they share an index. */
+static const char *const sub_family_order[] = { "resnets", "attentions", NULL };
+/* Families that run after every other numbered sub-module of a block. */
+static const char *const resamplers[] = { "downsamplers", "upsamplers", NULL };
+static const char *const sub_output_words[] = { "out", "head", "final", NULL };
+
+/* Sub-modules, in the order they run. */
+enum child_kind { CHILD_INPUT, CHILD_NUMBERED, CHILD_RESAMPLER, CHILD_OUTPUT };
+
+/* Where a tensor goes in a split: text after the group's "name.", len bytes. */
+struct child_at {
+	size_t len;             /* "resnets.0", "norm", "0" */
+	size_t family_len;      /* "resnets", "norm", "" */
+	int64_t index;          /* -1 for a named sub-module */
+};
+
+struct child {
+	enum child_kind kind;
+	int64_t index;
+	int family_rank;
+	uint32_t first_seen;    /* position of its first tensor in the group's list */
+	uint32_t n_tensors;
+};
+
+/* One group being split. */
+struct splitting {
+	const struct gp_model_desc *desc;
+	const struct gp_group *group;
+	size_t skip;            /* strlen(group name) + 1: where the sub-module starts */
+	struct child_at *at;    /* per position in the group's tensor list */
+	struct child *kids;
+	uint32_t n_kids;
+};
+
+struct split_state {
+	struct gp_model_desc *desc;
+	uint64_t limit;         /* groups of more bytes are split */
+	struct gp_group *out;   /* done, in forward order */
+	uint32_t n_out;
+	struct gp_group *stack; /* to look at, the next on top */
+	uint32_t n_stack;
+};
+
+static const char *tensor_name(const struct splitting *sp, uint32_t pos)
+{
+	return sp->desc->tensors[sp->group->tensors[pos]].name;
+}
+
+/* The sub-module of the tensor at pos; 0 when it is a parameter of the group itself. */
+static int place_child(const struct splitting *sp, uint32_t pos, struct child_at *at)
+{
+	const char *name = tensor_name(sp, pos), *c = name + sp->skip, *dot, *next;
+
+	if (name[sp->skip - 1] != '.' || !(dot = strchr(c, '.')) || dot == c)
+		return 0;
+	at->len = at->family_len = (size_t)(dot - c);
+	at->index = -1;
+	if (is_index(c, at->len)) {
+		at->index = strtoll(c, NULL, 10);
+		at->family_len = 0;
+		return 1;
+	}
+	next = strchr(dot + 1, '.');
+	if (next && is_index(dot + 1, (size_t)(next - dot - 1))) {
+		at->index = strtoll(dot + 1, NULL, 10);
+		at->len = (size_t)(next - c);
+	}
+	return 1;
+}
+
+static int span_has_any(const char *text, size_t len, const char *const *words)
+{
+	for (; *words; words++)
+		if (memmem(text, len, *words, strlen(*words)))
+			return 1;
+	return 0;
+}
+
+static void classify_child(struct child *k, const char *family, size_t len, int64_t index)
+{
+	int rank = list_index(family, len, sub_family_order);
+
+	k->index = index;
+	k->family_rank = rank < 0 ? UNKNOWN_FAMILY_RANK : rank;
+	if (index >= 0)
+		k->kind = in_list(family, len, resamplers) ? CHILD_RESAMPLER : CHILD_NUMBERED;
+	else
+		k->kind = span_has_any(family, len, sub_output_words) ? CHILD_OUTPUT : CHILD_INPUT;
+}
+
+/* Positions by sub-module text, then position (qsort_r). */
+static int cmp_by_child(const void *a, const void *b, void *ctx)
+{
+	const struct splitting *sp = ctx;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	int c = span_cmp(tensor_name(sp, x) + sp->skip, sp->at[x].len,
+			 tensor_name(sp, y) + sp->skip, sp->at[y].len);
+
+	return c ? c : (x > y) - (x < y);
+}
+
+/* Sub-module indices in the order they run (qsort_r); a total order. */
+static int cmp_child_order(const void *a, const void *b, void *ctx)
+{
+	const struct child *kids = ctx;
+	const struct child *x = &kids[*(const uint32_t *)a], *y = &kids[*(const uint32_t *)b];
+
+	CMP_FIELD(x, y, kind);
+	CMP_FIELD(x, y, index);
+	CMP_FIELD(x, y, family_rank);
+	CMP_FIELD(x, y, first_seen);
+	return 0;
+}
+
+/*
+ * sp->kids from the group's tensors, and kid[pos] for each position: 1, or 0
+ * when the group holds a parameter of its own (it is one module).
+ */
+static int find_children(struct splitting *sp, uint32_t *kid, uint32_t *order)
+{
+	uint32_t n = sp->group->n_tensors;
+
+	for (uint32_t pos = 0; pos < n; pos++) {
+		if (!place_child(sp, pos, &sp->at[pos]))
+			return 0;
+		order[pos] = pos;
+	}
+	qsort_r(order, n, sizeof(*order), cmp_by_child, sp);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t pos = order[i], prev = i ? order[i - 1] : 0;
+		const char *text = tensor_name(sp, pos) + sp->skip;
+
+		/* Sorted by position within a sub-module: pos is its first tensor. */
+		if (!i || span_cmp(tensor_name(sp, prev) + sp->skip, sp->at[prev].len, text,
+				   sp->at[pos].len)) {
+			struct child *k = &sp->kids[sp->n_kids++];
+
+			*k = (struct child){ .first_seen = pos };
+			classify_child(k, text, sp->at[pos].family_len, sp->at[pos].index);
+		}
+		kid[pos] = sp->n_kids - 1;
+		sp->kids[kid[pos]].n_tensors++;
+	}
+	return 1;
+}
+
+/* The sub-groups, in the order they run, into subs[0, sp->n_kids); order[] is scratch. */
+static int make_sub_groups(const struct splitting *sp, const uint32_t *kid, uint32_t *order,
+			   struct gp_group *subs)
+{
+	const struct gp_group *g = sp->group;
+	uint32_t *slot = order + sp->n_kids;
+
+	for (uint32_t i = 0; i < sp->n_kids; i++)
+		order[i] = i;
+	qsort_r(order, sp->n_kids, sizeof(*order), cmp_child_order, sp->kids);
+	for (uint32_t i = 0; i < sp->n_kids; i++) {
+		const struct child *k = &sp->kids[order[i]];
+		struct gp_group *sub = &subs[i];
+
+		slot[order[i]] = i;
+		*sub = (struct gp_group){ .block_index = g->block_index, .parent_len = sp->skip - 1 };
+		/* "up_blocks.0.resnets.0": its first tensor's name up to the sub-module's end. */
+		sub->name = strndup(tensor_name(sp, k->first_seen), sp->skip + sp->at[k->first_seen].len);
+		sub->tensors = malloc(k->n_tensors * sizeof(uint32_t));
+		if (!sub->name || !sub->tensors)
+			return gp_fail(GP_ENOMEM, "%s: out of memory splitting group '%s'",
+				       sp->desc->source, g->name);
+	}
+	/* Positions in order: each sub-group keeps file order. */
+	for (uint32_t pos = 0; pos < g->n_tensors; pos++) {
+		struct gp_group *sub = &subs[slot[kid[pos]]];
+		uint32_t t = g->tensors[pos];
+
+		sub->tensors[sub->n_tensors++] = t;
+		sub->nbytes += sp->desc->tensors[t].nbytes;
+	}
+	return 0;
+}
+
+static void free_group(struct gp_group *g)
+{
+	free(g->name);
+	free(g->tensors);
+	*g = (struct gp_group){ 0 };
+}
+
+/*
+ * Split *g onto the stack (its first sub-group on top), or move it to the
+ * output when it stays whole.  On failure *g is untouched.
+ */
+static int split_one(struct split_state *st, struct gp_group *g)
+{
+	uint32_t n = g->n_tensors;
+	struct splitting sp = { .desc = st->desc, .group = g, .skip = strlen(g->name) + 1 };
+	uint32_t *kid = NULL, *order = NULL;
+	struct gp_group *subs = NULL;
+	int err = 0;
+
+	if (g->nbytes <= st->limit || n < 2) {
+		st->out[st->n_out++] = *g;
+		return 0;
+	}
+	sp.at = malloc(n * sizeof(*sp.at));
+	sp.kids = malloc(n * sizeof(*sp.kids));
+	kid = malloc(n * sizeof(*kid));
+	order = malloc(2 * (size_t)n * sizeof(*order));
+	if (!sp.at || !sp.kids || !kid || !order) {
+		err = gp_fail(GP_ENOMEM, "%s: out of memory splitting group '%s'", st->desc->source,
+			      g->name);
+		goto out;
+	}
+	/* One sub-module is the group itself: look one level further down. */
+	while (find_children(&sp, kid, order) && sp.n_kids == 1) {
+		sp.skip += sp.at[0].len + 1;
+		sp.n_kids = 0;
+	}
+	if (sp.n_kids < 2) {
+		st->out[st->n_out++] = *g;
+		goto out;
+	}
+	subs = calloc(sp.n_kids, sizeof(*subs));
+	err = subs ? make_sub_groups(&sp, kid, order, subs)
+		   : gp_fail(GP_ENOMEM, "%s: out of memory splitting group '%s'",
+			     st->desc->source, g->name);
+	if (err) {
+		for (uint32_t i = 0; subs && i < sp.n_kids; i++)
+			free_group(&subs[i]);
+		goto out;
+	}
+	for (uint32_t i = sp.n_kids; i-- > 0;)
+		st->stack[st->n_stack++] = subs[i];
+	free_group(g);
+out:
+	free(subs);
+	free(order);
+	free(kid);
+	free(sp.kids);
+	free(sp.at);
+	return err;
+}
+
+/*
+ * Replace every group over pct percent of the model's bytes by its
+ * sub-groups, recursively; desc has no groups on failure.  Each pending or
+ * finished group holds at least one tensor, so n_tensors bounds both lists.
+ */
+static int split_groups(struct gp_model_desc *desc, double pct)
+{
+	struct split_state st = {
+		.desc = desc, .limit = (uint64_t)((double)desc->tensor_bytes * pct / 100.0),
+	};
+	uint32_t g;
+	int err = 0;
+
+	for (g = 0; g < desc->n_groups && desc->groups[g].nbytes <= st.limit; g++)
+		;
+	if (g == desc->n_groups)
+		return 0;
+	st.out = calloc((size_t)desc->n_tensors + 1, sizeof(*st.out));
+	st.stack = calloc((size_t)desc->n_tensors + 1, sizeof(*st.stack));
+	if (!st.out || !st.stack)
+		err = gp_fail(GP_ENOMEM, "out of memory splitting %u groups", desc->n_groups);
+	for (g = 0; !err && g < desc->n_groups; g++) {
+		st.stack[st.n_stack++] = desc->groups[g];
+		desc->groups[g] = (struct gp_group){ 0 };
+		while (!err && st.n_stack) {
+			struct gp_group top = st.stack[--st.n_stack];
+
+			err = split_one(&st, &top);
+			if (err)
+				st.stack[st.n_stack++] = top;
+		}
+	}
+	if (err) {
+		/* What was not moved yet, what waits, what is done. */
+		free_groups(desc->groups, desc->n_groups);
+		free_groups(st.stack, st.n_stack);
+		free_groups(st.out, st.n_out);
+		desc->groups = NULL;
+		desc->n_groups = 0;
+		return err;
+	}
+	for (uint32_t i = 0; i < st.n_out; i++)
+		for (uint32_t k = 0; k < st.out[i].n_tensors; k++)
+			desc->tensors[st.out[i].tensors[k]].group = i;
+	free(desc->groups);
+	free(st.stack);
+	desc->groups = st.out;
+	desc->n_groups = st.n_out;
+	return 0;
+}
+
 int gp_model_group(struct gp_model_desc *desc, const char *pattern)
 {
+	const struct gp_config *cfg;
 	regex_t re;
 	int err;
 
 	if (desc->groups)
 		return gp_fail(GP_ESTATE, "%s: tensors are grouped already", desc->source);
-	if (!pattern) {
-		const struct gp_config *cfg;
-
-		err = gp_config_get(&cfg);
-		if (err)
-			return err;
-		pattern = cfg->group_pattern;
-	}
-	if (!pattern)
-		return group_with(desc, NULL, NULL);
-	err = compile_pattern(pattern, &re);
+	err = gp_config_get(&cfg);
 	if (err)
 		return err;
-	err = group_with(desc, &re, pattern);
-	regfree(&re);
+	if (!pattern)
+		pattern = cfg->group_pattern;
+	if (!pattern) {
+		err = group_with(desc, NULL, NULL);
+	} else {
+		err = compile_pattern(pattern, &re);
+		if (err)
+			return err;
+		err = group_with(desc, &re, pattern);
+		regfree(&re);
+	}
+	if (!err && cfg->group_split_pct > 0)
+		err = split_groups(desc, cfg->group_split_pct);
 	return err;
 }

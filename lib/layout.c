@@ -11,8 +11,10 @@
  * named groups (block_index -1) are merged while their tensors fit in one
  * chunk together: the merged group takes one chunk where its parts took one
  * each, and residency cannot be finer than a chunk anyway, so nothing is
- * lost.  Repeated blocks are never merged: policies decide per block.  The
- * merged group is named "first+second", or "first+...+last" for more.
+ * lost.  Repeated blocks are never merged: policies decide per block.
+ * Sub-groups of a split group merge the same way, with each other only, so
+ * the split group stays one span of consecutive groups.  The merged group is
+ * named "first+second", or "first+...+last" for more.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,13 +45,22 @@ static int fits(const struct gp_model_desc *desc, const struct gp_group *g, uint
 	return 1;
 }
 
+/* Whether b may share a chunk with a: named groups, or sub-groups of one split group. */
+static int mergeable(const struct gp_group *a, const struct gp_group *b)
+{
+	if (a->parent_len != b->parent_len || strncmp(a->name, b->name, a->parent_len))
+		return 0;
+	return a->parent_len || (a->block_index < 0 && b->block_index < 0);
+}
+
 /* The number of groups from first on that merge into one chunk (1: no merge). */
 static uint32_t run_length(const struct gp_model_desc *desc, uint32_t first, uint64_t chunk_size)
 {
 	uint64_t room = chunk_size;
 	uint32_t n = 0;
 
-	while (first + n < desc->n_groups && desc->groups[first + n].block_index < 0 &&
+	while (first + n < desc->n_groups &&
+	       mergeable(&desc->groups[first], &desc->groups[first + n]) &&
 	       fits(desc, &desc->groups[first + n], &room))
 		n++;
 	return n ? n : 1;
@@ -72,7 +83,8 @@ static int merge_run(const struct gp_model_desc *desc, uint32_t first, uint32_t 
 
 	for (uint32_t i = 0; i < n; i++)
 		count += run[i].n_tensors;
-	*out = (struct gp_group){ .block_index = -1 };
+	*out = (struct gp_group){ .block_index = run[0].block_index,
+				  .parent_len = run[0].parent_len };
 	out->tensors = malloc(((size_t)count + 1) * sizeof(uint32_t));
 	len = n == 2 ? asprintf(&out->name, "%s+%s", run[0].name, run[1].name)
 		     : asprintf(&out->name, "%s+...+%s", run[0].name, run[n - 1].name);

@@ -52,6 +52,13 @@ struct gp_group {
 	uint64_t nbytes;        /* sum of the tensors' bytes */
 	uint64_t range_offset;  /* chunk-aligned start in the model's device range */
 	uint64_t range_size;    /* bytes reserved, a multiple of the chunk size */
+	/*
+	 * A sub-group of a split group: the length of the prefix of name that
+	 * names the group it was split from ("up_blocks.0" of
+	 * "up_blocks.0.resnets.0"), else 0.  A split group's sub-groups are
+	 * consecutive in groups[] and in the device range (see grouping.c).
+	 */
+	size_t parent_len;
 };
 
 struct gp_model_desc {
@@ -113,7 +120,8 @@ void gp_st_index_free(struct gp_st_index *index);
 /*
  * Assign every tensor to a group and order the groups.  pattern is a POSIX
  * extended regex whose first capture group ends at the block index (NULL:
- * the built-in rules, or GPUPAGER_GROUP_PATTERN).
+ * the built-in rules, or GPUPAGER_GROUP_PATTERN).  Groups larger than
+ * GPUPAGER_GROUP_SPLIT's share of the model are then split into sub-groups.
  */
 int gp_model_group(struct gp_model_desc *desc, const char *pattern);
 

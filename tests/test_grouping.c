@@ -1,7 +1,8 @@
 /*
  * test_grouping.c - gp_model_group() on real architectures' tensor names
  * (from gp_arch_tensors, in memory) and on edge cases: forward order, one
- * group per tensor, file order inside groups, the override pattern.
+ * group per tensor, file order inside groups, the override pattern, and the
+ * splitting of large groups (GPUPAGER_GROUP_SPLIT).
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "common/desc_fixture.h"
+#include "config.h"
 #include "model.h"
 
 /* -------------------------------------------------------------- helpers */
@@ -133,9 +135,12 @@ static struct gp_model_desc *grouped_arch_sorted(const char *arch)
 	return desc;
 }
 
+/* Equal tiny tensors: every group is a large share, so splitting is off for these. */
 static struct gp_model_desc *desc_of(const char *const *names)
 {
 	struct gp_model_desc *desc = gp_test_desc_new("names");
+
+	setenv("GPUPAGER_GROUP_SPLIT", "off", 1);
 
 	for (; *names; names++)
 		gp_test_desc_add(desc, *names, 64);
@@ -191,10 +196,14 @@ Test(grouping, flux_double_then_single_blocks)
 
 Test(grouping, sdxl_down_mid_up)
 {
-	struct gp_model_desc *desc = grouped_arch("sdxl-unet");
+	struct gp_model_desc *desc;
 	const struct gp_group *mid;
 	size_t pos = 0;
 	uint32_t mid_tensors = 0;
+
+	/* The groups as found, before the large ones are split (below). */
+	setenv("GPUPAGER_GROUP_SPLIT", "off", 1);
+	desc = grouped_arch("sdxl-unet");
 
 	expect_any_order(desc, &pos,
 			 (const char *const[]){ "conv_in", "time_embedding", "add_embedding", NULL });
@@ -412,4 +421,241 @@ Test(grouping, bad_pattern_names_the_tensor)
 	cr_assert_eq(gp_model_group(desc, "^(stage)\\.([0-9]+)"), GP_EINVAL);
 	cr_assert(strstr(gp_last_error(), "'stage.0.conv.weight'"), "message: %s", gp_last_error());
 	gp_model_desc_free(desc);
+}
+
+/* ------------------------------------------------------------- splitting */
+
+/* The groups from pos on whose names start with "prefix." or equal it, up to the first other. */
+static size_t groups_under(const struct gp_model_desc *desc, size_t pos, const char *prefix)
+{
+	size_t len = strlen(prefix), n = 0;
+
+	while (pos + n < desc->n_groups && !strncmp(desc->groups[pos + n].name, prefix, len) &&
+	       (desc->groups[pos + n].name[len] == '.' || !desc->groups[pos + n].name[len]))
+		n++;
+	return n;
+}
+
+static size_t find_group(const struct gp_model_desc *desc, const char *name)
+{
+	for (size_t g = 0; g < desc->n_groups; g++)
+		if (!strcmp(desc->groups[g].name, name))
+			return g;
+	cr_assert_fail("%s: no group %s", desc->source, name);
+	return 0;
+}
+
+/* The next groups are attention's sub-groups: norm, proj_in, 10 transformer blocks, proj_out. */
+static void expect_split_attention(const struct gp_model_desc *desc, size_t *pos,
+				   const char *attn, int64_t block_index)
+{
+	static const char *const parts[] = { "norm", "proj_in", "transformer_blocks.0",
+		"transformer_blocks.1", "transformer_blocks.2", "transformer_blocks.3",
+		"transformer_blocks.4", "transformer_blocks.5", "transformer_blocks.6",
+		"transformer_blocks.7", "transformer_blocks.8", "transformer_blocks.9", "proj_out",
+		NULL };
+	char name[160];
+
+	for (const char *const *p = parts; *p; p++, (*pos)++) {
+		const struct gp_group *grp = group_at(desc, *pos);
+
+		snprintf(name, sizeof(name), "%s.%s", attn, *p);
+		cr_assert_str_eq(grp->name, name, "group %zu is %s, expected %s", *pos, grp->name,
+				 name);
+		cr_assert_eq(grp->block_index, block_index, "%s: block index %lld", name,
+			     (long long)grp->block_index);
+		cr_assert_eq(grp->parent_len, strlen(attn), "%s: parent '%.*s'", name,
+			     (int)grp->parent_len, grp->name);
+	}
+}
+
+/* up_blocks.0 (47% of the model) as sub-groups in forward order; the parent's span is whole. */
+static void expect_sdxl_up_blocks_0(const struct gp_model_desc *desc)
+{
+	size_t first = find_group(desc, "up_blocks.0.resnets.0"), pos = first;
+	uint32_t tensors = 0, in_span = 0;
+	char name[64];
+
+	for (int i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "up_blocks.0.resnets.%d", i);
+		expect_in_order(desc, &pos, (const char *const[]){ name, NULL });
+		cr_assert_eq(desc->groups[pos - 1].parent_len, strlen("up_blocks.0"));
+		cr_assert_eq(desc->groups[pos - 1].block_index, 0);
+		snprintf(name, sizeof(name), "up_blocks.0.attentions.%d", i);
+		expect_split_attention(desc, &pos, name, 0);
+	}
+	expect_in_order(desc, &pos, (const char *const[]){ "up_blocks.0.upsamplers.0", "up_blocks.1",
+							   NULL });
+	cr_assert_eq(desc->groups[pos - 1].parent_len, 0, "up_blocks.1 is not split");
+	/* Consecutive: every tensor of up_blocks.0 is in the span, and nothing else. */
+	for (uint32_t t = 0; t < desc->n_tensors; t++) {
+		tensors += !strncmp(desc->tensors[t].name, "up_blocks.0.", 12);
+		in_span += desc->tensors[t].group >= first && desc->tensors[t].group < pos - 1;
+	}
+	cr_assert_eq(groups_under(desc, first, "up_blocks.0"), pos - 1 - first);
+	cr_assert_eq(in_span, tensors, "%u tensors in the span, %u under up_blocks.0", in_span,
+		     tensors);
+}
+
+Test(grouping, sdxl_large_groups_split)
+{
+	struct gp_model_desc *desc = grouped_arch("sdxl-unet");
+	size_t pos = 0;
+
+	expect_any_order(desc, &pos,
+			 (const char *const[]){ "conv_in", "time_embedding", "add_embedding", NULL });
+	/* Under 5% of the model: whole. */
+	expect_blocks(desc, &pos, "down_blocks", 2);
+	expect_in_order(desc, &pos, (const char *const[]){ "down_blocks.2.resnets.0", NULL });
+	expect_split_attention(desc, &pos, "down_blocks.2.attentions.0", 2);
+	expect_in_order(desc, &pos, (const char *const[]){ "down_blocks.2.resnets.1", NULL });
+	expect_split_attention(desc, &pos, "down_blocks.2.attentions.1", 2);
+	/* A named group splits too; its sub-groups stay named (block index -1). */
+	expect_in_order(desc, &pos, (const char *const[]){ "mid_block.resnets.0", NULL });
+	expect_split_attention(desc, &pos, "mid_block.attentions.0", -1);
+	expect_in_order(desc, &pos, (const char *const[]){ "mid_block.resnets.1", NULL });
+	expect_sdxl_up_blocks_0(desc);
+	pos = find_group(desc, "up_blocks.1");
+	expect_in_order(desc, &pos, (const char *const[]){ "up_blocks.1", "up_blocks.2",
+							   "conv_norm_out", "conv_out", NULL });
+	expect_end(desc, pos);
+	for (uint32_t g = 0; g < desc->n_groups; g++)
+		cr_assert_leq(desc->groups[g].nbytes, desc->tensor_bytes / 20,
+			      "%s: %llu bytes of %llu", desc->groups[g].name,
+			      (unsigned long long)desc->groups[g].nbytes,
+			      (unsigned long long)desc->tensor_bytes);
+	gp_model_desc_free(desc);
+}
+
+/* Real files list names alphabetically (attentions before resnets, 10 before 2): same order. */
+Test(grouping, split_order_independent_of_file_order)
+{
+	struct gp_model_desc *desc = grouped_arch_sorted("sdxl-unet");
+
+	cr_assert_str_eq(desc->tensors[0].name, "add_embedding.linear_1.bias",
+			 "the sort under test did not happen");
+	expect_sdxl_up_blocks_0(desc);
+	gp_model_desc_free(desc);
+}
+
+/* A larger share splits one level only where that suffices. */
+Test(grouping, split_share_from_environment)
+{
+	struct gp_model_desc *desc;
+	size_t pos;
+
+	setenv("GPUPAGER_GROUP_SPLIT", "20%", 1);
+	desc = grouped_arch("sdxl-unet");
+	/* mid_block is 16%: whole; down_blocks.2 is 29%: its attentions (14%) stay whole. */
+	pos = find_group(desc, "down_blocks.2.resnets.0");
+	expect_in_order(desc, &pos, (const char *const[]){ "down_blocks.2.resnets.0",
+		"down_blocks.2.attentions.0", "down_blocks.2.resnets.1", "down_blocks.2.attentions.1",
+		"mid_block", "up_blocks.0.resnets.0", "up_blocks.0.attentions.0",
+		"up_blocks.0.resnets.1", "up_blocks.0.attentions.1", "up_blocks.0.resnets.2",
+		"up_blocks.0.attentions.2", "up_blocks.0.upsamplers.0", "up_blocks.1", NULL });
+	gp_model_desc_free(desc);
+}
+
+static void expect_same_groups(const struct gp_model_desc *a, const struct gp_model_desc *b)
+{
+	cr_assert_eq(a->n_groups, b->n_groups, "%s: %u groups, %u unsplit", a->source, a->n_groups,
+		     b->n_groups);
+	for (uint32_t g = 0; g < a->n_groups; g++) {
+		cr_assert_str_eq(a->groups[g].name, b->groups[g].name);
+		cr_assert_eq(a->groups[g].parent_len, 0, "%s", a->groups[g].name);
+		cr_assert_eq(a->groups[g].n_tensors, b->groups[g].n_tensors);
+		cr_assert_arr_eq(a->groups[g].tensors, b->groups[g].tensors,
+				 a->groups[g].n_tensors * sizeof(uint32_t));
+	}
+}
+
+/* Models whose groups are all under the share (or cannot split: one tensor) are unchanged. */
+Test(grouping, small_groups_unchanged)
+{
+	static const char *const archs[] = { "wan2.1-14b", "flux-dev", "llama3-8b", NULL };
+	struct gp_model_desc *split[3];
+
+	for (int i = 0; archs[i]; i++)
+		split[i] = grouped_arch(archs[i]);
+	setenv("GPUPAGER_GROUP_SPLIT", "off", 1);
+	for (int i = 0; archs[i]; i++) {
+		struct gp_model_desc *whole = gp_test_desc_arch(archs[i], 0.05);
+
+		cr_assert_eq(gp_model_group(whole, NULL), 0, "%s", gp_last_error());
+		expect_same_groups(split[i], whole);
+		gp_model_desc_free(whole);
+		gp_model_desc_free(split[i]);
+	}
+}
+
+/* nbytes each: a description where one group is most of the model. */
+static struct gp_model_desc *desc_sized(const char *const *names, uint64_t nbytes)
+{
+	struct gp_model_desc *desc = gp_test_desc_new("sized");
+
+	for (; *names; names++)
+		gp_test_desc_add(desc, *names, nbytes);
+	gp_test_desc_add(desc, "blocks.0.x.weight", 1);
+	gp_test_desc_add(desc, "blocks.1.x.weight", 1);
+	return desc;
+}
+
+Test(grouping, split_order_of_sub_modules)
+{
+	struct gp_model_desc *desc = desc_sized((const char *const[]){
+		"blocks.2.proj_out.weight", "blocks.2.up.0.w", "blocks.2.net.10.w", "blocks.2.net.2.w",
+		"blocks.2.net.2.b", "blocks.2.norm.weight", "blocks.2.attentions.1.w",
+		"blocks.2.resnets.1.w", "blocks.2.upsamplers.0.w", NULL }, 1000);
+	size_t pos = 0;
+
+	cr_assert_eq(gp_model_group(desc, NULL), 0, "%s", gp_last_error());
+	check_partition(desc);
+	/*
+	 * Named first (output ones last), then by index: bare indices as numbers,
+	 * resnets before attentions at one index, other families by first
+	 * appearance; resamplers after the numbered.
+	 */
+	expect_blocks(desc, &pos, "blocks", 2);
+	expect_in_order(desc, &pos, (const char *const[]){ "blocks.2.norm", "blocks.2.up.0",
+		"blocks.2.resnets.1", "blocks.2.attentions.1", "blocks.2.net.2", "blocks.2.net.10",
+		"blocks.2.upsamplers.0", "blocks.2.proj_out", NULL });
+	expect_end(desc, pos);
+	cr_assert_eq(group_at(desc, 6)->n_tensors, 2, "net.2 holds both of its tensors");
+	cr_assert_eq(group_at(desc, 6)->block_index, 2);
+	gp_model_desc_free(desc);
+}
+
+Test(grouping, split_stops_at_a_module)
+{
+	/* blocks.2 has a parameter of its own; blocks.3 one sub-module, whose halves split. */
+	struct gp_model_desc *desc = desc_sized((const char *const[]){
+		"blocks.2.weight", "blocks.2.a.w", "blocks.2.b.w", "blocks.3.only.a.w",
+		"blocks.3.only.b.w", NULL }, 1000);
+	size_t pos = 0;
+
+	cr_assert_eq(gp_model_group(desc, NULL), 0, "%s", gp_last_error());
+	check_partition(desc);
+	expect_blocks(desc, &pos, "blocks", 3);
+	expect_in_order(desc, &pos, (const char *const[]){ "blocks.3.only.a", "blocks.3.only.b",
+							   NULL });
+	expect_end(desc, pos);
+	cr_assert_eq(group_at(desc, 2)->n_tensors, 3, "blocks.2 stays whole");
+	cr_assert_eq(group_at(desc, 3)->block_index, 3);
+	cr_assert_eq(group_at(desc, 3)->parent_len, strlen("blocks.3.only"));
+	gp_model_desc_free(desc);
+}
+
+Test(grouping, bad_split_share)
+{
+	static const char *const bad[] = { "0%", "101%", "5", "five%", "-1%", "nan%", NULL };
+
+	for (const char *const *v = bad; *v; v++) {
+		struct gp_config cfg;
+
+		setenv("GPUPAGER_GROUP_SPLIT", *v, 1);
+		cr_assert_eq(gp_config_parse(&cfg), GP_ECONFIG, "'%s' accepted", *v);
+		cr_assert(strstr(gp_last_error(), "GPUPAGER_GROUP_SPLIT"), "%s", gp_last_error());
+	}
+	setenv("GPUPAGER_GROUP_SPLIT", "100%", 1);
+	cr_assert_eq(gp_config_parse(&(struct gp_config){ 0 }), 0, "%s", gp_last_error());
 }
