@@ -1,8 +1,9 @@
 /*
- * alloc.c - plain device allocations (cuMemAlloc / cuMemFree), memory
- * accounting, and pointer queries.  cuMemAlloc is reserve + create + map +
- * set-access in one step; each allocation is rounded up to the 2 MiB
- * granularity (real drivers sub-allocate small ones).
+ * alloc.c - plain device allocations (cuMemAlloc, cuMemAllocPitch,
+ * cuMemFree), memory accounting, and pointer queries.  cuMemAlloc is
+ * reserve + create + map + set-access in one step; each allocation is
+ * rounded up to the 2 MiB granularity (real drivers sub-allocate small
+ * ones).
  */
 #include <sys/mman.h>
 
@@ -48,6 +49,29 @@ unlock:
 	return err;
 }
 
+struct sim_resv *sim_dev_find(uintptr_t ptr, const char *func)
+{
+	struct sim_resv *resv = sim_resv_find(ptr);
+
+	if (!resv || resv->base != ptr || resv->kind == SIM_RESV_VMM || resv->free_queued) {
+		sim_error(CUDA_ERROR_INVALID_VALUE,
+			  "%s: %#lx is not from cuMemAlloc/cuMemAllocManaged, or already freed",
+			  func, (unsigned long)ptr);
+		return NULL;
+	}
+	return resv;
+}
+
+CUresult sim_dev_release(struct sim_resv *resv)
+{
+	CUresult err = sim_unmap(resv->base, resv->size);
+
+	if (err)
+		return err;
+	sim_managed_release(resv->managed);
+	return sim_resv_destroy(resv);
+}
+
 CUresult sim_dev_free(uintptr_t ptr)
 {
 	struct sim_resv *resv;
@@ -58,19 +82,8 @@ CUresult sim_dev_free(uintptr_t ptr)
 	if (err)
 		return err;
 	sim_vm_lock();
-	resv = sim_resv_find(ptr);
-	if (!resv || resv->base != ptr || resv->kind == SIM_RESV_VMM) {
-		err = sim_error(CUDA_ERROR_INVALID_VALUE,
-				"cuMemFree: %#lx is not from cuMemAlloc/cuMemAllocManaged",
-				(unsigned long)ptr);
-		goto unlock;
-	}
-	err = sim_unmap(resv->base, resv->size);
-	if (err)
-		goto unlock;
-	sim_managed_release(resv->managed);
-	err = sim_resv_destroy(resv);
-unlock:
+	resv = sim_dev_find(ptr, "cuMemFree");
+	err = resv ? sim_dev_release(resv) : CUDA_ERROR_INVALID_VALUE;
 	sim_vm_unlock();
 	return err;
 }
@@ -88,6 +101,41 @@ CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 	if (err)
 		return err;
 	*dptr = (CUdeviceptr)resv->base;
+	return CUDA_SUCCESS;
+}
+
+/*
+ * Rows of width bytes, each starting pitch bytes after the previous one:
+ * the pitch is width rounded up to SIM_PITCH_ALIGNMENT, so that every row
+ * starts aligned for any ElementSizeBytes.
+ */
+CUresult cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *ppitch, size_t width, size_t height,
+			    unsigned int element_size)
+{
+	CUresult err = sim_enter("cuMemAllocPitch", SIM_NEED_CTX);
+	struct sim_resv *resv;
+	size_t pitch;
+
+	if (err)
+		return err;
+	if (!dptr || !ppitch)
+		return CUDA_ERROR_INVALID_VALUE;
+	if (element_size != 4 && element_size != 8 && element_size != 16)
+		return sim_error(CUDA_ERROR_INVALID_VALUE,
+				 "cuMemAllocPitch: ElementSizeBytes %u is not 4, 8 or 16",
+				 element_size);
+	if (!width || !height || width > SIM_MAX_PITCH)
+		return sim_error(CUDA_ERROR_INVALID_VALUE,
+				 "cuMemAllocPitch: %zu rows of %zu bytes", height, width);
+	pitch = (width + SIM_PITCH_ALIGNMENT - 1) / SIM_PITCH_ALIGNMENT * SIM_PITCH_ALIGNMENT;
+	if (height > SIZE_MAX / pitch)
+		return sim_error(CUDA_ERROR_INVALID_VALUE,
+				 "cuMemAllocPitch: %zu rows of %zu bytes", height, pitch);
+	err = sim_dev_alloc(pitch * height, SIM_RESV_ALLOC, &resv);
+	if (err)
+		return err;
+	*dptr = (CUdeviceptr)resv->base;
+	*ppitch = pitch;
 	return CUDA_SUCCESS;
 }
 
@@ -189,6 +237,53 @@ static CUresult pointer_info(uintptr_t ptr, struct pointer_info *info)
 	return CUDA_SUCCESS;
 }
 
+/*
+ * Write one attribute of ptr to data; info is NULL for a pointer the
+ * device does not know.  strict: cuPointerGetAttribute, which fails where
+ * cuPointerGetAttributes writes a NULL value instead.
+ */
+static CUresult write_attribute(void *data, CUpointer_attribute attribute,
+				const struct pointer_info *info, CUdeviceptr ptr, bool strict)
+{
+	bool device_only = info && info->type == CU_MEMORYTYPE_DEVICE && !info->managed;
+
+	switch (attribute) {
+	case CU_POINTER_ATTRIBUTE_CONTEXT:
+		*(CUcontext *)data = info ? sim_primary_context() : NULL;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_MEMORY_TYPE:
+		*(unsigned int *)data = info ? info->type : 0;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_DEVICE_POINTER:
+		/* Unified addressing: the same address on both sides. */
+		*(CUdeviceptr *)data = info ? ptr : 0;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_HOST_POINTER:
+		if (device_only && strict)
+			return sim_error(CUDA_ERROR_INVALID_VALUE,
+					 "cuPointerGetAttribute: device memory has no host pointer");
+		*(void **)data = info && !device_only ? (void *)(uintptr_t)ptr : NULL;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_IS_MANAGED:
+		/* "a boolean" in the documentation: one byte, as the C type. */
+		*(bool *)data = info && info->managed;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL:
+		*(int *)data = 0;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR:
+		*(CUdeviceptr *)data = info ? (CUdeviceptr)info->base : 0;
+		return CUDA_SUCCESS;
+	case CU_POINTER_ATTRIBUTE_RANGE_SIZE:
+		*(size_t *)data = info ? info->size : 0;
+		return CUDA_SUCCESS;
+	default:
+		return sim_error(CUDA_ERROR_NOT_SUPPORTED,
+				 "cuPointerGetAttribute: attribute %d is not simulated",
+				 (int)attribute);
+	}
+}
+
 CUresult cuPointerGetAttribute(void *data, CUpointer_attribute attribute, CUdeviceptr ptr)
 {
 	CUresult err = sim_enter("cuPointerGetAttribute", SIM_NEED_INIT);
@@ -201,39 +296,55 @@ CUresult cuPointerGetAttribute(void *data, CUpointer_attribute attribute, CUdevi
 	err = pointer_info((uintptr_t)ptr, &info);
 	if (err)
 		return err;
+	return write_attribute(data, attribute, &info, ptr, true);
+}
+
+/* Whether write_attribute answers attribute. */
+static bool answered(CUpointer_attribute attribute)
+{
 	switch (attribute) {
 	case CU_POINTER_ATTRIBUTE_CONTEXT:
-		*(CUcontext *)data = sim_primary_context();
-		return CUDA_SUCCESS;
 	case CU_POINTER_ATTRIBUTE_MEMORY_TYPE:
-		*(unsigned int *)data = info.type;
-		return CUDA_SUCCESS;
 	case CU_POINTER_ATTRIBUTE_DEVICE_POINTER:
-		/* Unified addressing: the same address on both sides. */
-		*(CUdeviceptr *)data = ptr;
-		return CUDA_SUCCESS;
 	case CU_POINTER_ATTRIBUTE_HOST_POINTER:
-		if (info.type == CU_MEMORYTYPE_DEVICE && !info.managed)
-			return sim_error(CUDA_ERROR_INVALID_VALUE,
-					 "cuPointerGetAttribute: device memory has no host pointer");
-		*(void **)data = (void *)(uintptr_t)ptr;
-		return CUDA_SUCCESS;
 	case CU_POINTER_ATTRIBUTE_IS_MANAGED:
-		/* "a boolean" in the documentation: one byte, as the C type. */
-		*(bool *)data = info.managed;
-		return CUDA_SUCCESS;
 	case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL:
-		*(int *)data = 0;
-		return CUDA_SUCCESS;
 	case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR:
-		*(CUdeviceptr *)data = (CUdeviceptr)info.base;
-		return CUDA_SUCCESS;
 	case CU_POINTER_ATTRIBUTE_RANGE_SIZE:
-		*(size_t *)data = info.size;
-		return CUDA_SUCCESS;
+		return true;
 	default:
-		return sim_error(CUDA_ERROR_NOT_SUPPORTED,
-				 "cuPointerGetAttribute: attribute %d is not simulated",
-				 (int)attribute);
+		return false;
 	}
+}
+
+/*
+ * The same attributes, several at once.  As documented, a pointer the
+ * device does not know is no error: every value is NULL (0).  Nothing is
+ * written unless every attribute is one the simulator answers.
+ */
+CUresult cuPointerGetAttributes(unsigned int n, CUpointer_attribute *attributes, void **data,
+				CUdeviceptr ptr)
+{
+	CUresult err = sim_enter("cuPointerGetAttributes", SIM_NEED_INIT);
+	struct pointer_info info;
+	bool known;
+
+	if (err)
+		return err;
+	if (!n || !attributes || !data)
+		return sim_error(CUDA_ERROR_INVALID_VALUE,
+				 "cuPointerGetAttributes: no attributes to query");
+	for (unsigned int i = 0; i < n; i++) {
+		if (!data[i])
+			return sim_error(CUDA_ERROR_INVALID_VALUE,
+					 "cuPointerGetAttributes: no place for attribute %u", i);
+		if (!answered(attributes[i]))
+			return sim_error(CUDA_ERROR_NOT_SUPPORTED,
+					 "cuPointerGetAttributes: attribute %d is not simulated",
+					 (int)attributes[i]);
+	}
+	known = pointer_info((uintptr_t)ptr, &info) == CUDA_SUCCESS;
+	for (unsigned int i = 0; i < n; i++)
+		write_attribute(data[i], attributes[i], known ? &info : NULL, ptr, false);
+	return CUDA_SUCCESS;
 }

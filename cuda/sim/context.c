@@ -1,7 +1,8 @@
 /*
- * context.c - the primary context of device 0 and each thread's current
- * context.  Calls that need a context fail with CUDA_ERROR_INVALID_CONTEXT
- * on a thread that has not made one current, as with a real driver.
+ * context.c - the primary context of device 0 and each thread's stack of
+ * current contexts.  Calls that need a context fail with
+ * CUDA_ERROR_INVALID_CONTEXT on a thread that has not made one current, as
+ * with a real driver.
  */
 #include "sim.h"
 
@@ -11,13 +12,18 @@ struct CUctx_st {
 };
 
 static struct CUctx_st primary;
-static __thread CUcontext current;
+/*
+ * The thread's context stack.  The primary context is the only one, so
+ * the stack is that context depth times over, and the current context is
+ * its top: the primary one, or none when the stack is empty.
+ */
+static __thread unsigned int depth;
 
 CUresult sim_context_check(void)
 {
-	if (!current)
+	if (!depth)
 		return CUDA_ERROR_INVALID_CONTEXT;
-	if (__atomic_load_n(&current->refs, __ATOMIC_ACQUIRE) == 0)
+	if (__atomic_load_n(&primary.refs, __ATOMIC_ACQUIRE) == 0)
 		return CUDA_ERROR_CONTEXT_IS_DESTROYED;
 	return CUDA_SUCCESS;
 }
@@ -67,6 +73,7 @@ CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
 	return CUDA_SUCCESS;
 }
 
+/* Replaces the top of the stack (pushes onto an empty one); NULL pops. */
 CUresult cuCtxSetCurrent(CUcontext ctx)
 {
 	CUresult err = sim_enter("cuCtxSetCurrent", SIM_NEED_INIT);
@@ -76,7 +83,10 @@ CUresult cuCtxSetCurrent(CUcontext ctx)
 	if (ctx && ctx != &primary)
 		return sim_error(CUDA_ERROR_INVALID_CONTEXT, "cuCtxSetCurrent: unknown context %p",
 				 (void *)ctx);
-	current = ctx;
+	if (!ctx && depth)
+		depth--;
+	else if (ctx && !depth)
+		depth = 1;
 	return CUDA_SUCCESS;
 }
 
@@ -88,7 +98,67 @@ CUresult cuCtxGetCurrent(CUcontext *pctx)
 		return err;
 	if (!pctx)
 		return CUDA_ERROR_INVALID_VALUE;
-	*pctx = current;
+	*pctx = depth ? &primary : NULL;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuCtxPushCurrent_v2(CUcontext ctx)
+{
+	CUresult err = sim_enter("cuCtxPushCurrent", SIM_NEED_INIT);
+
+	if (err)
+		return err;
+	if (ctx != &primary)
+		return sim_error(CUDA_ERROR_INVALID_CONTEXT, "cuCtxPushCurrent: unknown context %p",
+				 (void *)ctx);
+	depth++;
+	return CUDA_SUCCESS;
+}
+
+/* pctx may be NULL: the popped context is then not returned. */
+CUresult cuCtxPopCurrent_v2(CUcontext *pctx)
+{
+	CUresult err = sim_enter("cuCtxPopCurrent", SIM_NEED_INIT);
+
+	if (err)
+		return err;
+	if (!depth)
+		return sim_error(CUDA_ERROR_INVALID_CONTEXT,
+				 "cuCtxPopCurrent: no current context on this thread");
+	if (pctx)
+		*pctx = &primary;
+	depth--;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuCtxGetDevice(CUdevice *device)
+{
+	CUresult err = sim_enter("cuCtxGetDevice", SIM_NEED_CTX);
+
+	if (err)
+		return err;
+	if (!device)
+		return CUDA_ERROR_INVALID_VALUE;
+	*device = 0;
+	return CUDA_SUCCESS;
+}
+
+/* CUDA 13: the device of a given context, current or not (NULL: the current one). */
+CUresult cuCtxGetDevice_v2(CUdevice *device, CUcontext ctx)
+{
+	CUresult err;
+
+	if (!ctx)
+		return cuCtxGetDevice(device);
+	err = sim_enter("cuCtxGetDevice", SIM_NEED_INIT);
+	if (err)
+		return err;
+	if (ctx != &primary)
+		return sim_error(CUDA_ERROR_INVALID_CONTEXT, "cuCtxGetDevice: unknown context %p",
+				 (void *)ctx);
+	if (!device)
+		return CUDA_ERROR_INVALID_VALUE;
+	*device = 0;
 	return CUDA_SUCCESS;
 }
 

@@ -1,5 +1,6 @@
 /*
- * copy.c - memory copies and sets, synchronous and asynchronous.
+ * copy.c - memory copies and sets, synchronous and asynchronous, linear
+ * or 2D (rows a pitch apart; CUDA arrays are not simulated).
  *
  * Device ranges are checked when a copy is queued (not mapped: invalid
  * value; mapped without access: illegal address) and again when it runs,
@@ -16,13 +17,17 @@
 #include "log.h"
 #include "sim.h"
 
+/* Rows of a 2D copy or memset; a 1D one is one row. */
 struct copy_op {
 	struct sim_op op;
 	const char *func;
 	void *dst;
 	const void *src;      /* NULL for a memset */
-	size_t bytes;
-	unsigned set_width;   /* memset element size: 1 or 4 */
+	size_t width;         /* bytes per row */
+	size_t rows;
+	size_t dst_pitch;     /* bytes from one row to the next */
+	size_t src_pitch;
+	unsigned set_width;   /* memset element size: 1, 2 or 4 */
 	uint32_t set_value;
 	enum sim_copy_kind kind;
 };
@@ -46,27 +51,49 @@ static bool pageable(enum sim_copy_kind kind)
 	       kind == SIM_COPY_H2H;
 }
 
+/* Bytes from a side's first byte to the end of its last row; callers checked overflow. */
+static size_t span(size_t width, size_t rows, size_t pitch)
+{
+	return (rows - 1) * pitch + width;
+}
+
+/* Whether that span fits in a size_t. */
+static bool span_fits(size_t width, size_t rows, size_t pitch)
+{
+	return rows == 1 || (pitch <= (SIZE_MAX - width) / (rows - 1));
+}
+
 static CUresult check_ranges(const struct copy_op *c)
 {
 	CUresult err = CUDA_SUCCESS;
 
 	sim_vm_lock();
 	if (dst_on_device(c->kind))
-		err = sim_dev_check((uintptr_t)c->dst, c->bytes, PROT_READ | PROT_WRITE, NULL);
+		err = sim_dev_check((uintptr_t)c->dst, span(c->width, c->rows, c->dst_pitch),
+				    PROT_READ | PROT_WRITE, NULL);
 	if (!err && c->src && src_on_device(c->kind))
-		err = sim_dev_check((uintptr_t)c->src, c->bytes, PROT_READ, NULL);
+		err = sim_dev_check((uintptr_t)c->src, span(c->width, c->rows, c->src_pitch),
+				    PROT_READ, NULL);
 	sim_vm_unlock();
 	return err;
 }
 
-static void fill(const struct copy_op *c)
+static void fill(const struct copy_op *c, unsigned char *row)
 {
-	if (c->set_width == 1) {
-		memset(c->dst, (int)c->set_value, c->bytes);
-		return;
+	size_t n = c->width / c->set_width;
+
+	switch (c->set_width) {
+	case 1:
+		memset(row, (int)c->set_value, c->width);
+		break;
+	case 2:
+		for (size_t i = 0; i < n; i++)
+			((uint16_t *)row)[i] = (uint16_t)c->set_value;
+		break;
+	default:
+		for (size_t i = 0; i < n; i++)
+			((uint32_t *)row)[i] = c->set_value;
 	}
-	for (size_t i = 0; i < c->bytes / 4; i++)
-		((uint32_t *)c->dst)[i] = c->set_value;
 }
 
 static uint64_t run_copy(struct sim_op *op, uint64_t start_ns)
@@ -77,15 +104,19 @@ static uint64_t run_copy(struct sim_op *op, uint64_t start_ns)
 	if (check_ranges(c)) {
 		gp_log_error("simulated device: %s: illegal address: %zu bytes from %p to %p: "
 			     "device memory lost its mapping or access before the queued "
-			     "operation ran", c->func, c->bytes, c->src, c->dst);
+			     "operation ran", c->func, c->width * c->rows, c->src, c->dst);
 		sim_set_sticky_error(CUDA_ERROR_ILLEGAL_ADDRESS);
 		goto out;
 	}
-	if (c->src)
-		memcpy(c->dst, c->src, c->bytes);
-	else
-		fill(c);
-	end_ns = sim_link_book(c->kind, c->bytes, start_ns);
+	for (size_t r = 0; r < c->rows; r++) {
+		unsigned char *dst = (unsigned char *)c->dst + r * c->dst_pitch;
+
+		if (c->src)
+			memcpy(dst, (const unsigned char *)c->src + r * c->src_pitch, c->width);
+		else
+			fill(c, dst);
+	}
+	end_ns = sim_link_book(c->kind, c->width * c->rows, start_ns);
 	sim_sleep_until(end_ns);
 	now = sim_now_ns();
 	if (now > end_ns)
@@ -95,21 +126,29 @@ out:
 	return end_ns;
 }
 
-static enum sim_copy_kind classify(const void *dst, const void *src, size_t bytes)
+static enum sim_copy_kind classify(const struct copy_op *c)
 {
-	bool dst_dev = sim_vspace_contains((uintptr_t)dst);
-	bool src_dev = sim_vspace_contains((uintptr_t)src);
+	bool dst_dev = sim_vspace_contains((uintptr_t)c->dst);
+	bool src_dev = sim_vspace_contains((uintptr_t)c->src);
 
 	if (dst_dev && src_dev)
 		return SIM_COPY_D2D;
 	if (dst_dev)
-		return sim_host_is_pinned(src, bytes) ? SIM_COPY_H2D_PINNED : SIM_COPY_H2D_PAGEABLE;
+		return sim_host_is_pinned(c->src, span(c->width, c->rows, c->src_pitch)) ?
+			       SIM_COPY_H2D_PINNED :
+			       SIM_COPY_H2D_PAGEABLE;
 	if (src_dev)
-		return sim_host_is_pinned(dst, bytes) ? SIM_COPY_D2H_PINNED : SIM_COPY_D2H_PAGEABLE;
+		return sim_host_is_pinned(c->dst, span(c->width, c->rows, c->dst_pitch)) ?
+			       SIM_COPY_D2H_PINNED :
+			       SIM_COPY_D2H_PAGEABLE;
 	return SIM_COPY_H2H;
 }
 
-/* Queue c on hstream; wait for it when the call is synchronous for the host. */
+/*
+ * Queue c on hstream; wait for it when the call is synchronous for the
+ * host.  Synchronous calls pass the default stream they run on: NULL (the
+ * legacy stream), or CU_STREAM_PER_THREAD in their _ptds forms.
+ */
 static CUresult submit(struct copy_op *c, CUstream hstream, bool async)
 {
 	/* Decided now: once queued, c belongs to the stream's worker. */
@@ -120,7 +159,7 @@ static CUresult submit(struct copy_op *c, CUstream hstream, bool async)
 
 	err = check_ranges(c);
 	if (!err)
-		err = sim_stream_get(async ? hstream : NULL, &s);
+		err = sim_stream_get(hstream, &s);
 	if (!err)
 		err = sim_stream_submit(s, &c->op, &seq);
 	if (err) {
@@ -131,6 +170,24 @@ static CUresult submit(struct copy_op *c, CUstream hstream, bool async)
 		return CUDA_SUCCESS;
 	sim_stream_wait(s, seq);
 	return sim_sticky_error();
+}
+
+static struct copy_op *copy_op_new(const char *func, void *dst, const void *src, size_t width,
+				   size_t rows, size_t dst_pitch, size_t src_pitch)
+{
+	struct copy_op *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->op.run = run_copy;
+	c->func = func;
+	c->dst = dst;
+	c->src = src;
+	c->width = width;
+	c->rows = rows;
+	c->dst_pitch = dst_pitch;
+	c->src_pitch = src_pitch;
+	return c;
 }
 
 enum side { ANY, DEVICE };
@@ -150,46 +207,116 @@ static CUresult copy(const char *func, void *dst, enum side dst_side, const void
 		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: %p is not device memory", func,
 				 dst_side == DEVICE && !sim_vspace_contains((uintptr_t)dst) ?
 					 dst : src);
-	c = calloc(1, sizeof(*c));
+	c = copy_op_new(func, dst, src, bytes, 1, 0, 0);
 	if (!c)
 		return CUDA_ERROR_OUT_OF_MEMORY;
-	c->op.run = run_copy;
-	c->func = func;
-	c->dst = dst;
-	c->src = src;
-	c->bytes = bytes;
-	c->kind = classify(dst, src, bytes);
+	c->kind = classify(c);
 	return submit(c, hstream, async);
 }
 
+/* n elements of width bytes per row, rows rows pitch bytes apart (unused for one row). */
 static CUresult set(const char *func, CUdeviceptr dst, unsigned width, uint32_t value, size_t n,
-		    CUstream hstream, bool async)
+		    size_t rows, size_t pitch, CUstream hstream, bool async)
 {
 	CUresult err = sim_enter(func, SIM_NEED_CTX);
 	struct copy_op *c;
 
-	if (err || n == 0)
+	if (err || n == 0 || rows == 0)
 		return err;
 	if (dst % width || n > SIZE_MAX / width)
 		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: %#llx is not %u-byte aligned", func,
 				 dst, width);
+	if (rows > 1 && (pitch % width || pitch < n * width || !span_fits(n * width, rows, pitch)))
+		return sim_error(CUDA_ERROR_INVALID_VALUE,
+				 "%s: pitch %zu for %zu rows of %zu bytes", func, pitch, rows,
+				 n * width);
 	if (!sim_vspace_contains((uintptr_t)dst))
 		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: %#llx is not device memory", func,
 				 dst);
-	c = calloc(1, sizeof(*c));
+	c = copy_op_new(func, (void *)(uintptr_t)dst, NULL, n * width, rows, pitch, 0);
 	if (!c)
 		return CUDA_ERROR_OUT_OF_MEMORY;
-	c->op.run = run_copy;
-	c->func = func;
-	c->dst = (void *)(uintptr_t)dst;
-	c->bytes = n * width;
 	c->set_width = width;
 	c->set_value = value;
 	c->kind = SIM_COPY_D2D;
 	return submit(c, hstream, async);
 }
 
+/* One side of a 2D copy: the address of its first byte, from the descriptor's fields. */
+static CUresult side_start(const char *func, CUmemorytype type, const void *host,
+			   CUdeviceptr device, size_t x, size_t y, size_t pitch, size_t width,
+			   size_t height, const void **start)
+{
+	uintptr_t base;
+
+	switch (type) {
+	case CU_MEMORYTYPE_HOST:
+		base = (uintptr_t)host;
+		break;
+	case CU_MEMORYTYPE_DEVICE:
+		base = (uintptr_t)device;
+		if (!sim_vspace_contains(base))
+			return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: %#lx is not device memory",
+					 func, (unsigned long)base);
+		break;
+	case CU_MEMORYTYPE_UNIFIED:
+		base = (uintptr_t)device;
+		break;
+	case CU_MEMORYTYPE_ARRAY:
+		return sim_error(CUDA_ERROR_NOT_SUPPORTED, "%s: CUDA arrays are not simulated",
+				 func);
+	default:
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: bad memory type %d", func,
+				 (int)type);
+	}
+	if (!base)
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: NULL pointer", func);
+	/* The pitch only matters between rows. */
+	if (height > 1 && (pitch > SIM_MAX_PITCH || pitch < width || pitch - width < x))
+		return sim_error(CUDA_ERROR_INVALID_VALUE,
+				 "%s: pitch %zu for rows of %zu bytes from x = %zu", func, pitch,
+				 width, x);
+	if (x > UINTPTR_MAX - base || (y && pitch > (UINTPTR_MAX - base - x) / y) ||
+	    !span_fits(width, height, pitch))
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: copy wraps the address space",
+				 func);
+	/* An offset must not lead from device memory to what would be taken for host memory. */
+	if (sim_vspace_contains(base) && !sim_vspace_contains(base + y * pitch + x))
+		return sim_error(CUDA_ERROR_INVALID_VALUE,
+				 "%s: (%zu, %zu) is outside device memory", func, x, y);
+	*start = (const void *)(base + y * pitch + x);
+	return CUDA_SUCCESS;
+}
+
+static CUresult copy_2d(const char *func, const CUDA_MEMCPY2D *p, CUstream hstream, bool async)
+{
+	CUresult err = sim_enter(func, SIM_NEED_CTX);
+	const void *src, *dst;
+	struct copy_op *c;
+
+	if (err)
+		return err;
+	if (!p)
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: no descriptor", func);
+	if (p->WidthInBytes == 0 || p->Height == 0)
+		return CUDA_SUCCESS;
+	err = side_start(func, p->srcMemoryType, p->srcHost, p->srcDevice, p->srcXInBytes,
+			 p->srcY, p->srcPitch, p->WidthInBytes, p->Height, &src);
+	if (!err)
+		err = side_start(func, p->dstMemoryType, p->dstHost, p->dstDevice, p->dstXInBytes,
+				 p->dstY, p->dstPitch, p->WidthInBytes, p->Height, &dst);
+	if (err)
+		return err;
+	c = copy_op_new(func, (void *)dst, src, p->WidthInBytes, p->Height, p->dstPitch,
+			p->srcPitch);
+	if (!c)
+		return CUDA_ERROR_OUT_OF_MEMORY;
+	c->kind = classify(c);
+	return submit(c, hstream, async);
+}
+
 #define DEV(p) ((void *)(uintptr_t)(p))
+#define PT CU_STREAM_PER_THREAD
 
 CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t bytes)
 {
@@ -232,22 +359,160 @@ CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream 
 	return copy("cuMemcpyAsync", DEV(dst), ANY, DEV(src), ANY, bytes, hstream, true);
 }
 
+CUresult cuMemcpy2D_v2(const CUDA_MEMCPY2D *p)
+{
+	return copy_2d("cuMemcpy2D", p, NULL, false);
+}
+
+CUresult cuMemcpy2DAsync_v2(const CUDA_MEMCPY2D *p, CUstream hstream)
+{
+	return copy_2d("cuMemcpy2DAsync", p, hstream, true);
+}
+
 CUresult cuMemsetD8_v2(CUdeviceptr dst, unsigned char value, size_t n)
 {
-	return set("cuMemsetD8", dst, 1, value, n, NULL, false);
+	return set("cuMemsetD8", dst, 1, value, n, 1, 0, NULL, false);
 }
 
 CUresult cuMemsetD8Async(CUdeviceptr dst, unsigned char value, size_t n, CUstream hstream)
 {
-	return set("cuMemsetD8Async", dst, 1, value, n, hstream, true);
+	return set("cuMemsetD8Async", dst, 1, value, n, 1, 0, hstream, true);
+}
+
+CUresult cuMemsetD16_v2(CUdeviceptr dst, unsigned short value, size_t n)
+{
+	return set("cuMemsetD16", dst, 2, value, n, 1, 0, NULL, false);
+}
+
+CUresult cuMemsetD16Async(CUdeviceptr dst, unsigned short value, size_t n, CUstream hstream)
+{
+	return set("cuMemsetD16Async", dst, 2, value, n, 1, 0, hstream, true);
 }
 
 CUresult cuMemsetD32_v2(CUdeviceptr dst, unsigned int value, size_t n)
 {
-	return set("cuMemsetD32", dst, 4, value, n, NULL, false);
+	return set("cuMemsetD32", dst, 4, value, n, 1, 0, NULL, false);
 }
 
 CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned int value, size_t n, CUstream hstream)
 {
-	return set("cuMemsetD32Async", dst, 4, value, n, hstream, true);
+	return set("cuMemsetD32Async", dst, 4, value, n, 1, 0, hstream, true);
+}
+
+CUresult cuMemsetD2D8_v2(CUdeviceptr dst, size_t pitch, unsigned char value, size_t width,
+			 size_t height)
+{
+	return set("cuMemsetD2D8", dst, 1, value, width, height, pitch, NULL, false);
+}
+
+CUresult cuMemsetD2D8Async(CUdeviceptr dst, size_t pitch, unsigned char value, size_t width,
+			   size_t height, CUstream hstream)
+{
+	return set("cuMemsetD2D8Async", dst, 1, value, width, height, pitch, hstream, true);
+}
+
+/*
+ * The per-thread-default-stream forms (sim.h): the synchronous _ptds ones
+ * run on the calling thread's default stream, and in the _ptsz ones the
+ * null stream is that stream.
+ */
+
+CUresult cuMemcpyHtoD_v2_ptds(CUdeviceptr dst, const void *src, size_t bytes)
+{
+	return copy("cuMemcpyHtoD", DEV(dst), DEVICE, src, ANY, bytes, PT, false);
+}
+
+CUresult cuMemcpyHtoDAsync_v2_ptsz(CUdeviceptr dst, const void *src, size_t bytes,
+				   CUstream hstream)
+{
+	return copy("cuMemcpyHtoDAsync", DEV(dst), DEVICE, src, ANY, bytes,
+		    sim_per_thread(hstream), true);
+}
+
+CUresult cuMemcpyDtoH_v2_ptds(void *dst, CUdeviceptr src, size_t bytes)
+{
+	return copy("cuMemcpyDtoH", dst, ANY, DEV(src), DEVICE, bytes, PT, false);
+}
+
+CUresult cuMemcpyDtoHAsync_v2_ptsz(void *dst, CUdeviceptr src, size_t bytes, CUstream hstream)
+{
+	return copy("cuMemcpyDtoHAsync", dst, ANY, DEV(src), DEVICE, bytes,
+		    sim_per_thread(hstream), true);
+}
+
+CUresult cuMemcpyDtoD_v2_ptds(CUdeviceptr dst, CUdeviceptr src, size_t bytes)
+{
+	return copy("cuMemcpyDtoD", DEV(dst), DEVICE, DEV(src), DEVICE, bytes, PT, false);
+}
+
+CUresult cuMemcpyDtoDAsync_v2_ptsz(CUdeviceptr dst, CUdeviceptr src, size_t bytes,
+				   CUstream hstream)
+{
+	return copy("cuMemcpyDtoDAsync", DEV(dst), DEVICE, DEV(src), DEVICE, bytes,
+		    sim_per_thread(hstream), true);
+}
+
+CUresult cuMemcpy_ptds(CUdeviceptr dst, CUdeviceptr src, size_t bytes)
+{
+	return copy("cuMemcpy", DEV(dst), ANY, DEV(src), ANY, bytes, PT, false);
+}
+
+CUresult cuMemcpyAsync_ptsz(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream hstream)
+{
+	return copy("cuMemcpyAsync", DEV(dst), ANY, DEV(src), ANY, bytes, sim_per_thread(hstream),
+		    true);
+}
+
+CUresult cuMemcpy2D_v2_ptds(const CUDA_MEMCPY2D *p)
+{
+	return copy_2d("cuMemcpy2D", p, PT, false);
+}
+
+CUresult cuMemcpy2DAsync_v2_ptsz(const CUDA_MEMCPY2D *p, CUstream hstream)
+{
+	return copy_2d("cuMemcpy2DAsync", p, sim_per_thread(hstream), true);
+}
+
+CUresult cuMemsetD8_v2_ptds(CUdeviceptr dst, unsigned char value, size_t n)
+{
+	return set("cuMemsetD8", dst, 1, value, n, 1, 0, PT, false);
+}
+
+CUresult cuMemsetD8Async_ptsz(CUdeviceptr dst, unsigned char value, size_t n, CUstream hstream)
+{
+	return set("cuMemsetD8Async", dst, 1, value, n, 1, 0, sim_per_thread(hstream), true);
+}
+
+CUresult cuMemsetD16_v2_ptds(CUdeviceptr dst, unsigned short value, size_t n)
+{
+	return set("cuMemsetD16", dst, 2, value, n, 1, 0, PT, false);
+}
+
+CUresult cuMemsetD16Async_ptsz(CUdeviceptr dst, unsigned short value, size_t n,
+			       CUstream hstream)
+{
+	return set("cuMemsetD16Async", dst, 2, value, n, 1, 0, sim_per_thread(hstream), true);
+}
+
+CUresult cuMemsetD32_v2_ptds(CUdeviceptr dst, unsigned int value, size_t n)
+{
+	return set("cuMemsetD32", dst, 4, value, n, 1, 0, PT, false);
+}
+
+CUresult cuMemsetD32Async_ptsz(CUdeviceptr dst, unsigned int value, size_t n, CUstream hstream)
+{
+	return set("cuMemsetD32Async", dst, 4, value, n, 1, 0, sim_per_thread(hstream), true);
+}
+
+CUresult cuMemsetD2D8_v2_ptds(CUdeviceptr dst, size_t pitch, unsigned char value, size_t width,
+			      size_t height)
+{
+	return set("cuMemsetD2D8", dst, 1, value, width, height, pitch, PT, false);
+}
+
+CUresult cuMemsetD2D8Async_ptsz(CUdeviceptr dst, size_t pitch, unsigned char value,
+				size_t width, size_t height, CUstream hstream)
+{
+	return set("cuMemsetD2D8Async", dst, 1, value, width, height, pitch,
+		   sim_per_thread(hstream), true);
 }

@@ -203,3 +203,15 @@ CUresult cuStreamWaitEvent(CUstream hstream, CUevent hevent, unsigned int flags)
 		return CUDA_SUCCESS;
 	return sim_stream_submit_wait(s, target, seq);
 }
+
+/* The per-thread-default-stream forms (sim.h). */
+
+CUresult cuEventRecord_ptsz(CUevent hevent, CUstream hstream)
+{
+	return cuEventRecord(hevent, sim_per_thread(hstream));
+}
+
+CUresult cuStreamWaitEvent_ptsz(CUstream hstream, CUevent hevent, unsigned int flags)
+{
+	return cuStreamWaitEvent(sim_per_thread(hstream), hevent, flags);
+}

@@ -132,6 +132,25 @@ CUresult cuLaunchKernel(CUfunction f, unsigned int grid_x, unsigned int grid_y,
 	return launch("cuLaunchKernel", f, &dims, hstream, kernel_params, extra);
 }
 
+/*
+ * A cooperative launch is an ordinary one here: every block of a host
+ * "kernel" runs in one call, so grid-wide synchronisation holds trivially
+ * and no grid is too large to be co-resident.
+ */
+CUresult cuLaunchCooperativeKernel(CUfunction f, unsigned int grid_x, unsigned int grid_y,
+				   unsigned int grid_z, unsigned int block_x, unsigned int block_y,
+				   unsigned int block_z, unsigned int shared_bytes,
+				   CUstream hstream, void **kernel_params)
+{
+	struct gp_sim_launch dims = {
+		.grid = { grid_x, grid_y, grid_z },
+		.block = { block_x, block_y, block_z },
+		.shared_bytes = shared_bytes,
+	};
+
+	return launch("cuLaunchCooperativeKernel", f, &dims, hstream, kernel_params, NULL);
+}
+
 /* Launch attributes (clusters, priorities...) have no effect on the simulator. */
 CUresult cuLaunchKernelEx(const CUlaunchConfig *config, CUfunction f, void **kernel_params,
 			  void **extra)
@@ -185,4 +204,42 @@ CUresult cuLaunchHostFunc(CUstream hstream, CUhostFn fn, void *user_data)
 	if (err)
 		free(h);
 	return err;
+}
+
+/* The per-thread-default-stream forms (sim.h). */
+
+CUresult cuLaunchKernel_ptsz(CUfunction f, unsigned int grid_x, unsigned int grid_y,
+			     unsigned int grid_z, unsigned int block_x, unsigned int block_y,
+			     unsigned int block_z, unsigned int shared_bytes, CUstream hstream,
+			     void **kernel_params, void **extra)
+{
+	return cuLaunchKernel(f, grid_x, grid_y, grid_z, block_x, block_y, block_z, shared_bytes,
+			      sim_per_thread(hstream), kernel_params, extra);
+}
+
+CUresult cuLaunchCooperativeKernel_ptsz(CUfunction f, unsigned int grid_x, unsigned int grid_y,
+					unsigned int grid_z, unsigned int block_x,
+					unsigned int block_y, unsigned int block_z,
+					unsigned int shared_bytes, CUstream hstream,
+					void **kernel_params)
+{
+	return cuLaunchCooperativeKernel(f, grid_x, grid_y, grid_z, block_x, block_y, block_z,
+					 shared_bytes, sim_per_thread(hstream), kernel_params);
+}
+
+CUresult cuLaunchKernelEx_ptsz(const CUlaunchConfig *config, CUfunction f, void **kernel_params,
+			       void **extra)
+{
+	CUlaunchConfig pt;
+
+	if (!config)
+		return cuLaunchKernelEx(NULL, f, kernel_params, extra);
+	pt = *config;
+	pt.hStream = sim_per_thread(config->hStream);
+	return cuLaunchKernelEx(&pt, f, kernel_params, extra);
+}
+
+CUresult cuLaunchHostFunc_ptsz(CUstream hstream, CUhostFn fn, void *user_data)
+{
+	return cuLaunchHostFunc(sim_per_thread(hstream), fn, user_data);
 }

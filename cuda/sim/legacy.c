@@ -24,6 +24,12 @@ CUresult sim_mem_prefetch_async_v8000(CUdeviceptr devptr, size_t count, CUdevice
 	return cuMemPrefetchAsync_v2(devptr, count, location_of_device(device), 0, hstream);
 }
 
+CUresult sim_mem_prefetch_async_v8000_ptsz(CUdeviceptr devptr, size_t count, CUdevice device,
+					   CUstream hstream)
+{
+	return sim_mem_prefetch_async_v8000(devptr, count, device, sim_per_thread(hstream));
+}
+
 CUresult sim_get_proc_address_v11030(const char *symbol, void **pfn, int version,
 				     cuuint64_t flags)
 {

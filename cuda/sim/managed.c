@@ -240,6 +240,13 @@ CUresult cuMemPrefetchAsync_v2(CUdeviceptr devptr, size_t count, CUmemLocation l
 	return err;
 }
 
+/* The per-thread-default-stream form (sim.h). */
+CUresult cuMemPrefetchAsync_v2_ptsz(CUdeviceptr devptr, size_t count, CUmemLocation location,
+				    unsigned int flags, CUstream hstream)
+{
+	return cuMemPrefetchAsync_v2(devptr, count, location, flags, sim_per_thread(hstream));
+}
+
 /* The recorded value a single-valued range attribute reads. */
 static int granule_value(const struct managed_granule *g, CUmem_range_attribute attribute)
 {

@@ -3,33 +3,51 @@
  * and the CUDA version that introduced each of its forms.  A caller asking
  * for "cuMemAlloc" at version 12000 gets cuMemAlloc_v2 (since 3020); one
  * asking at a version older than every form gets VERSION_NOT_SUFFICIENT.
- * The per-thread-default-stream forms (_ptds/_ptsz) are the same functions
- * here: the simulator's default stream is the legacy one.
+ *
+ * A row may also name the form's per-thread-default-stream twin (_ptds for
+ * synchronous calls, _ptsz for those taking a stream; see sim.h).  As in
+ * the CUDA driver, CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM returns
+ * the twin when the caller's version has it (CUDA 7.0 introduced them, so
+ * a twin dates from 7000 or from its function, whichever is later) and
+ * the row's own form otherwise; without that flag, the row's own form.
  */
 #include <string.h>
 
 #include "sim.h"
 
+#define SIM_PER_THREAD_VERSION 7000
+
 struct proc {
 	const char *name;
 	int version;
 	void *fn;
+	void *per_thread_fn;
 	unsigned flags;
 };
 
-#define PROC(name, version, fn) { name, version, (void *)(fn), 0 }
-#define PROC_ALLOC(name, version, fn) { name, version, (void *)(fn), SIM_PROC_ALLOCATES }
-#define PROC_NO_FAULTS(name, version, fn) { name, version, (void *)(fn), SIM_PROC_NO_FAULTS }
+#define PROC(name, version, fn) { name, version, (void *)(fn), NULL, 0 }
+#define PROC_ALLOC(name, version, fn) { name, version, (void *)(fn), NULL, SIM_PROC_ALLOCATES }
+#define PROC_NO_FAULTS(name, version, fn) \
+	{ name, version, (void *)(fn), NULL, SIM_PROC_NO_FAULTS }
+#define PROC_PTDS(name, version, fn) { name, version, (void *)(fn), (void *)(fn##_ptds), 0 }
+#define PROC_PTSZ(name, version, fn) { name, version, (void *)(fn), (void *)(fn##_ptsz), 0 }
+#define PROC_ALLOC_PTSZ(name, version, fn) \
+	{ name, version, (void *)(fn), (void *)(fn##_ptsz), SIM_PROC_ALLOCATES }
 
 /* Grouped by name, oldest form first. */
 static const struct proc procs[] = {
 	PROC("cuCtxGetCurrent", 4000, cuCtxGetCurrent),
+	PROC("cuCtxGetDevice", 2000, cuCtxGetDevice),
+	PROC("cuCtxGetDevice", 13000, cuCtxGetDevice_v2),
+	PROC("cuCtxPopCurrent", 4000, cuCtxPopCurrent_v2),
+	PROC("cuCtxPushCurrent", 4000, cuCtxPushCurrent_v2),
 	PROC("cuCtxSetCurrent", 4000, cuCtxSetCurrent),
 	PROC("cuCtxSynchronize", 2000, cuCtxSynchronize),
 	PROC("cuCtxSynchronize", 13000, cuCtxSynchronize_v2),
 	PROC("cuDeviceGet", 2000, cuDeviceGet),
 	PROC("cuDeviceGetAttribute", 2000, cuDeviceGetAttribute),
 	PROC("cuDeviceGetCount", 2000, cuDeviceGetCount),
+	PROC("cuDeviceGetDefaultMemPool", 11020, cuDeviceGetDefaultMemPool),
 	PROC("cuDeviceGetName", 2000, cuDeviceGetName),
 	PROC("cuDeviceGetPCIBusId", 4010, cuDeviceGetPCIBusId),
 	PROC("cuDevicePrimaryCtxRelease", 7000, cuDevicePrimaryCtxRelease_v2),
@@ -40,7 +58,7 @@ static const struct proc procs[] = {
 	PROC("cuEventDestroy", 2000, cuEventDestroy_v2),
 	PROC("cuEventElapsedTime", 2000, cuEventElapsedTime_v2),
 	PROC("cuEventQuery", 2000, cuEventQuery),
-	PROC("cuEventRecord", 2000, cuEventRecord),
+	PROC_PTSZ("cuEventRecord", 2000, cuEventRecord),
 	PROC("cuEventSynchronize", 2000, cuEventSynchronize),
 	PROC("cuFuncGetParamInfo", 12040, cuFuncGetParamInfo),
 	PROC_NO_FAULTS("cuGetErrorName", 6000, cuGetErrorName),
@@ -48,18 +66,23 @@ static const struct proc procs[] = {
 	PROC_NO_FAULTS("cuGetProcAddress", 11030, sim_get_proc_address_v11030),
 	PROC_NO_FAULTS("cuGetProcAddress", 12000, cuGetProcAddress_v2),
 	PROC("cuInit", 2000, cuInit),
-	PROC("cuLaunchHostFunc", 10000, cuLaunchHostFunc),
-	PROC("cuLaunchKernel", 4000, cuLaunchKernel),
-	PROC("cuLaunchKernelEx", 11060, cuLaunchKernelEx),
+	PROC_PTSZ("cuLaunchCooperativeKernel", 9000, cuLaunchCooperativeKernel),
+	PROC_PTSZ("cuLaunchHostFunc", 10000, cuLaunchHostFunc),
+	PROC_PTSZ("cuLaunchKernel", 4000, cuLaunchKernel),
+	PROC_PTSZ("cuLaunchKernelEx", 11060, cuLaunchKernelEx),
 	PROC("cuMemAddressFree", 10020, cuMemAddressFree),
 	PROC_ALLOC("cuMemAddressReserve", 10020, cuMemAddressReserve),
 	PROC("cuMemAdvise", 8000, sim_mem_advise_v8000),
 	PROC("cuMemAdvise", 12020, cuMemAdvise_v2),
 	PROC_ALLOC("cuMemAlloc", 3020, cuMemAlloc_v2),
+	PROC_ALLOC_PTSZ("cuMemAllocAsync", 11020, cuMemAllocAsync),
+	PROC_ALLOC_PTSZ("cuMemAllocFromPoolAsync", 11020, cuMemAllocFromPoolAsync),
 	PROC_ALLOC("cuMemAllocHost", 3020, cuMemAllocHost_v2),
 	PROC_ALLOC("cuMemAllocManaged", 6000, cuMemAllocManaged),
+	PROC_ALLOC("cuMemAllocPitch", 3020, cuMemAllocPitch_v2),
 	PROC_ALLOC("cuMemCreate", 10020, cuMemCreate),
 	PROC("cuMemFree", 3020, cuMemFree_v2),
+	PROC_PTSZ("cuMemFreeAsync", 11020, cuMemFreeAsync),
 	PROC("cuMemFreeHost", 2000, cuMemFreeHost),
 	PROC("cuMemGetAddressRange", 3020, cuMemGetAddressRange_v2),
 	PROC("cuMemGetAllocationGranularity", 10020, cuMemGetAllocationGranularity),
@@ -68,33 +91,40 @@ static const struct proc procs[] = {
 	PROC_ALLOC("cuMemHostRegister", 4000, cuMemHostRegister_v2),
 	PROC("cuMemHostUnregister", 4000, cuMemHostUnregister),
 	PROC("cuMemMap", 10020, cuMemMap),
-	PROC("cuMemPrefetchAsync", 8000, sim_mem_prefetch_async_v8000),
-	PROC("cuMemPrefetchAsync", 12020, cuMemPrefetchAsync_v2),
+	PROC_PTSZ("cuMemPrefetchAsync", 8000, sim_mem_prefetch_async_v8000),
+	PROC_PTSZ("cuMemPrefetchAsync", 12020, cuMemPrefetchAsync_v2),
 	PROC("cuMemRangeGetAttribute", 8000, cuMemRangeGetAttribute),
 	PROC("cuMemRelease", 10020, cuMemRelease),
 	PROC("cuMemSetAccess", 10020, cuMemSetAccess),
 	PROC("cuMemUnmap", 10020, cuMemUnmap),
-	PROC("cuMemcpy", 4000, cuMemcpy),
-	PROC("cuMemcpyAsync", 4000, cuMemcpyAsync),
-	PROC("cuMemcpyDtoD", 3020, cuMemcpyDtoD_v2),
-	PROC("cuMemcpyDtoDAsync", 3020, cuMemcpyDtoDAsync_v2),
-	PROC("cuMemcpyDtoH", 3020, cuMemcpyDtoH_v2),
-	PROC("cuMemcpyDtoHAsync", 3020, cuMemcpyDtoHAsync_v2),
-	PROC("cuMemcpyHtoD", 3020, cuMemcpyHtoD_v2),
-	PROC("cuMemcpyHtoDAsync", 3020, cuMemcpyHtoDAsync_v2),
-	PROC("cuMemsetD32", 3020, cuMemsetD32_v2),
-	PROC("cuMemsetD32Async", 3020, cuMemsetD32Async),
-	PROC("cuMemsetD8", 3020, cuMemsetD8_v2),
-	PROC("cuMemsetD8Async", 3020, cuMemsetD8Async),
+	PROC_PTDS("cuMemcpy", 4000, cuMemcpy),
+	PROC_PTDS("cuMemcpy2D", 3020, cuMemcpy2D_v2),
+	PROC_PTSZ("cuMemcpy2DAsync", 3020, cuMemcpy2DAsync_v2),
+	PROC_PTSZ("cuMemcpyAsync", 4000, cuMemcpyAsync),
+	PROC_PTDS("cuMemcpyDtoD", 3020, cuMemcpyDtoD_v2),
+	PROC_PTSZ("cuMemcpyDtoDAsync", 3020, cuMemcpyDtoDAsync_v2),
+	PROC_PTDS("cuMemcpyDtoH", 3020, cuMemcpyDtoH_v2),
+	PROC_PTSZ("cuMemcpyDtoHAsync", 3020, cuMemcpyDtoHAsync_v2),
+	PROC_PTDS("cuMemcpyHtoD", 3020, cuMemcpyHtoD_v2),
+	PROC_PTSZ("cuMemcpyHtoDAsync", 3020, cuMemcpyHtoDAsync_v2),
+	PROC_PTDS("cuMemsetD16", 3020, cuMemsetD16_v2),
+	PROC_PTSZ("cuMemsetD16Async", 3020, cuMemsetD16Async),
+	PROC_PTDS("cuMemsetD2D8", 3020, cuMemsetD2D8_v2),
+	PROC_PTSZ("cuMemsetD2D8Async", 3020, cuMemsetD2D8Async),
+	PROC_PTDS("cuMemsetD32", 3020, cuMemsetD32_v2),
+	PROC_PTSZ("cuMemsetD32Async", 3020, cuMemsetD32Async),
+	PROC_PTDS("cuMemsetD8", 3020, cuMemsetD8_v2),
+	PROC_PTSZ("cuMemsetD8Async", 3020, cuMemsetD8Async),
 	PROC("cuModuleGetFunction", 2000, cuModuleGetFunction),
 	PROC("cuModuleLoad", 2000, cuModuleLoad),
 	PROC("cuModuleUnload", 2000, cuModuleUnload),
 	PROC("cuPointerGetAttribute", 4000, cuPointerGetAttribute),
+	PROC("cuPointerGetAttributes", 7000, cuPointerGetAttributes),
 	PROC("cuStreamCreate", 2000, cuStreamCreate),
 	PROC("cuStreamDestroy", 2000, cuStreamDestroy_v2),
-	PROC("cuStreamQuery", 2000, cuStreamQuery),
-	PROC("cuStreamSynchronize", 2000, cuStreamSynchronize),
-	PROC("cuStreamWaitEvent", 3020, cuStreamWaitEvent),
+	PROC_PTSZ("cuStreamQuery", 2000, cuStreamQuery),
+	PROC_PTSZ("cuStreamSynchronize", 2000, cuStreamSynchronize),
+	PROC_PTSZ("cuStreamWaitEvent", 3020, cuStreamWaitEvent),
 };
 
 #define N_PROCS (sizeof(procs) / sizeof(procs[0]))
@@ -129,6 +159,9 @@ CUresult cuGetProcAddress_v2(const char *symbol, void **pfn, int version, cuuint
 			best = &procs[i];
 	}
 	*pfn = best ? best->fn : NULL;
+	if (best && best->per_thread_fn && version >= SIM_PER_THREAD_VERSION &&
+	    (flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM))
+		*pfn = best->per_thread_fn;
 	if (status)
 		*status = best ? CU_GET_PROC_ADDRESS_SUCCESS :
 			  known ? CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT :

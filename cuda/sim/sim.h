@@ -25,6 +25,14 @@
 #define SIM_DRIVER_VERSION 13000
 /* Allocation granularity of physical memory and of device addresses. */
 #define SIM_GRANULARITY (2ull << 20)
+/*
+ * cuMemAllocPitch rounds pitches up to this, the texture alignment of
+ * current GPUs (CU_DEVICE_ATTRIBUTE_TEXTURE_ALIGNMENT), which covers their
+ * texture pitch alignment (32); 2D copies refuse pitches above the maximum.
+ */
+#define SIM_PITCH_ALIGNMENT 512u
+#define SIM_TEXTURE_PITCH_ALIGNMENT 32u
+#define SIM_MAX_PITCH 0x7fffffffu
 #define SIM_DEVICE_NAME "gpupager simulated device (no GPU)"
 #define SIM_PCI_BUS_ID "0000:00:00.0"
 
@@ -91,6 +99,8 @@ CUresult sim_mem_advise_v8000(CUdeviceptr devptr, size_t count, CUmem_advise adv
 			      CUdevice device) __asm__("cuMemAdvise");
 CUresult sim_mem_prefetch_async_v8000(CUdeviceptr devptr, size_t count, CUdevice device,
 				      CUstream hstream) __asm__("cuMemPrefetchAsync");
+CUresult sim_mem_prefetch_async_v8000_ptsz(CUdeviceptr devptr, size_t count, CUdevice device,
+					   CUstream hstream) __asm__("cuMemPrefetchAsync_ptsz");
 CUresult sim_get_proc_address_v11030(const char *symbol, void **pfn, int version,
 				     cuuint64_t flags) __asm__("cuGetProcAddress");
 
@@ -146,6 +156,7 @@ struct sim_resv {
 	size_t bytes;         /* as requested (cuMemAlloc / managed) */
 	enum sim_resv_kind kind;
 	struct sim_managed *managed;
+	bool free_queued;     /* cuMemFreeAsync queued, not yet reached by its stream */
 };
 
 /* One cuMemMap: a slice mapped at va. */
@@ -190,6 +201,13 @@ CUresult sim_dev_check(uintptr_t ptr, size_t len, int prot, struct sim_dev_range
  */
 CUresult sim_dev_alloc(size_t bytes, enum sim_resv_kind kind, struct sim_resv **out);
 CUresult sim_dev_free(uintptr_t ptr);
+/*
+ * The two halves of sim_dev_free after its wait for idle streams, with
+ * sim_vm_lock held: the allocation based at ptr that no free is queued for
+ * (NULL if none, logged for func), and its release.
+ */
+struct sim_resv *sim_dev_find(uintptr_t ptr, const char *func);
+CUresult sim_dev_release(struct sim_resv *resv);
 
 /* -------------------------------------------------------- managed.c */
 
@@ -222,8 +240,26 @@ struct sim_op {
 	size_t n_deps;
 };
 
-/* The stream a handle names: NULL and CU_STREAM_LEGACY/PER_THREAD are the default stream. */
+/*
+ * The stream a handle names: NULL and CU_STREAM_LEGACY/PER_THREAD are the
+ * default stream.  CU_STREAM_PER_THREAD, each thread's default stream in
+ * CUDA, is the legacy stream here: it synchronises with every blocking
+ * stream, where a real one synchronises with the legacy stream only.
+ */
 CUresult sim_stream_get(CUstream handle, CUstream *out);
+
+/*
+ * The per-thread-default-stream entry points (_ptsz, _ptds: what
+ * cuGetProcAddress returns with CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM,
+ * and what code built with CUDA_API_PER_THREAD_DEFAULT_STREAM links) are
+ * functions of their own, so that a caller can tell by address which form
+ * it was given.  In them the null stream is the calling thread's default
+ * stream (this maps it); the synchronous _ptds forms run on that stream.
+ */
+static inline CUstream sim_per_thread(CUstream hstream)
+{
+	return hstream ? hstream : CU_STREAM_PER_THREAD;
+}
 /* Queue op (taking ownership); its sequence number in *seq if non-NULL. */
 CUresult sim_stream_submit(CUstream s, struct sim_op *op, uint64_t *seq);
 /* The same with sim_sched_lock held, for callers that publish seq atomically. */
@@ -273,5 +309,54 @@ uint64_t sim_link_book(enum sim_copy_kind kind, size_t bytes, uint64_t start_ns)
 uint64_t sim_now_ns(void);
 /* Sleep until the monotonic clock reaches deadline_ns. */
 void sim_sleep_until(uint64_t deadline_ns);
+
+/* ------------------------------------------ per-thread-default-stream forms */
+
+/* cuda.h declares these only for the driver's own build (__CUDA_API_VERSION_INTERNAL). */
+CUresult cuMemcpyHtoD_v2_ptds(CUdeviceptr dst, const void *src, size_t bytes);
+CUresult cuMemcpyDtoH_v2_ptds(void *dst, CUdeviceptr src, size_t bytes);
+CUresult cuMemcpyDtoD_v2_ptds(CUdeviceptr dst, CUdeviceptr src, size_t bytes);
+CUresult cuMemcpy_ptds(CUdeviceptr dst, CUdeviceptr src, size_t bytes);
+CUresult cuMemcpy2D_v2_ptds(const CUDA_MEMCPY2D *p);
+CUresult cuMemcpyHtoDAsync_v2_ptsz(CUdeviceptr dst, const void *src, size_t bytes,
+				   CUstream hstream);
+CUresult cuMemcpyDtoHAsync_v2_ptsz(void *dst, CUdeviceptr src, size_t bytes, CUstream hstream);
+CUresult cuMemcpyDtoDAsync_v2_ptsz(CUdeviceptr dst, CUdeviceptr src, size_t bytes,
+				   CUstream hstream);
+CUresult cuMemcpyAsync_ptsz(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream hstream);
+CUresult cuMemcpy2DAsync_v2_ptsz(const CUDA_MEMCPY2D *p, CUstream hstream);
+CUresult cuMemsetD8_v2_ptds(CUdeviceptr dst, unsigned char value, size_t n);
+CUresult cuMemsetD16_v2_ptds(CUdeviceptr dst, unsigned short value, size_t n);
+CUresult cuMemsetD32_v2_ptds(CUdeviceptr dst, unsigned int value, size_t n);
+CUresult cuMemsetD2D8_v2_ptds(CUdeviceptr dst, size_t pitch, unsigned char value, size_t width,
+			      size_t height);
+CUresult cuMemsetD8Async_ptsz(CUdeviceptr dst, unsigned char value, size_t n, CUstream hstream);
+CUresult cuMemsetD16Async_ptsz(CUdeviceptr dst, unsigned short value, size_t n,
+			       CUstream hstream);
+CUresult cuMemsetD32Async_ptsz(CUdeviceptr dst, unsigned int value, size_t n, CUstream hstream);
+CUresult cuMemsetD2D8Async_ptsz(CUdeviceptr dst, size_t pitch, unsigned char value,
+				size_t width, size_t height, CUstream hstream);
+CUresult cuMemAllocAsync_ptsz(CUdeviceptr *dptr, size_t bytesize, CUstream hstream);
+CUresult cuMemAllocFromPoolAsync_ptsz(CUdeviceptr *dptr, size_t bytesize, CUmemoryPool pool,
+				      CUstream hstream);
+CUresult cuMemFreeAsync_ptsz(CUdeviceptr dptr, CUstream hstream);
+CUresult cuMemPrefetchAsync_v2_ptsz(CUdeviceptr devptr, size_t count, CUmemLocation location,
+				    unsigned int flags, CUstream hstream);
+CUresult cuStreamSynchronize_ptsz(CUstream hstream);
+CUresult cuStreamQuery_ptsz(CUstream hstream);
+CUresult cuStreamWaitEvent_ptsz(CUstream hstream, CUevent hevent, unsigned int flags);
+CUresult cuEventRecord_ptsz(CUevent hevent, CUstream hstream);
+CUresult cuLaunchKernel_ptsz(CUfunction f, unsigned int grid_x, unsigned int grid_y,
+			     unsigned int grid_z, unsigned int block_x, unsigned int block_y,
+			     unsigned int block_z, unsigned int shared_bytes, CUstream hstream,
+			     void **kernel_params, void **extra);
+CUresult cuLaunchKernelEx_ptsz(const CUlaunchConfig *config, CUfunction f, void **kernel_params,
+			       void **extra);
+CUresult cuLaunchCooperativeKernel_ptsz(CUfunction f, unsigned int grid_x, unsigned int grid_y,
+					unsigned int grid_z, unsigned int block_x,
+					unsigned int block_y, unsigned int block_z,
+					unsigned int shared_bytes, CUstream hstream,
+					void **kernel_params);
+CUresult cuLaunchHostFunc_ptsz(CUstream hstream, CUhostFn fn, void *user_data);
 
 #endif

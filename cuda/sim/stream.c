@@ -390,3 +390,15 @@ CUresult cuStreamQuery(CUstream hstream)
 	pthread_mutex_unlock(&sched_lock);
 	return busy ? CUDA_ERROR_NOT_READY : sim_sticky_error();
 }
+
+/* The per-thread-default-stream forms (sim.h). */
+
+CUresult cuStreamSynchronize_ptsz(CUstream hstream)
+{
+	return cuStreamSynchronize(sim_per_thread(hstream));
+}
+
+CUresult cuStreamQuery_ptsz(CUstream hstream)
+{
+	return cuStreamQuery(sim_per_thread(hstream));
+}
