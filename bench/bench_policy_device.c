@@ -157,11 +157,11 @@ static int run_failed(int status, char *err)
 }
 
 int bench_device_ratio(struct bench_device *d, const char *policy, double budget_pct,
-		       double *ratio)
+		       double compute_ms_per_gb, double *ratio)
 {
-	char budget[64], steps[16], *out = NULL, *err_text = NULL;
+	char budget[64], steps[16], compute[64], *out = NULL, *err_text = NULL;
 	char *argv[] = { d->gpupager, "run", d->dir, "--budget", budget, "--policy",
-			 (char *)policy, "--steps", steps, "--compute-ms-per-gb", "40", "--json",
+			 (char *)policy, "--steps", steps, "--compute-ms-per-gb", compute, "--json",
 			 NULL };
 	json_t *root = NULL, *v;
 	json_error_t jerr;
@@ -169,6 +169,7 @@ int bench_device_ratio(struct bench_device *d, const char *policy, double budget
 
 	snprintf(budget, sizeof(budget), "%.17g%%", budget_pct);
 	snprintf(steps, sizeof(steps), "%u", d->steps);
+	snprintf(compute, sizeof(compute), "%.17g", compute_ms_per_gb);
 	err = run_child(d->driver, argv, &status, &out, &err_text);
 	if (err)
 		goto out;

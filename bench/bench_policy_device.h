@@ -22,12 +22,13 @@ int bench_device_open(struct bench_device *d, const char *arch, double scale);
 void bench_device_close(struct bench_device *d);
 
 /*
- * Run policy at budget_pct of the model's size: the steady step time over
+ * Run policy at budget_pct of the model's size with compute_ms_per_gb of
+ * simulated compute (run's --compute-ms-per-gb): the steady step time over
  * the lower bound max(compute, bytes / link), run's ratio_to_bound.  GP_E*
  * when the run cannot go (e.g. the largest group does not fit the budget);
  * the message is run's.
  */
 int bench_device_ratio(struct bench_device *d, const char *policy, double budget_pct,
-		       double *ratio);
+		       double compute_ms_per_gb, double *ratio);
 
 #endif

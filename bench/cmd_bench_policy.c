@@ -53,6 +53,8 @@ struct bench_opts {
 	unsigned steps;
 	int json;
 	double device_scale;    /* --device: also time each policy on the device; 0: not */
+	double compute_ms_per_gb;       /* the clock's compute, and --device's run */
+	double link_gbps;               /* the clock's link */
 };
 
 /* One architecture's layout, as the policies see it. */
@@ -70,6 +72,8 @@ struct policy_result {
 	int err;                        /* 0, or why it could not run */
 	char error[256];
 	uint64_t demand, prefetch;      /* chunk loads over the measured steps */
+	double step_s;                  /* the replay's clock: seconds per measured step */
+	double step_bound;              /* that over max(compute, bytes / link) */
 	double step_ratio;              /* --device: step time / lower bound, NAN if not run */
 	char device_error[256];         /* --device: why it could not run, or "" */
 };
@@ -111,12 +115,18 @@ static void help(void)
 	       "  --budgets LIST    device budgets in percent of the model's range\n"
 	       "                    (default 25,50,75)\n"
 	       "  --steps N         measured steps, 1 to %u (default %u)\n"
+	       "  --compute-ms-per-gb X  compute per GB of a group's weights (default 40, as\n"
+	       "                    gpupager run): the replay's clock, and the --device runs\n"
+	       "  --link-gbps G     the replay's clock: host -> device link (default 25)\n"
 	       "  --device SCALE    also run each policy on the device (the simulator unless\n"
 	       "                    GPUPAGER_CUDA_LIB names a driver) with the architecture\n"
 	       "                    generated at SCALE in /var/tmp, 4 steps of `gpupager run`,\n"
 	       "                    and report the steady step time over the lower bound\n"
 	       "  --json            every number as JSON\n"
 	       "  --help            this text\n\n"
+	       "The replay also keeps a clock (one copy engine, one compute engine; see\n"
+	       "pager/decide.h) and reports each policy's modelled step time over the lower\n"
+	       "bound max(compute, bytes moved / link).\n\n"
 	       "Exit status: 0 success, 1 runtime error, 2 usage error.\n", MAX_STEPS, DEFAULT_STEPS);
 }
 
@@ -151,6 +161,8 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 		{ "steps", required_argument, NULL, 'n' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "device", required_argument, NULL, 'd' },
+		{ "compute-ms-per-gb", required_argument, NULL, 'C' },
+		{ "link-gbps", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -202,6 +214,23 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 				return cli_usage_error("bench", "bad --device '%s': expected a scale "
 						       "with 0 < S <= 1", optarg);
 			break;
+		case 'C':
+		case 'L': {
+			double v;
+
+			errno = 0;
+			v = strtod(optarg, &end);
+			if (end == optarg || *end || errno || !isfinite(v) || v < 0.0 ||
+			    (c == 'L' && v == 0.0))
+				return cli_usage_error("bench", "bad --%s '%s': expected a %s number",
+						       c == 'C' ? "compute-ms-per-gb" : "link-gbps",
+						       optarg, c == 'C' ? "non-negative" : "positive");
+			if (c == 'C')
+				o->compute_ms_per_gb = v;
+			else
+				o->link_gbps = v;
+			break;
+		}
 		case 'h':
 			help();
 			return -1;
@@ -347,26 +376,39 @@ static void run_policy(const struct bench_model *m, const struct bench_opts *o, 
 	struct gp_policy_opts popts = { .kind = policy_kinds[i], .capacity_chunks = bc->capacity };
 	struct gp_policy *policy;
 	struct gp_replay sim;
-	uint64_t demand0 = 0, prefetch0 = 0;
+	uint64_t demand0 = 0, prefetch0 = 0, *compute = NULL;
+	double chunk_ns = (double)m->desc->chunk_size / o->link_gbps, end0 = 0, compute_ns = 0;
 
 	r->err = gp_policy_create(&m->layout, &popts, &policy);
 	if (r->err)
 		goto fail;
 	r->err = gp_replay_init(&sim, &m->layout, policy, bc->capacity, BUSY_GROUPS);
-	if (r->err) {
-		gp_policy_destroy(policy);
-		goto fail;
+	compute = calloc(m->layout.n_groups ? m->layout.n_groups : 1, sizeof(*compute));
+	if (!r->err && !compute)
+		r->err = gp_fail(GP_ENOMEM, "out of memory");
+	for (uint32_t g = 0; !r->err && g < m->layout.n_groups; g++) {
+		/* ms per GB is ns per 1000 bytes, as gpupager run counts it. */
+		compute[g] = (uint64_t)((double)m->count[g] * (double)m->desc->chunk_size *
+					o->compute_ms_per_gb / 1000.0);
+		compute_ns += (double)compute[g];
 	}
+	if (!r->err)
+		r->err = gp_replay_set_times(&sim, compute, chunk_ns);
 	for (unsigned step = 0; step < WARMUP_STEPS + o->steps && !r->err; step++) {
 		if (step == WARMUP_STEPS) {
 			demand0 = sim.counts.demand_loads;
 			prefetch0 = sim.counts.prefetch_loads;
+			end0 = sim.end;
 		}
 		for (uint32_t g = 0; g < m->layout.n_groups && !r->err; g++)
 			r->err = gp_replay_access(&sim, g);
 	}
 	r->demand = sim.counts.demand_loads - demand0;
 	r->prefetch = sim.counts.prefetch_loads - prefetch0;
+	r->step_s = (sim.end - end0) / o->steps / 1e9;
+	r->step_bound = r->step_s * 1e9 /
+			fmax(compute_ns, (double)(r->demand + r->prefetch) / o->steps * chunk_ns);
+	free(compute);
 	if (policy_kinds[i] == GP_POLICY_STATIC)
 		format_streamed(policy, m, bc->swap_blocks, sizeof(bc->swap_blocks));
 	gp_replay_free(&sim);
@@ -446,11 +488,13 @@ static uint64_t whole_group_estimate(const struct bench_model *m, uint64_t capac
 }
 
 /* --device: each policy's step time over the bound at this case's budget. */
-static void run_on_device(struct bench_device *dev, struct bench_case *bc)
+static void run_on_device(struct bench_device *dev, const struct bench_opts *o,
+			  struct bench_case *bc)
 {
 	for (int i = 0; i < N_POLICIES; i++) {
 		struct policy_result *r = &bc->policy[i];
-		int err = bench_device_ratio(dev, policy_names[i], bc->percent, &r->step_ratio);
+		int err = bench_device_ratio(dev, policy_names[i], bc->percent, o->compute_ms_per_gb,
+					     &r->step_ratio);
 
 		if (err) {
 			r->step_ratio = NAN;
@@ -485,13 +529,15 @@ static json_t *case_json(const struct bench_model *m, const struct bench_opts *o
 
 		json_object_set_new(policies, policy_names[i],
 			r->err ? json_pack("{s:s}", "error", r->error)
-			       : json_pack("{s:f, s:f, s:f, s:I, s:o, s:o}",
+			       : json_pack("{s:f, s:f, s:f, s:I, s:o, s:o, s:o, s:o}",
 					   "bytes_per_step", per_step_bytes(loads, m, o),
 					   "demand_bytes_per_step", per_step_bytes(r->demand, m, o),
 					   "prefetch_bytes_per_step",
 					   per_step_bytes(r->prefetch, m, o),
 					   "chunk_loads", (json_int_t)loads,
 					   "ratio_to_min", isnan(ratio) ? json_null() : json_real(ratio),
+					   "modelled_step_s", json_real(r->step_s),
+					   "modelled_vs_lower_bound", json_real(r->step_bound),
 					   "step_time_vs_lower_bound",
 					   isnan(r->step_ratio) ? json_null()
 								: json_real(r->step_ratio)));
@@ -574,6 +620,13 @@ static void print_case(const struct bench_model *m, const struct bench_opts *o,
 	for (int i = 0; i < N_POLICIES; i++)
 		if (bc->policy[i].err)
 			printf("    %s: %s\n", policy_names[i], bc->policy[i].error);
+	printf("          modelled step, s (/ lower bound), %g ms/GB, %g GB/s:",
+	       o->compute_ms_per_gb, o->link_gbps);
+	for (int i = 0; i < N_POLICIES; i++)
+		if (!bc->policy[i].err)
+			printf("  %s %.3f (%.2fx)", policy_names[i], bc->policy[i].step_s,
+			       bc->policy[i].step_bound);
+	printf("\n");
 	if (!o->device_scale)
 		return;
 	printf("          step time / lower bound on the device (scale %g):", o->device_scale);
@@ -619,7 +672,7 @@ static int bench_model(const char *arch, const struct bench_opts *o, json_t *res
 			run_policy(&m, o, i, &bc);
 		}
 		if (o->device_scale)
-			run_on_device(&dev, &bc);
+			run_on_device(&dev, o, &bc);
 		if (o->json) {
 			json_t *row = case_json(&m, o, &bc);
 
@@ -643,7 +696,7 @@ out:
 int bench_policy_main(int argc, char **argv)
 {
 	struct bench_opts o = { .scale = 1.0, .budgets = { 25, 50, 75 }, .n_budgets = 3,
-				.steps = DEFAULT_STEPS };
+				.steps = DEFAULT_STEPS, .compute_ms_per_gb = 40.0, .link_gbps = 25.0 };
 	const struct gp_config *cfg;
 	json_t *results = NULL, *root;
 	char *text;
@@ -673,9 +726,10 @@ int bench_policy_main(int argc, char **argv)
 	}
 	if (!o.json)
 		return 0;
-	root = json_pack("{s:s, s:f, s:I, s:I, s:I, s:o}", "benchmark", "policy", "scale", o.scale,
-			 "chunk_size", (json_int_t)o.chunk_size, "warmup_steps",
-			 (json_int_t)WARMUP_STEPS, "steps", (json_int_t)o.steps, "results", results);
+	root = json_pack("{s:s, s:f, s:I, s:I, s:I, s:f, s:f, s:o}", "benchmark", "policy", "scale",
+			 o.scale, "chunk_size", (json_int_t)o.chunk_size, "warmup_steps",
+			 (json_int_t)WARMUP_STEPS, "steps", (json_int_t)o.steps, "compute_ms_per_gb",
+			 o.compute_ms_per_gb, "link_gbps", o.link_gbps, "results", results);
 	text = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(root);
 	if (!text) {

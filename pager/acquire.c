@@ -279,8 +279,11 @@ GP_API int gp_acquire_group(struct gp_model *m, uint32_t group, gp_stream_t stre
 	uint64_t off = 0, len = 0;
 	int err = group_range(m, group, &off, &len, "gp_acquire_group");
 
-	return err ? err : acquire_chunks(m, off, len, GP_ACCESS_READ, user_stream(m->pager, stream),
-					   !stream);
+	err = err ? err : acquire_chunks(m, off, len, GP_ACCESS_READ, user_stream(m->pager, stream),
+					 !stream);
+	if (!err && stream)
+		gp_prefetch_time_group(m, group, (CUstream)stream, false);
+	return err;
 }
 
 GP_API int gp_release_group(struct gp_model *m, uint32_t group, gp_stream_t stream)
@@ -288,6 +291,8 @@ GP_API int gp_release_group(struct gp_model *m, uint32_t group, gp_stream_t stre
 	uint64_t off = 0, len = 0;
 	int err = group_range(m, group, &off, &len, "gp_release_group");
 
+	if (!err && stream)
+		gp_prefetch_time_group(m, group, (CUstream)stream, true);
 	return err ? err : release_chunks(m, off, len, user_stream(m->pager, stream));
 }
 

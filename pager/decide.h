@@ -34,10 +34,16 @@ struct gp_decide_model {
 	/*
 	 * Asked only of evictable chunks: the GPU is past the chunk's last use,
 	 * so evicting it does not wait.  NULL: every evictable chunk is idle.
+	 * A group's chunks are released together, so within one decision a
+	 * group found busy is not asked again (GP_DECIDE_BUSY_MEMO groups are
+	 * remembered): one query per busy group instead of one per chunk.
 	 */
 	gp_policy_can_evict_fn idle;
+	const uint32_t *chunk_group;            /* [chunks] UINT32_MAX outside every group */
 	void *ctx;                              /* passed to both */
 };
+
+#define GP_DECIDE_BUSY_MEMO 8
 
 /*
  * The chunk to evict so that chunk for_chunk of the model can be loaded:
@@ -128,12 +134,20 @@ struct gp_replay {
 	uint32_t busy[GP_REPLAY_BUSY_MAX];      /* groups accessed before it, latest first */
 	struct gp_decide_model model;
 	struct gp_replay_counts counts;
+	/* The clock (gp_replay_set_times); compute_ns NULL: none. */
+	const uint64_t *compute_ns;             /* [n_groups], not owned */
+	double chunk_ns;
+	double *ready, *queued;                 /* [n_chunks] its latest copy's end, start */
+	double *group_end;                      /* [n_groups] end of its latest compute */
+	double copy_free, host, end;            /* copy engine free, latest acquire, compute */
 };
 
 /* GP_EINVAL for busy_groups above GP_REPLAY_BUSY_MAX, GP_ENOMEM. */
 int gp_replay_init(struct gp_replay *r, const struct gp_policy_layout *layout,
 		   struct gp_policy *policy, uint64_t capacity, unsigned busy_groups);
 void gp_replay_free(struct gp_replay *r);
+/* Keep the clock (above) from now on; compute_ns must outlive r.  GP_ENOMEM. */
+int gp_replay_set_times(struct gp_replay *r, const uint64_t *compute_ns, double chunk_ns);
 
 /*
  * One access of group (above).  GP_EINVAL for a group out of range,
@@ -159,11 +173,14 @@ struct gp_replay_opts {
 	unsigned busy_groups;
 	size_t warm_accesses;           /* accesses before these are not counted */
 	uint64_t chunk_size;            /* bytes per chunk, for bytes_moved (0: bytes_moved 0) */
+	const uint64_t *compute_ns;     /* [n_groups] the clock's (gp_replay_set_times); NULL: none */
+	double chunk_ns;
 };
 
 struct gp_replay_result {
 	struct gp_replay_counts counts; /* over the accesses from warm_accesses on */
 	uint64_t bytes_moved;           /* (demand + prefetch loads) x chunk_size */
+	double elapsed_ns;              /* the clock over the counted accesses (0: no clock) */
 };
 
 /*

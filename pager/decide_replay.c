@@ -62,6 +62,7 @@ int gp_replay_init(struct gp_replay *r, const struct gp_policy_layout *layout,
 		.group_chunk_count = layout->group_chunk_count,
 		.evictable = replay_evictable,
 		.idle = busy_groups ? replay_idle : NULL,
+		.chunk_group = r->chunk_group,
 		.ctx = r,
 	};
 	return 0;
@@ -72,9 +73,63 @@ void gp_replay_free(struct gp_replay *r)
 	free(r->chunk_group);
 	free(r->state);
 	free(r->list);
+	free(r->ready);
+	free(r->queued);
+	free(r->group_end);
 	r->chunk_group = NULL;
 	r->state = NULL;
 	r->list = NULL;
+	r->ready = r->queued = r->group_end = NULL;
+}
+
+int gp_replay_set_times(struct gp_replay *r, const uint64_t *compute_ns, double chunk_ns)
+{
+	size_t nc = r->layout->n_chunks ? r->layout->n_chunks : 1;
+	size_t ng = r->layout->n_groups ? r->layout->n_groups : 1;
+
+	r->ready = calloc(nc, sizeof(*r->ready));
+	r->queued = calloc(nc, sizeof(*r->queued));
+	r->group_end = calloc(ng, sizeof(*r->group_end));
+	if (!r->ready || !r->queued || !r->group_end)
+		return gp_fail(GP_ENOMEM, "replay: out of memory for the clock");
+	r->compute_ns = compute_ns;
+	r->chunk_ns = chunk_ns;
+	gp_policy_set_link(r->policy, chunk_ns);
+	return 0;
+}
+
+static double later(double a, double b)
+{
+	return a > b ? a : b;
+}
+
+/* The clock: chunk c's copy, asked for at time asked, into the place victim had (NONE: free). */
+static void clock_copy(struct gp_replay *r, uint32_t c, uint32_t victim, double asked)
+{
+	double start = later(r->copy_free, asked);
+
+	if (!r->compute_ns)
+		return;
+	if (victim != NONE && r->chunk_group[victim] != NONE)
+		start = later(start, r->group_end[r->chunk_group[victim]]);
+	r->queued[c] = start;
+	r->copy_free = r->ready[c] = start + r->chunk_ns;
+}
+
+/* The clock: group's acquire returns, then its compute runs. */
+static void clock_compute(struct gp_replay *r, uint32_t group)
+{
+	uint32_t first = r->layout->group_first_chunk[group];
+	double start;
+
+	if (!r->compute_ns)
+		return;
+	for (uint32_t c = first; c < first + r->layout->group_chunk_count[group]; c++)
+		r->host = later(r->host, r->queued[c]);
+	start = later(r->end, r->host);
+	for (uint32_t c = first; c < first + r->layout->group_chunk_count[group]; c++)
+		start = later(start, r->ready[c]);
+	r->end = r->group_end[group] = start + (double)r->compute_ns[group];
 }
 
 /*
@@ -82,7 +137,7 @@ void gp_replay_free(struct gp_replay *r)
  * chunk (free, else the decision's victim, evicted now), then load them
  * all.  A prefetch stops at its first refusal and keeps what it took.
  */
-static int load_group(struct gp_replay *r, uint32_t group, bool prefetch)
+static int load_group(struct gp_replay *r, uint32_t group, bool prefetch, double asked)
 {
 	uint32_t first = r->layout->group_first_chunk[group];
 	uint32_t end = first + r->layout->group_chunk_count[group];
@@ -90,7 +145,7 @@ static int load_group(struct gp_replay *r, uint32_t group, bool prefetch)
 	int err = 0;
 
 	for (uint32_t c = first; c < end && !err; c++) {
-		uint32_t victim;
+		uint32_t victim = NONE;
 
 		if (r->state[c] != GP_REPLAY_ABSENT)
 			continue;
@@ -114,6 +169,7 @@ static int load_group(struct gp_replay *r, uint32_t group, bool prefetch)
 		}
 		r->state[c] = GP_REPLAY_LOADING;
 		r->list[n++] = c;
+		clock_copy(r, c, victim, asked);
 	}
 	if (err == GP_EBUSY && prefetch) {
 		r->counts.prefetch_refusals++;
@@ -149,16 +205,19 @@ int gp_replay_access(struct gp_replay *r, uint32_t group)
 		return gp_fail(GP_EINVAL, "replay: no group %u (the layout has %u)", group,
 			       r->layout->n_groups);
 	r->counts.accesses++;
+	if (r->compute_ns && r->group_end[group] > 0)
+		gp_policy_group_time(r->policy, group, r->compute_ns[group]);
 	gp_policy_access(r->policy, group);
 	r->pinned = group;
-	err = load_group(r, group, false);
+	err = load_group(r, group, false, r->host);
 	if (err == GP_ENOENT)
 		err = gp_fail(GP_ENOENT, "group %u (%u chunks) does not fit in %llu chunks", group,
 			      r->layout->group_chunk_count[group], (unsigned long long)r->capacity);
 	if (!err) {
+		clock_compute(r, group);
 		n = gp_policy_prefetch(r->policy, groups, GP_DECIDE_PREFETCH_MAX);
 		for (size_t i = 0; i < n && !err; i++)
-			err = load_group(r, groups[i], true);
+			err = load_group(r, groups[i], true, r->host);
 	}
 	r->pinned = NONE;
 	for (unsigned i = GP_REPLAY_BUSY_MAX - 1; i > 0; i--)
@@ -173,6 +232,7 @@ int gp_replay_trace(const struct gp_policy_layout *layout, const struct gp_repla
 	struct gp_policy *policy;
 	struct gp_replay r;
 	struct gp_replay_counts warm = { 0 };
+	double warm_end = 0;
 	int err;
 
 	*res = (struct gp_replay_result){ 0 };
@@ -180,16 +240,22 @@ int gp_replay_trace(const struct gp_policy_layout *layout, const struct gp_repla
 	if (err)
 		return err;
 	err = gp_replay_init(&r, layout, policy, o->policy.capacity_chunks, o->busy_groups);
+	if (!err && o->compute_ns)
+		err = gp_replay_set_times(&r, o->compute_ns, o->chunk_ns);
 	for (size_t i = 0; i < n && !err; i++) {
-		if (i == o->warm_accesses)
+		if (i == o->warm_accesses) {
 			warm = r.counts;
+			warm_end = r.end;
+		}
 		err = gp_replay_access(&r, groups[i]);
 		if (err)
 			gp_fail_context(err, "replay: access %zu (group %u): ", i, groups[i]);
 	}
 	if (!err) {
-		if (o->warm_accesses >= n)
+		if (o->warm_accesses >= n) {
 			warm = r.counts;
+			warm_end = r.end;
+		}
 		res->counts = (struct gp_replay_counts){
 			.accesses = r.counts.accesses - warm.accesses,
 			.miss_accesses = r.counts.miss_accesses - warm.miss_accesses,
@@ -200,6 +266,7 @@ int gp_replay_trace(const struct gp_policy_layout *layout, const struct gp_repla
 		};
 		res->bytes_moved = (res->counts.demand_loads + res->counts.prefetch_loads) *
 				   o->chunk_size;
+		res->elapsed_ns = r.end - warm_end;
 	}
 	gp_replay_free(&r);
 	gp_policy_destroy(policy);

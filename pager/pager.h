@@ -215,6 +215,13 @@ void gp_prefetch_stop(struct gp_pager *p);
 void gp_prefetch_request(struct gp_model *m, const uint32_t *groups, size_t n);
 /* Forget requests for m and wait until no prefetch load of m runs (lock held). */
 void gp_prefetch_forget(struct gp_model *m);
+/*
+ * Time group's compute for auto's cost model: a stream callback stamps when
+ * the GPU reaches the acquire (end false: call after it) or the release
+ * (end true: call before its events are recorded); each acquire first gives
+ * the policy the previous use's time and the link.  Lock not held.
+ */
+void gp_prefetch_time_group(struct gp_model *m, uint32_t group, CUstream s, bool end);
 
 /* trace.c (lock held): one acquire or release of group's chunks [first, first + count). */
 struct gp_trace_acq {

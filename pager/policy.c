@@ -73,10 +73,13 @@ static int copy_layout(struct gp_policy *p, const struct gp_policy_layout *layou
 	p->group_resident = calloc(ng ? ng : 1, sizeof(*p->group_resident));
 	p->chunk_group = malloc(nc * sizeof(*p->chunk_group));
 	p->resident = calloc(nc, sizeof(*p->resident));
+	p->compute_ns = calloc(ng ? ng : 1, sizeof(*p->compute_ns));
+	p->stamps = calloc(2 * (ng ? ng : 1), sizeof(*p->stamps));
 	p->prev = malloc(nc * sizeof(*p->prev));
 	p->next = malloc(nc * sizeof(*p->next));
 	if (!p->group_first || !p->group_count || !p->group_block || !p->group_resident ||
-	    !p->chunk_group || !p->resident || !p->prev || !p->next)
+	    !p->chunk_group || !p->resident || !p->compute_ns || !p->stamps || !p->prev ||
+	    !p->next)
 		return gp_fail(GP_ENOMEM, "policy: out of memory for %u groups, %u chunks", ng, nc);
 	memcpy(p->group_first, layout->group_first_chunk, ng * sizeof(*p->group_first));
 	memcpy(p->group_count, layout->group_chunk_count, ng * sizeof(*p->group_count));
@@ -112,6 +115,7 @@ int gp_policy_create(const struct gp_policy_layout *layout, const struct gp_poli
 	if (!p)
 		return gp_fail(GP_ENOMEM, "policy: out of memory");
 	p->capacity = opts->capacity_chunks;
+	p->chunk_ns = 1.0;
 	err = copy_layout(p, layout);
 	if (err)
 		goto fail;
@@ -140,6 +144,8 @@ void gp_policy_destroy(struct gp_policy *policy)
 	free(policy->group_resident);
 	free(policy->chunk_group);
 	free(policy->resident);
+	free(policy->compute_ns);
+	free(policy->stamps);
 	free(policy->prev);
 	free(policy->next);
 	free(policy);
@@ -226,4 +232,39 @@ bool gp_policy_group_pinned(const struct gp_policy *policy, uint32_t group)
 	if (!policy->ops->group_pinned || group >= policy->n_groups)
 		return false;
 	return policy->ops->group_pinned(policy, group);
+}
+
+void gp_policy_set_link(struct gp_policy *policy, double chunk_ns)
+{
+	if (!(chunk_ns > 0) || (policy->link_known && policy->chunk_ns == chunk_ns))
+		return;
+	policy->chunk_ns = chunk_ns;
+	policy->link_known = true;
+	policy->timing_gen++;
+}
+
+bool gp_policy_link_known(const struct gp_policy *policy)
+{
+	return policy->link_known;
+}
+
+void gp_policy_group_time(struct gp_policy *policy, uint32_t group, uint64_t compute_ns)
+{
+	uint64_t *est;
+
+	if (group >= policy->n_groups || !compute_ns)
+		return;
+	est = &policy->compute_ns[group];
+	if (!*est)
+		*est = compute_ns;
+	else if (compute_ns > *est)
+		*est += (compute_ns - *est + 3) / 4;
+	else
+		*est -= (*est - compute_ns) / 4;
+	policy->timing_gen++;
+}
+
+uint64_t *gp_policy_stamps(struct gp_policy *policy)
+{
+	return policy->stamps;
 }

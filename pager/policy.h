@@ -107,6 +107,28 @@ size_t gp_policy_prefetch(struct gp_policy *policy, uint32_t *groups, size_t max
  */
 uint64_t gp_policy_next_use(const struct gp_policy *policy, uint32_t chunk);
 
+/*
+ * The times auto's cost model weighs (other policies keep them unused):
+ * the link's time to copy one chunk, and a group's compute per use,
+ * learned (each sample moves the estimate a quarter of the way).  A group
+ * not timed yet counts as computing in no time (nothing to hide copies
+ * behind: auto then plans the fewest bytes).  The engine gives the pager's measured link, else
+ * GP_POLICY_DEFAULT_LINK_GBPS (a PCIe 4.0 x16 link).
+ */
+#define GP_POLICY_DEFAULT_LINK_GBPS 25.0
+void gp_policy_set_link(struct gp_policy *policy, double chunk_ns);
+void gp_policy_group_time(struct gp_policy *policy, uint32_t group, uint64_t compute_ns);
+/* Whether gp_policy_set_link has been called. */
+bool gp_policy_link_known(const struct gp_policy *policy);
+
+/*
+ * Two slots per group, [2 * group] for the start of its compute on the
+ * GPU and [2 * group + 1] for its end, written (__atomic, CLOCK_MONOTONIC
+ * ns) by the engine's stream callbacks (prefetch.c); the policy never
+ * reads them.  They live as long as the policy.
+ */
+uint64_t *gp_policy_stamps(struct gp_policy *policy);
+
 /* static: true if the group is kept resident (not in the swap ranges). */
 bool gp_policy_group_pinned(const struct gp_policy *policy, uint32_t group);
 

@@ -21,6 +21,7 @@
  * next_use is the distance in accesses.  An access other than the predicted
  * one unlocks: LRU again, and learning resumes on the history, which is kept.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,9 +36,10 @@
 /* Earlier occurrences tried, and accesses compared, when choosing a candidate. */
 #define AUTO_CANDIDATES_MAX 256u
 #define AUTO_LOOKBACK_MAX 4096u
-/* Most groups prefetched ahead; by default room for them costs at most 1/DIV more (plan()). */
+/* Most groups prefetched ahead (plan() chooses how many by the cost model). */
 #define AUTO_PREFETCH_MAX 8u
-#define AUTO_PREFETCH_COST_DIV 50u
+/* How much faster in the cost model a plan must be to load more bytes, or to replace the one in force. */
+#define AUTO_FASTER_PCT 2
 
 struct auto_state {
 	uint32_t prefetch;              /* groups to prefetch ahead */
@@ -57,6 +59,8 @@ struct auto_state {
 	/* the residency plan of the learned sequence (keep: see plan()) */
 	struct gp_schedule sched;
 	uint32_t plan_prefetch;         /* groups ahead the plan leaves room for */
+	uint64_t plan_gen;              /* the policy's timing_gen the plan was made with */
+	double *model_end, *model_host; /* [3 * period] step_time's compute ends and acquires */
 };
 
 static void rebuild_links(struct gp_policy *p, struct auto_state *s)
@@ -188,45 +192,14 @@ static uint64_t plan_cap(const struct gp_policy *p, const struct auto_state *s, 
 }
 
 /*
- * Which chunks stay resident across the iteration.  Evicting strictly by
- * furthest next use while the group in use may not be evicted settles into
- * keeping whole groups and streaming the rest, which loads about one group
- * more per iteration than needed.  Instead every group of the sequence keeps
- * its head and drops at most x tail chunks, the drops spread evenly and
- * adding up to what leaves room for the dropped chunks of the group in use
- * and of the groups prefetched ahead of it: x is the smallest cap for which
- * that works (a cyclic sequence of N equal groups then loads about N/(N-1)
- * of MIN).  Room to prefetch `ahead` groups costs dropping more (about
- * N/(N-1-ahead) of MIN): with the default prefetch it is planned only while
- * that loads at most 1/AUTO_PREFETCH_COST_DIV more, with a prefetch the
- * caller asked for whenever it fits.
+ * Keep every group's head and drop at most x tail chunks, the drops
+ * adding up to total: groups outside the sequence keep nothing, the
+ * others drop min(size, x) and then take chunks back round-robin.
  */
-static void plan(struct gp_policy *p, struct auto_state *s)
+static void fill_keep(struct gp_policy *p, struct auto_state *s, uint64_t x, uint64_t total)
 {
-	uint32_t most = s->prefetch < s->period - 1 ? s->prefetch : s->period - 1;
-	uint64_t x = plan_cap(p, s, 0), total = 0, excess = 0;
+	uint64_t excess = 0;
 
-	s->plan_prefetch = 0;
-	if (x != UINT64_MAX) {
-		total = plan_total(p, s, x, 0);
-		for (uint32_t ahead = most; ahead > 0; ahead--) {
-			uint64_t xa = plan_cap(p, s, ahead);
-			uint64_t ta = xa == UINT64_MAX ? UINT64_MAX : plan_total(p, s, xa, ahead);
-
-			if (ta != UINT64_MAX &&
-			    (s->prefetch_asked || ta * AUTO_PREFETCH_COST_DIV <=
-						  total * (AUTO_PREFETCH_COST_DIV + 1))) {
-				s->plan_prefetch = ahead;
-				x = xa;
-				total = ta;
-				break;
-			}
-		}
-	}
-	/*
-	 * Groups outside the sequence keep nothing, the others drop min(size, x)
-	 * and then take chunks back round-robin until the drops add up to total.
-	 */
 	for (uint32_t g = 0; g < p->n_groups; g++)
 		s->sched.keep[g] = 0;
 	for (uint32_t i = 0; i < s->sched.n_order; i++) {
@@ -246,21 +219,139 @@ static void plan(struct gp_policy *p, struct auto_state *s)
 			}
 		}
 	}
+}
+
+
+/*
+ * The cost model: the steady step time (ns) of the schedule keep[] makes
+ * with room to prefetch `ahead` groups.  The schedule of one iteration:
+ * access i loads the chunks of seq[i] beyond its keep, issued when access
+ * i - ahead is acquired (on demand, after access i - 1, for ahead 0), and
+ * drops them after its compute, which frees them for the next loads.  One
+ * copy engine (a chunk takes chunk_ns) and one compute engine; a load
+ * waits for the engine, for room (the drops of accesses whose compute has
+ * ended) and for its issue; the host acquires access i once its loads are
+ * issued; a compute waits for the one before and for its loads.  A group
+ * not timed yet computes in no time, so until the times are learned the
+ * plan is the one that moves the fewest bytes.  Three
+ * iterations from the kept chunks alone; the third one's length is the
+ * step time, INFINITY when the room cannot hold a load.
+ */
+static double step_time(const struct gp_policy *p, const struct auto_state *s, uint32_t ahead)
+{
+	uint32_t n = 3 * s->period, rel = 0;
+	double copy_free = 0, room_t = 0, *end = s->model_end, *host = s->model_host;
+	int64_t room = (int64_t)p->capacity;
+
+	for (uint32_t i = 0; i < s->sched.n_order; i++)
+		room -= s->sched.keep[s->sched.order[i]];
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t g = s->seq[i % s->period];
+		uint32_t load = p->group_count[g] - s->sched.keep[g];
+		uint32_t from = ahead ? (i >= ahead ? i - ahead : UINT32_MAX) : i - 1;
+		double issue = from == UINT32_MAX || i == 0 ? 0 : host[from];
+		double start = issue, ready = 0;
+
+		if (load) {
+			while (room < load && rel < i) {
+				uint32_t r = s->seq[rel % s->period];
+
+				room += p->group_count[r] - s->sched.keep[r];
+				room_t = end[rel++];
+			}
+			if (room < load)
+				return INFINITY;
+			room -= load;
+			start = fmax(fmax(issue, copy_free), room_t);
+			copy_free = ready = start + load * p->chunk_ns;
+		}
+		host[i] = i ? fmax(host[i - 1], start) : start;
+		end[i] = fmax(fmax(i ? end[i - 1] : 0, ready), host[i]) + (double)p->compute_ns[g];
+	}
+	return end[n - 1] - end[2 * s->period - 1];
+}
+
+/*
+ * Which chunks stay resident across the iteration, and how many groups
+ * ahead are prefetched.  Evicting strictly by furthest next use while the
+ * group in use may not be evicted settles into keeping whole groups and
+ * streaming the rest, which loads about one group more per iteration than
+ * needed.  Instead every group of the sequence keeps its head and drops at
+ * most x tail chunks, the drops spread evenly and adding up to what leaves
+ * room for the dropped chunks of the group in use and of the groups
+ * prefetched ahead of it: x is the smallest cap for which that works (a
+ * cyclic sequence of N equal groups then loads about N/(N-1) of MIN, and
+ * N/(N-1-ahead) with room for `ahead` groups).  Room to prefetch buys
+ * overlap of copies with compute for those bytes: the plan is the one with
+ * the shortest step time under the cost model (step_time), preferring
+ * fewer bytes unless more are at least AUTO_FASTER_PCT% faster (and more
+ * room when it costs nothing); a plan in force stays unless another is
+ * that much faster.  With a prefetch the
+ * caller asked for, the room for it is planned whenever it fits.
+ */
+static void plan(struct gp_policy *p, struct auto_state *s)
+{
+	uint32_t most = s->prefetch < s->period - 1 ? s->prefetch : s->period - 1;
+	uint32_t best = UINT32_MAX;
+	double best_t = INFINITY, cur_t = INFINITY;
+	uint64_t best_x = UINT64_MAX, best_total = 0;
+
+	for (uint32_t ahead = 0; ahead <= most; ahead++) {
+		uint64_t x = plan_cap(p, s, ahead), total;
+		double t;
+
+		if (x == UINT64_MAX)
+			break;
+		total = plan_total(p, s, x, ahead);
+		fill_keep(p, s, x, total);
+		t = step_time(p, s, ahead);
+		if (s->locked && ahead == s->plan_prefetch)
+			cur_t = t;
+		/* Faster enough for its bytes, or more room at no cost. */
+		if (best == UINT32_MAX || s->prefetch_asked ||
+		    t * (100 + AUTO_FASTER_PCT) < best_t * 100 ||
+		    (t <= best_t && total <= best_total)) {
+			best = ahead;
+			best_t = t;
+			best_x = x;
+			best_total = total;
+		}
+	}
+	if (best != UINT32_MAX && s->locked && !s->prefetch_asked && best != s->plan_prefetch &&
+	    !(best_t * (100 + AUTO_FASTER_PCT) < cur_t * 100)) {
+		best = s->plan_prefetch;
+		best_x = plan_cap(p, s, best);
+		best_total = plan_total(p, s, best_x, best);
+		best_t = cur_t;
+	}
+	s->plan_prefetch = best == UINT32_MAX ? 0 : best;
+	if (best == UINT32_MAX)
+		fill_keep(p, s, UINT64_MAX, 0);
+	else
+		fill_keep(p, s, best_x, best_total);
+	s->plan_gen = p->timing_gen;
 	gp_schedule_recount(&s->sched, p);
 	gp_log_debug("policy auto: plan drops %llu chunks an iteration, at most %llu a group, "
-		     "room to prefetch %u groups", (unsigned long long)total,
-		     (unsigned long long)x, s->plan_prefetch);
+		     "room to prefetch %u groups, step %.3f ms in the cost model",
+		     (unsigned long long)best_total, (unsigned long long)best_x,
+		     s->plan_prefetch, best_t / 1e6);
 }
 
 static int lock(struct gp_policy *p, struct auto_state *s)
 {
 	uint32_t period = s->cand;
 	uint32_t *seq = realloc(s->seq, period * sizeof(*seq));
+	double *end = seq ? realloc(s->model_end, 3 * period * sizeof(*end)) : NULL;
+	double *host = end ? realloc(s->model_host, 3 * period * sizeof(*host)) : NULL;
 
-	if (!seq)
+	if (seq)
+		s->seq = seq;
+	if (end)
+		s->model_end = end;
+	if (!host)
 		return gp_fail(GP_ENOMEM, "policy auto: out of memory for a %u-access sequence",
 			       period);
-	s->seq = seq;
+	s->model_host = host;
 	memcpy(seq, s->hist + s->n_hist - period, period * sizeof(*seq));
 	s->period = period;
 	s->pos = period - 1;
@@ -301,6 +392,9 @@ static void auto_access(struct gp_policy *p, uint32_t group)
 		if (s->seq[next] == group) {
 			s->pos = next;
 			gp_schedule_at(&s->sched, s->seq, s->period, s->pos);
+			/* New times: the plan is weighed again once an iteration. */
+			if (!next && s->plan_gen != p->timing_gen)
+				plan(p, s);
 			return;
 		}
 		gp_log_debug("policy auto: access to group %u where group %u was due; relearning",
@@ -403,6 +497,8 @@ static void auto_fini(struct gp_policy *p)
 	free(s->hist_prev);
 	free(s->last_at);
 	free(s->seq);
+	free(s->model_end);
+	free(s->model_host);
 	gp_schedule_fini(&s->sched);
 	free(s);
 }

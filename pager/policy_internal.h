@@ -50,6 +50,12 @@ struct gp_policy {
 	uint8_t *resident;              /* [n_chunks] */
 	uint32_t *group_resident;       /* [n_groups] resident chunks of each group */
 	uint64_t n_resident;
+	/* Timing (gp_policy_set_link, gp_policy_group_time); compute_ns 0: not learned. */
+	double chunk_ns;
+	bool link_known;
+	uint64_t *compute_ns;           /* [n_groups] */
+	uint64_t timing_gen;            /* bumped by every change of the two */
+	uint64_t *stamps;               /* [2 * n_groups] the engine's, see gp_policy_stamps */
 	/* Recency links, used by every policy but clock. */
 	uint32_t *prev, *next;          /* [n_chunks] */
 	struct gp_chunk_list lru;

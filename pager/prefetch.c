@@ -3,6 +3,10 @@
  * next, so their file reads and copies overlap the app's compute.  A new
  * request replaces the previous one: only the latest expectation matters.
  * Prefetch loads never pin chunks and never evict another model's.
+ *
+ * What auto's cost model learns comes from here too: stream callbacks
+ * stamp when the GPU starts and ends a group's compute, and each acquire
+ * hands the policy the previous use's time and the link bandwidth.
  */
 #include <string.h>
 
@@ -85,4 +89,44 @@ void gp_prefetch_forget(struct gp_model *m)
 	}
 	while (p->prefetch_current == m)
 		pthread_cond_wait(&p->changed, &p->lock);
+}
+
+/* A stream callback: the time the GPU got here, into a policy's stamp slot. */
+static void stamp_now(void *slot)
+{
+	__atomic_store_n((uint64_t *)slot, gp_now_ns(), __ATOMIC_RELEASE);
+}
+
+/* The pager's measured link if it has been measured (gp_pager_info), else the default. */
+static double link_gbps(struct gp_pager *p)
+{
+	struct gp_pager_info info = { .struct_size = sizeof(info) };
+
+	if (p->pinfo && !gp_pager_info(p, &info) && info.link_h2d_gbps > 0)
+		return info.link_h2d_gbps;
+	gp_clear_error();
+	return GP_POLICY_DEFAULT_LINK_GBPS;
+}
+
+void gp_prefetch_time_group(struct gp_model *m, uint32_t group, CUstream s, bool end)
+{
+	struct gp_pager *p = m->pager;
+	double gbps = end ? 0 : link_gbps(p);
+	uint64_t *slot;
+
+	pthread_mutex_lock(&p->lock);
+	slot = gp_policy_stamps(m->policy) + 2 * group;
+	if (!end) {
+		/* The previous use's pair; a stale or missing end (the GPU behind) is skipped. */
+		uint64_t t0 = __atomic_exchange_n(&slot[0], 0, __ATOMIC_ACQUIRE);
+		uint64_t t1 = __atomic_exchange_n(&slot[1], 0, __ATOMIC_ACQUIRE);
+
+		if (t0 && t1 > t0)
+			gp_policy_group_time(m->policy, group, t1 - t0);
+		gp_policy_set_link(m->policy, (double)p->chunk_size / gbps);
+	}
+	pthread_mutex_unlock(&p->lock);
+	/* Timing is best effort: without the callback the policy keeps what it knew. */
+	if (gp_stream_host_func(p->gpu, s, stamp_now, &slot[end]))
+		gp_clear_error();
 }
