@@ -26,7 +26,10 @@
 #include "error.h"
 #include "format.h"
 #include "hostpool_priv.h"
+#include "io.h"
 #include "log.h"
+
+_Static_assert(GP_HOST_SLOT_ROOM >= GP_IO_PLACE_ALIGN, "a slot has room to place any chunk");
 
 #define NIL UINT32_MAX
 
@@ -55,6 +58,7 @@ struct gp_host_pool {
 	pthread_cond_t changed;
 	struct gp_host_mem mem;
 	uint64_t slot_size;
+	uint64_t stride;                /* slot_size + GP_HOST_SLOT_ROOM */
 	uint32_t n_slots;
 	struct slot *slots;
 	uint32_t *buckets;
@@ -193,6 +197,7 @@ int gp_host_pool_open(const struct gp_host_pool_opts *opts, struct gp_host_pool 
 	if (!pool)
 		return gp_fail(GP_ENOMEM, "host pool: out of memory");
 	pool->slot_size = opts->slot_size;
+	pool->stride = opts->slot_size + GP_HOST_SLOT_ROOM;
 	pool->n_slots = (uint32_t)count;
 	for (buckets = 16; buckets < 2 * count; buckets *= 2)
 		;
@@ -207,13 +212,13 @@ int gp_host_pool_open(const struct gp_host_pool_opts *opts, struct gp_host_pool 
 	pool->free_head = pool->lru_head = pool->lru_tail = NIL;
 	for (uint32_t i = pool->n_slots; i-- > 0;)
 		slot_free(pool, i);
-	err = gp_host_mem_alloc(&pool->mem, count * opts->slot_size, opts->numa_node, opts->gpu,
+	err = gp_host_mem_alloc(&pool->mem, count * pool->stride, opts->numa_node, opts->gpu,
 				opts->io);
 	if (err)
 		goto fail;
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->changed, NULL);
-	gp_format_size_prec(pool->mem.len, 1, size_text, sizeof(size_text));
+	gp_format_size_prec((uint64_t)pool->n_slots * pool->slot_size, 1, size_text, sizeof(size_text));
 	gp_format_size_prec(pool->slot_size, 1, slot_text, sizeof(slot_text));
 	gp_log_info("host pool: %s in %u slots of %s, NUMA node %d%s%s", size_text, pool->n_slots,
 		    slot_text, pool->mem.numa_node, opts->gpu ? ", pinned" : "",
@@ -258,7 +263,7 @@ uint32_t gp_host_pool_slot_count(const struct gp_host_pool *pool)
 
 void *gp_host_pool_slot_addr(const struct gp_host_pool *pool, uint32_t slot)
 {
-	return (char *)pool->mem.base + (uint64_t)slot * pool->slot_size;
+	return (char *)pool->mem.base + (uint64_t)slot * pool->stride;
 }
 
 int gp_host_pool_owner_add(struct gp_host_pool *pool, gp_host_evict_fn evict, void *ctx,
@@ -512,7 +517,7 @@ void gp_host_pool_get_stats(struct gp_host_pool *pool, struct gp_host_pool_stats
 		dirty += s->dirty;
 	}
 	*out = (struct gp_host_pool_stats){
-		.capacity = pool->mem.len,
+		.capacity = (uint64_t)pool->n_slots * pool->slot_size,
 		.used = used * pool->slot_size,
 		.pinned = pinned * pool->slot_size,
 		.dirty = dirty * pool->slot_size,

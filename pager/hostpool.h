@@ -5,7 +5,10 @@
  * The pool's memory is allocated once at open on the GPU's NUMA node
  * (libnuma), first-touched, registered with the driver (cuMemHostRegister)
  * and with the reader (gp_io_register_memory): pinning never happens on a
- * hot path.  Every slot has the same size (the pager's chunk size).
+ * hot path.  Every slot has the same size (the pager's chunk size) and
+ * GP_HOST_SLOT_ROOM bytes of memory past it, so a chunk can sit in its slot
+ * at the offset its file bytes have modulo GP_IO_PLACE_ALIGN (io.h): read
+ * with O_DIRECT straight into the slot however the file is aligned.
  *
  * A slot caches one key (owner, index): an owner is a model (or a host
  * view) and index its chunk number.  The pool is a cache with states
@@ -27,6 +30,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Memory of every slot past the slot size (not counted in the budget); slots start page aligned. */
+#define GP_HOST_SLOT_ROOM 4096u
 
 struct gp_gpu;
 struct gp_io;
@@ -53,7 +59,7 @@ void gp_host_pool_close(struct gp_host_pool *pool);
 
 uint64_t gp_host_pool_slot_size(const struct gp_host_pool *pool);
 uint32_t gp_host_pool_slot_count(const struct gp_host_pool *pool);
-/* The memory of slot i (valid for the pool's life). */
+/* The memory of slot i: slot size + GP_HOST_SLOT_ROOM bytes (valid for the pool's life). */
 void *gp_host_pool_slot_addr(const struct gp_host_pool *pool, uint32_t slot);
 
 /*

@@ -7,7 +7,9 @@
  *   io_uring  one ring per I/O thread, fixed files and fixed buffers,
  *             O_DIRECT where the file system supports it (alignment from
  *             statx STATX_DIOALIGN; an aligned superset is read and the
- *             unaligned range handed out), buffered reads otherwise;
+ *             unaligned range handed out: straight into the destination
+ *             when it is placed as the file is, see gp_io_place), buffered
+ *             reads otherwise;
  *             requests of 1-4 MiB, several in flight, short reads resumed.
  *   pread     a thread pool of pread(2) calls: the fallback where io_uring
  *             cannot be set up (ENOSYS, EPERM, kernel.io_uring_disabled).
@@ -29,7 +31,9 @@ struct gp_io_opts {
 	int mode;               /* enum gp_io_mode (config.h); GP_IO_AUTO tries uring first */
 	unsigned n_threads;     /* I/O threads (rings or pread workers); 0: default (2) */
 	unsigned queue_depth;   /* requests in flight per thread; 0: default (8) */
-	uint64_t request_size;  /* bytes per request, 1-4 MiB; 0: default (2 MiB) */
+	uint64_t request_size;  /* bytes per request, 1-4 MiB; 0: default (2 MiB); a read
+				 * into the caller's memory takes a remainder of up to 1/16
+				 * along rather than issue a piece of a few blocks */
 	int numa_node;          /* run I/O threads on this node; -1: anywhere */
 	int use_direct;         /* 1: O_DIRECT where possible (default), 0: buffered only */
 };
@@ -67,12 +71,31 @@ int gp_io_file_direct(const struct gp_io_file *file);
 int gp_io_register_memory(struct gp_io *io, void *base, size_t len);
 void gp_io_unregister_memory(struct gp_io *io);
 
+/*
+ * A destination placed at the same offset modulo GP_IO_PLACE_ALIGN as its
+ * file offset is read without bounce buffers: O_DIRECT straight into it,
+ * and a warm (page cache) copy with source and destination equally
+ * aligned.  With scratch set, the caller also gives the reader the bytes
+ * around [dst, dst + len) up to the enclosing GP_IO_PLACE_ALIGN blocks:
+ * the reader may write the file's bytes there (the whole aligned superset
+ * in one read, no bounced head or tail).  A host pool slot has that room
+ * (hostpool.h).  Without scratch only [dst, dst + len) is written.
+ */
+#define GP_IO_PLACE_ALIGN 4096u
+
 struct gp_io_req {
 	struct gp_io_file *file;
 	uint64_t offset;        /* any byte offset in the file */
 	uint64_t len;           /* any length; offset + len must not pass the file's end */
 	void *dst;              /* any address; len bytes are written there */
+	int scratch;            /* the blocks around the range are the reader's to write */
 };
+
+/* Where in a buffer aligned to GP_IO_PLACE_ALIGN the bytes at file offset go: offset % align. */
+static inline uint64_t gp_io_place(uint64_t offset)
+{
+	return offset % GP_IO_PLACE_ALIGN;
+}
 
 /*
  * Read every request of the batch; returns once all are done.  On failure

@@ -2,10 +2,13 @@
  * io_split.c - a request cut into pieces of at most request_size.
  *
  * Buffered files: straight into the destination.  O_DIRECT files: the
- * aligned superset [floor(off), ceil(end)) is read.  When the destination
- * of the aligned middle [ceil(off), floor(end)) is aligned in memory, the
- * middle goes straight there and only the partial head and tail blocks go
- * through bounce buffers; otherwise every piece is bounced.
+ * aligned superset [floor(off), ceil(end)) is read.  A scratch request
+ * whose destination is placed as the file is (io.h) gets the whole
+ * superset straight into its memory, floor(off) landing on an aligned
+ * address.  Otherwise, when the destination of the aligned middle
+ * [ceil(off), floor(end)) is aligned in memory, the middle goes straight
+ * there and only the partial head and tail blocks go through bounce
+ * buffers; else every piece is bounced.
  */
 #include "io_internal.h"
 
@@ -42,7 +45,8 @@ static void piece(struct splitter *s, uint64_t c0, uint64_t c1, int direct, int 
 		p->off = c0;
 		p->len = c1 - c0;
 		p->need = u1 - c0;
-		p->dst = bounce ? NULL : (char *)r->dst + (c0 - r->offset);
+		/* c0 is before r->offset only for a scratch superset: its head lands before dst. */
+		p->dst = bounce ? NULL : (char *)r->dst - (int64_t)(r->offset - c0);
 		p->copy_dst = (char *)r->dst + (u0 - r->offset);
 		p->skip = u0 - c0;
 		p->copy_len = u1 - u0;
@@ -51,11 +55,23 @@ static void piece(struct splitter *s, uint64_t c0, uint64_t c1, int direct, int 
 	s->n++;
 }
 
+/*
+ * [a, b) in pieces of size.  A piece read into the caller's memory takes a
+ * remainder of up to size / 16 along: a superset one block longer than a
+ * chunk is one read, not a chunk and a block.
+ */
 static void range(struct splitter *s, uint64_t a, uint64_t b, uint64_t size, int direct,
 		  int bounce)
 {
-	for (uint64_t o = a; o < b; o += size)
-		piece(s, o, b - o < size ? b : o + size, direct, bounce);
+	uint64_t most = bounce ? size : size + size / 16;
+
+	for (uint64_t o = a; o < b; o += size) {
+		if (b - o <= most) {
+			piece(s, o, b, direct, bounce);
+			break;
+		}
+		piece(s, o, o + size, direct, bounce);
+	}
 }
 
 size_t gp_io_split(const struct gp_io *io, const struct gp_io_req *r,
@@ -64,7 +80,7 @@ size_t gp_io_split(const struct gp_io *io, const struct gp_io_req *r,
 	struct splitter s = { .r = r, .out = out, .b = b };
 	const struct gp_io_file *f = r->file;
 	uint64_t rs = io->request_size, end = r->offset + r->len;
-	uint64_t a, m, a0, a1, m0, m1;
+	uint64_t a, m, a0, a1, m0, m1, w;
 
 	if (!r->len)
 		return 0;
@@ -74,6 +90,14 @@ size_t gp_io_split(const struct gp_io *io, const struct gp_io_req *r,
 	}
 	a = f->off_align;
 	m = f->mem_align;
+	/* The scratch superset starts on a block both the file and the memory accept. */
+	w = a > m ? a : m;
+	a0 = align_down(r->offset, w);
+	if (r->scratch && w <= GP_IO_PLACE_ALIGN &&
+	    ((uintptr_t)r->dst - (r->offset - a0)) % w == 0) {
+		range(&s, a0, align_up(end, a), rs, 1, 0);
+		return s.n;
+	}
 	a0 = align_down(r->offset, a);
 	a1 = align_up(end, a);
 	m0 = align_up(r->offset, a);
