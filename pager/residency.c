@@ -26,47 +26,145 @@ static void release_slot_after_copy(void *arg)
 	free(r);
 }
 
-/* Append the file reads that fill chunk c's image at dst; zero the gaps. */
-static int chunk_reads(struct gp_model *m, uint32_t c, uint8_t *dst, struct gp_io_req **reqs,
-		       size_t *n, size_t *cap, uint64_t *bytes)
+/*
+ * A chunk's image in its host slot starts at the chunk's shift (below
+ * GP_IO_PLACE_ALIGN): its largest piece then sits at the offset its file
+ * bytes have modulo GP_IO_PLACE_ALIGN, so the reader puts it there with
+ * O_DIRECT and no bounce buffer whatever the file's alignment (real files
+ * align tensor data only to 8 bytes).  Every user of a slot's image (the
+ * file reads, the copies to and from the device) goes through
+ * chunk_image().
+ */
+
+/* The part [*lo, *hi) of the range that tensor by_offset[*i] gives chunk c; false past the chunk. */
+static bool next_piece(const struct gp_model *m, uint32_t c, uint32_t *i, uint64_t *lo,
+		       uint64_t *hi, const struct gp_st_tensor **tensor)
 {
 	const struct gp_model_desc *d = m->desc;
 	uint64_t cs = m->pager->chunk_size, start = (uint64_t)c * cs, end = start + cs;
-	uint64_t filled = start;
 
-	for (uint32_t i = m->first_tensor[c]; i < d->n_tensors; i++) {
-		const struct gp_st_tensor *t = &d->tensors[m->by_offset[i]];
-		uint64_t lo, hi;
+	for (; *i < d->n_tensors; ++*i) {
+		const struct gp_st_tensor *t = &d->tensors[m->by_offset[*i]];
 
 		if (t->range_offset >= end)
-			break;
-		lo = t->range_offset > start ? t->range_offset : start;
-		hi = t->range_offset + t->nbytes < end ? t->range_offset + t->nbytes : end;
-		if (hi <= lo)
+			return false;
+		*lo = t->range_offset > start ? t->range_offset : start;
+		*hi = t->range_offset + t->nbytes < end ? t->range_offset + t->nbytes : end;
+		if (*hi > *lo) {
+			*tensor = t;
+			++*i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* File offset of range byte lo of tensor t. */
+static uint64_t file_offset(const struct gp_st_tensor *t, uint64_t lo)
+{
+	return t->file_offset + (lo - t->range_offset);
+}
+
+static uint64_t chunk_shift(const struct gp_model *m, uint32_t c)
+{
+	uint64_t start = (uint64_t)c * m->pager->chunk_size, lo, hi, best = 0, shift = 0;
+	const struct gp_st_tensor *t;
+	uint32_t i = m->first_tensor[c];
+
+	while (next_piece(m, c, &i, &lo, &hi, &t)) {
+		if (hi - lo > best) {
+			best = hi - lo;
+			/* Unsigned wrap is harmless: 2^64 is a multiple of the alignment. */
+			shift = gp_io_place(file_offset(t, lo) - (lo - start));
+		}
+	}
+	return shift;
+}
+
+/* Where chunk c's image is in slot. */
+static uint8_t *chunk_image(const struct gp_model *m, uint32_t c, uint32_t slot)
+{
+	return (uint8_t *)gp_host_pool_slot_addr(m->pager->host, slot) + chunk_shift(m, c);
+}
+
+static int add_req(struct gp_io_req **reqs, size_t *n, size_t *cap, struct gp_io_req r)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct gp_io_req *grown = realloc(*reqs, ncap * sizeof(*grown));
+
+		if (!grown)
+			return gp_fail(GP_ENOMEM, "out of memory for read requests");
+		*reqs = grown;
+		*cap = ncap;
+	}
+	(*reqs)[(*n)++] = r;
+	return 0;
+}
+
+static uintptr_t block_down(uintptr_t x)
+{
+	return x & ~(uintptr_t)(GP_IO_PLACE_ALIGN - 1);
+}
+
+/*
+ * Mark the reads of one chunk (reqs[0, n)) that may use their blocks'
+ * scratch (io.h): placed as the file is, and sharing no block with another
+ * read of the chunk.  Gaps they overwrite are zeroed after the reads.
+ */
+static void mark_scratch(struct gp_io_req *reqs, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		uintptr_t a = (uintptr_t)reqs[k].dst, e = a + reqs[k].len;
+
+		reqs[k].scratch = gp_io_place(a) == gp_io_place(reqs[k].offset) &&
+				  (k == 0 || (uintptr_t)reqs[k - 1].dst + reqs[k - 1].len <= block_down(a)) &&
+				  (k + 1 == n || (uintptr_t)reqs[k + 1].dst >= block_down(e + GP_IO_PLACE_ALIGN - 1));
+	}
+}
+
+/* Append the file reads that fill chunk c's image at dst, pieces contiguous in a file merged. */
+static int chunk_reads(struct gp_model *m, uint32_t c, uint8_t *dst, struct gp_io_req **reqs,
+		       size_t *n, size_t *cap, uint64_t *bytes)
+{
+	uint64_t start = (uint64_t)c * m->pager->chunk_size, lo, hi;
+	const struct gp_st_tensor *t;
+	uint32_t i = m->first_tensor[c];
+	size_t first = *n;
+	int err;
+
+	while (next_piece(m, c, &i, &lo, &hi, &t)) {
+		struct gp_io_req r = { m->files[t->file], file_offset(t, lo), hi - lo, dst + (lo - start), 0 };
+		struct gp_io_req *last = *n > first ? &(*reqs)[*n - 1] : NULL;
+
+		*bytes += hi - lo;
+		if (last && last->file == r.file && last->offset + last->len == r.offset &&
+		    (uint8_t *)last->dst + last->len == (uint8_t *)r.dst) {
+			last->len += r.len;
 			continue;
+		}
+		err = add_req(reqs, n, cap, r);
+		if (err)
+			return err;
+	}
+	mark_scratch(*reqs + first, *n - first);
+	return 0;
+}
+
+/* Zero what no tensor of chunk c covers in its image at dst (after the reads: scratch lands there). */
+static void zero_gaps(const struct gp_model *m, uint32_t c, uint8_t *dst)
+{
+	uint64_t cs = m->pager->chunk_size, start = (uint64_t)c * cs, filled = start, lo, hi;
+	const struct gp_st_tensor *t;
+	uint32_t i = m->first_tensor[c];
+
+	while (next_piece(m, c, &i, &lo, &hi, &t)) {
 		if (lo > filled)
 			memset(dst + (filled - start), 0, lo - filled);
-		if (*n == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 64;
-			struct gp_io_req *r = realloc(*reqs, ncap * sizeof(*r));
-
-			if (!r)
-				return gp_fail(GP_ENOMEM, "out of memory for read requests");
-			*reqs = r;
-			*cap = ncap;
-		}
-		(*reqs)[(*n)++] = (struct gp_io_req){
-			.file = m->files[t->file],
-			.offset = t->file_offset + (lo - t->range_offset),
-			.len = hi - lo,
-			.dst = dst + (lo - start),
-		};
-		*bytes += hi - lo;
 		filled = hi;
 	}
-	if (end > filled)
-		memset(dst + (filled - start), 0, end - filled);
-	return 0;
+	if (start + cs > filled)
+		memset(dst + (filled - start), 0, start + cs - filled);
 }
 
 /*
@@ -93,7 +191,7 @@ int gp_res_fill_host(struct gp_model *m, const uint32_t *list, uint32_t *slots, 
 			host_hits++;
 			continue;
 		}
-		err = chunk_reads(m, list[got], gp_host_pool_slot_addr(p->host, slots[got]), &reqs,
+		err = chunk_reads(m, list[got], chunk_image(m, list[got], slots[got]), &reqs,
 				  &n_reqs, &cap, &disk_bytes);
 		if (err) {
 			got++;
@@ -103,6 +201,8 @@ int gp_res_fill_host(struct gp_model *m, const uint32_t *list, uint32_t *slots, 
 	if (!err && n_reqs)
 		err = gp_io_read(p->io, reqs, n_reqs);
 	for (size_t i = 0; i < got; i++) {
+		if (fresh[i] && !err)
+			zero_gaps(m, list[i], chunk_image(m, list[i], slots[i]));
 		if (fresh[i])
 			gp_host_pool_filled(p->host, slots[i], err);
 		if (err && !fresh[i])
@@ -142,8 +242,8 @@ static int map_and_copy(struct gp_model *m, uint32_t c, uint32_t slot)
 		err = gp_devmem_map(p->dm, m->range, off, ch->phys, p->copy_stream);
 	if (err)
 		return err;
-	err = gp_copy_h2d(p->gpu, m->range->base + off, gp_host_pool_slot_addr(p->host, slot),
-			  p->chunk_size, p->copy_stream);
+	err = gp_copy_h2d(p->gpu, m->range->base + off, chunk_image(m, c, slot), p->chunk_size,
+			  p->copy_stream);
 	if (!err)
 		err = gp_event_record(p->gpu, ch->ready, p->copy_stream);
 	if (err) {
@@ -469,8 +569,8 @@ int gp_res_copy_to_host(struct gp_model *m, uint32_t c, bool dirty, bool keep)
 				       m->desc->source, c);
 	err = gp_stream_wait_event(p->gpu, p->copy_stream, last_event(ch));
 	if (!err)
-		err = gp_copy_d2h(p->gpu, gp_host_pool_slot_addr(p->host, slot),
-				  m->range->base + off, p->chunk_size, p->copy_stream);
+		err = gp_copy_d2h(p->gpu, chunk_image(m, c, slot), m->range->base + off,
+				  p->chunk_size, p->copy_stream);
 	if (!err)
 		err = gp_stream_sync(p->gpu, p->copy_stream);
 	if (fresh)
