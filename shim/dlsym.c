@@ -16,13 +16,18 @@
 
 #include "shim.h"
 
-/* A cu* lookup on a handle of the driver (whose answer may be swapped for a wrapper). */
-static bool driver_lookup(void *handle, const char *name)
+/*
+ * A cu* lookup on a handle of the driver (whose answer may be swapped for
+ * a wrapper).  Only such a lookup leaves uninstrumented code: a sanitizer
+ * runtime's early lookups (RTLD_NEXT, libc names) never get that far.
+ */
+SHIM_NO_SAN static bool driver_lookup(void *handle, const char *name)
 {
-	return name && name[0] == 'c' && name[1] == 'u' && shim_real_is_driver(handle);
+	return name && name[0] == 'c' && name[1] == 'u' && handle != RTLD_NEXT &&
+	       handle != RTLD_DEFAULT && shim_real_is_driver(handle);
 }
 
-SHIM_EXPORT void *dlsym(void *restrict handle, const char *restrict name)
+SHIM_NO_SAN SHIM_EXPORT void *dlsym(void *restrict handle, const char *restrict name)
 {
 	if (!shim_libc_init())
 		return NULL;
@@ -31,8 +36,8 @@ SHIM_EXPORT void *dlsym(void *restrict handle, const char *restrict name)
 	return shim_real.dlsym(handle, name);
 }
 
-SHIM_EXPORT void *dlvsym(void *restrict handle, const char *restrict name,
-			 const char *restrict version)
+SHIM_NO_SAN SHIM_EXPORT void *dlvsym(void *restrict handle, const char *restrict name,
+				     const char *restrict version)
 {
 	if (!shim_libc_init())
 		return NULL;

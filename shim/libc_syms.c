@@ -3,24 +3,50 @@
  * the whole process, so every way of asking the dynamic linker for them
  * (including a versioned reference from the shim itself) would find the
  * shim's again.  Instead, the definitions are read from libc.so.6's
- * dynamic symbol table, found through dl_iterate_phdr: public interfaces
- * only, no GLIBC_PRIVATE symbol.
+ * dynamic symbol table, found through the dynamic linker's public link
+ * map list (_r_debug): no GLIBC_PRIVATE symbol.
+ *
+ * This runs on the first dlsym in the process, which can be a sanitizer
+ * runtime's own lookups before it is initialised: nothing here is
+ * instrumented, and it calls no libc function (no locks: two threads
+ * racing here find and store the same addresses).
  */
 #include <elf.h>
 #include <link.h>
-#include <pthread.h>
 #include <stdint.h>
-#include <string.h>
 
 #include "shim.h"
 
+/* Walk the table of a link map's object for two function names. */
 struct libc_find {
 	const char *names[2];
 	void *found[2];
 };
 
+SHIM_NO_SAN static bool same_name(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+/* path ends in "/libc.so.6" */
+SHIM_NO_SAN static bool is_libc(const char *path)
+{
+	static const char tail[] = "/libc.so.6";
+	size_t n = 0, t = sizeof(tail) - 1;
+
+	if (!path)
+		return false;
+	while (path[n])
+		n++;
+	return n >= t && same_name(path + n - t, tail);
+}
+
 /* Symbols in a DT_GNU_HASH table: past the last bucket's chain end. */
-static uint32_t gnu_hash_symbols(const uint32_t *h)
+SHIM_NO_SAN static uint32_t gnu_hash_symbols(const uint32_t *h)
 {
 	uint32_t n_buckets = h[0], sym_offset = h[1], bloom_size = h[2];
 	const uint32_t *buckets = h + 4 + bloom_size * (sizeof(ElfW(Addr)) / 4);
@@ -37,39 +63,31 @@ static uint32_t gnu_hash_symbols(const uint32_t *h)
 	return last + 1;
 }
 
-/* The dynamic section's pointers are relocated to addresses on glibc (not on every libc). */
-static const void *dyn_ptr(const struct dl_phdr_info *info, ElfW(Addr) value)
+/* glibc relocates the dynamic section's pointers in place; other loaders may not. */
+SHIM_NO_SAN static const void *dyn_ptr(const struct link_map *l, ElfW(Addr) value)
 {
-	return (const void *)(value < info->dlpi_addr ? info->dlpi_addr + value : value);
+	return (const void *)(value < l->l_addr ? l->l_addr + value : value);
 }
 
-static int scan_object(struct dl_phdr_info *info, size_t size, void *arg)
+SHIM_NO_SAN static void scan_object(const struct link_map *l, struct libc_find *f)
 {
-	struct libc_find *f = arg;
 	const ElfW(Sym) *symtab = NULL;
 	const char *strtab = NULL;
 	const uint32_t *gnu_hash = NULL, *sysv_hash = NULL;
-	const ElfW(Dyn) *dyn = NULL;
 	uint32_t n_syms;
 
-	(void)size;
-	if (!info->dlpi_name || !strstr(info->dlpi_name, "/libc.so.6"))
-		return 0;
-	for (int i = 0; i < info->dlpi_phnum; i++)
-		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
-			dyn = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
-	for (; dyn && dyn->d_tag != DT_NULL; dyn++) {
-		if (dyn->d_tag == DT_SYMTAB)
-			symtab = dyn_ptr(info, dyn->d_un.d_ptr);
-		else if (dyn->d_tag == DT_STRTAB)
-			strtab = dyn_ptr(info, dyn->d_un.d_ptr);
-		else if (dyn->d_tag == DT_GNU_HASH)
-			gnu_hash = dyn_ptr(info, dyn->d_un.d_ptr);
-		else if (dyn->d_tag == DT_HASH)
-			sysv_hash = dyn_ptr(info, dyn->d_un.d_ptr);
+	for (const ElfW(Dyn) *d = l->l_ld; d && d->d_tag != DT_NULL; d++) {
+		if (d->d_tag == DT_SYMTAB)
+			symtab = dyn_ptr(l, d->d_un.d_ptr);
+		else if (d->d_tag == DT_STRTAB)
+			strtab = dyn_ptr(l, d->d_un.d_ptr);
+		else if (d->d_tag == DT_GNU_HASH)
+			gnu_hash = dyn_ptr(l, d->d_un.d_ptr);
+		else if (d->d_tag == DT_HASH)
+			sysv_hash = dyn_ptr(l, d->d_un.d_ptr);
 	}
 	if (!symtab || !strtab || (!gnu_hash && !sysv_hash))
-		return 0;
+		return;
 	n_syms = sysv_hash ? sysv_hash[1] : gnu_hash_symbols(gnu_hash);
 	for (uint32_t i = 0; i < n_syms; i++) {
 		const ElfW(Sym) *s = &symtab[i];
@@ -77,27 +95,23 @@ static int scan_object(struct dl_phdr_info *info, size_t size, void *arg)
 		if (s->st_shndx == SHN_UNDEF || ELF64_ST_TYPE(s->st_info) != STT_FUNC)
 			continue;
 		for (int k = 0; k < 2; k++)
-			if (!f->found[k] && strcmp(strtab + s->st_name, f->names[k]) == 0)
-				f->found[k] = (void *)(info->dlpi_addr + s->st_value);
+			if (!f->found[k] && same_name(strtab + s->st_name, f->names[k]))
+				f->found[k] = (void *)(l->l_addr + s->st_value);
 	}
-	return 1;
 }
 
-static pthread_once_t libc_once = PTHREAD_ONCE_INIT;
-static bool libc_ok;
-
-static void libc_load(void)
+SHIM_NO_SAN bool shim_libc_init(void)
 {
 	struct libc_find f = { { "dlsym", "dlvsym" }, { NULL, NULL } };
 
-	dl_iterate_phdr(scan_object, &f);
-	libc_ok = f.found[0] && f.found[1];
-	*(void **)&shim_real.dlsym = f.found[0];
-	*(void **)&shim_real.dlvsym = f.found[1];
-}
-
-bool shim_libc_init(void)
-{
-	pthread_once(&libc_once, libc_load);
-	return libc_ok;
+	if (__atomic_load_n(&shim_real.dlsym, __ATOMIC_ACQUIRE))
+		return true;
+	for (const struct link_map *l = _r_debug.r_map; l && !f.found[0]; l = l->l_next)
+		if (is_libc(l->l_name))
+			scan_object(l, &f);
+	if (!f.found[0] || !f.found[1])
+		return false;
+	__atomic_store_n((void **)&shim_real.dlvsym, f.found[1], __ATOMIC_RELEASE);
+	__atomic_store_n((void **)&shim_real.dlsym, f.found[0], __ATOMIC_RELEASE);
+	return true;
 }

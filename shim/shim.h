@@ -24,6 +24,8 @@
 #include <stdint.h>
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
+/* Code that may run before a sanitizer runtime is initialised (its own dlsym calls). */
+#define SHIM_NO_SAN __attribute__((no_sanitize("address", "undefined", "thread")))
 
 #define SHIM_ENTRIES(X)                                                                   \
 	X(cuGetProcAddress) X(cuGetProcAddress_v2)                                        \
@@ -58,7 +60,7 @@ enum shim_entry_id { SHIM_ENTRIES(SHIM_ID) SHIM_N_ENTRIES };
 /* libc_syms.c */
 typedef void *(*shim_dlsym_fn)(void *handle, const char *name);
 typedef void *(*shim_dlvsym_fn)(void *handle, const char *name, const char *version);
-/* Fill shim_real.dlsym and .dlvsym once; false when libc.so.6 lacks them. */
+/* Fill shim_real.dlsym and .dlvsym (atomically; idempotent); false when libc.so.6 lacks them. */
 bool shim_libc_init(void);
 
 /* real.c */
