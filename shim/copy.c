@@ -10,30 +10,26 @@
 #define ENDS(a, b) (shim_use_add(e_, &use_, (uint64_t)(a)), shim_use_add(e_, &use_, (uint64_t)(b)))
 #define END(a) shim_use_add(e_, &use_, (uint64_t)(a))
 
-/* A synchronous call and its _ptds form; an asynchronous one and its _ptsz form. */
-#define SYNC_PAIR(name, ptds, params, fill, args)                                        \
+/*
+ * A call and its per-thread form, on stream and form_stream: a synchronous
+ * call's are the legacy and the thread's default stream (_ptds), an
+ * asynchronous one's the stream given (_ptsz: its null stream the thread's).
+ */
+#define PAIR(name, form, params, fill, args, stream, form_stream)                        \
 	SHIM_EXPORT CUresult name params                                                \
 	{                                                                               \
 		SHIM_GET_REAL(real, name);                                              \
-		SHIM_AROUND(#name, NULL, fill, real args);                              \
+		SHIM_AROUND(#name, stream, fill, real args);                            \
 	}                                                                               \
-	SHIM_EXPORT CUresult ptds params                                                \
+	SHIM_EXPORT CUresult form params                                                \
 	{                                                                               \
-		SHIM_GET_REAL_AS(real, ptds, name);                                     \
-		SHIM_AROUND(#name, CU_STREAM_PER_THREAD, fill, real args);              \
+		SHIM_GET_REAL_AS(real, form, name);                                     \
+		SHIM_AROUND(#name, form_stream, fill, real args);                       \
 	}
-
-#define ASYNC_PAIR(name, ptsz, params, fill, args)                                       \
-	SHIM_EXPORT CUresult name params                                                \
-	{                                                                               \
-		SHIM_GET_REAL(real, name);                                              \
-		SHIM_AROUND(#name, s, fill, real args);                                 \
-	}                                                                               \
-	SHIM_EXPORT CUresult ptsz params                                                \
-	{                                                                               \
-		SHIM_GET_REAL_AS(real, ptsz, name);                                     \
-		SHIM_AROUND(#name, shim_stream(s, true), fill, real args);              \
-	}
+#define SYNC_PAIR(name, ptds, params, fill, args) \
+	PAIR(name, ptds, params, fill, args, NULL, CU_STREAM_PER_THREAD)
+#define ASYNC_PAIR(name, ptsz, params, fill, args) \
+	PAIR(name, ptsz, params, fill, args, s, shim_stream(s, true))
 
 SYNC_PAIR(cuMemcpy, cuMemcpy_ptds, (CUdeviceptr dst, CUdeviceptr src, size_t n),
 	  ENDS(dst, src), (dst, src, n))

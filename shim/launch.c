@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "launch_extra.h"
 #include "log.h"
 #include "shim.h"
 
@@ -152,19 +153,13 @@ static void scan_bytes(struct shim_engine *e, struct shim_use *use, const uint8_
 	}
 }
 
-/* The packed form: {CU_LAUNCH_PARAM_BUFFER_POINTER, p, CU_LAUNCH_PARAM_BUFFER_SIZE, &n, END}. */
+/* The packed form (launch_extra.h); a malformed one is the driver's to refuse. */
 static void scan_extra(struct shim_engine *e, struct shim_use *use, void **extra)
 {
-	const uint8_t *buffer = NULL;
-	const size_t *size = NULL;
+	const void *buffer, *unknown;
+	const size_t *size;
 
-	for (size_t i = 0; extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
-		if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER)
-			buffer = extra[i + 1];
-		else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE)
-			size = extra[i + 1];
-	}
-	if (buffer && size)
+	if (gp_launch_extra_parse(extra, &buffer, &size, &unknown) && buffer && size)
 		scan_bytes(e, use, buffer, 0, *size);
 }
 

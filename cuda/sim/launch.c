@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "launch_extra.h"
 #include "sim.h"
 
 /* Launch limits of current GPUs. */
@@ -54,21 +55,15 @@ static CUresult check_dims(const struct gp_sim_launch *launch)
 	return CUDA_SUCCESS;
 }
 
-/* The packed form: {CU_LAUNCH_PARAM_BUFFER_POINTER, p, CU_LAUNCH_PARAM_BUFFER_SIZE, &n, END}. */
+/* The packed form (launch_extra.h): at least the kernel's parameter bytes. */
 static CUresult copy_extra(void **extra, struct launch_op *l, size_t param_bytes)
 {
-	const void *buffer = NULL;
-	const size_t *size = NULL;
+	const void *buffer, *unknown = NULL;
+	const size_t *size;
 
-	for (size_t i = 0; extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
-		if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER)
-			buffer = extra[i + 1];
-		else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE)
-			size = extra[i + 1];
-		else
-			return sim_error(CUDA_ERROR_INVALID_VALUE,
-					 "launch: unknown key %p in extra", extra[i]);
-	}
+	if (!gp_launch_extra_parse(extra, &buffer, &size, &unknown))
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "launch: unknown key %p in extra",
+				 unknown);
 	if (!buffer || !size || *size < param_bytes)
 		return sim_error(CUDA_ERROR_INVALID_VALUE,
 				 "launch: extra needs a buffer of at least %zu bytes", param_bytes);
