@@ -23,11 +23,14 @@
 enum bench_mode { BENCH_COLD, BENCH_WARM, BENCH_N_MODES };
 extern const char *const bench_mode_names[BENCH_N_MODES];       /* "cold", "warm" */
 
-#define BENCH_MAX_WAYS 4
+#define BENCH_MAX_WAYS 16
+#define BENCH_MAX_REPEAT 25
 
 /* Help text of the shared options: the first line of the list, and its end. */
 #define BENCH_HELP_MODES "  --cold, --warm    only cold or only warm runs (--both, the default: both)\n"
 #define BENCH_HELP_END \
+	"  --repeat N        N interleaved repetitions of every run (1-25, default 1);\n" \
+	"                    figures are medians\n" \
 	"  --json            one JSON object on stdout, for scripts\n" \
 	"  --help            this text\n\n" \
 	"Exit status: 0 success, 1 I/O error or checksum mismatch, 2 usage error.\n"
@@ -39,14 +42,17 @@ struct bench_opts {
 	uint64_t pool;          /* --pool: most host pool memory */
 	int buffered;           /* the reader without O_DIRECT */
 	int json;
+	unsigned repeat;        /* --repeat: repetitions of every run */
 };
 
 struct bench_run {
-	bool done;
-	double seconds;
+	bool done;                      /* every repetition ran */
+	double seconds;                 /* the median of samples */
+	double samples[BENCH_MAX_REPEAT];
+	unsigned n_samples;
 	uint64_t bytes;
 	uint64_t sum;
-	struct bench_cache cache;       /* the page cache before the run */
+	struct bench_cache cache;       /* the page cache before the last repetition */
 };
 
 struct bench;
@@ -63,8 +69,13 @@ struct bench_cmd {
 	const char *slot_rule;          /* "a power of two from 2M to 1G" */
 	unsigned n_ways;
 	const char *const *way_names;
-	/* Run way in mode into r (zeroed; cache, progress and r->done are done around it). */
+	/*
+	 * Run way in mode into r (bytes and sum zeroed; seconds its figure;
+	 * cache, progress, samples and r->done are done around it).
+	 */
 	int (*run)(struct bench *b, unsigned way, enum bench_mode mode, struct bench_run *r);
+	/* The files way reads (their cache is dropped or warmed); NULL: b->desc for every way. */
+	const struct gp_model_desc *(*way_desc)(const struct bench *b, unsigned way);
 };
 
 struct bench {
@@ -85,7 +96,11 @@ struct bench {
  */
 int bench_args(struct bench *b, int argc, char **argv);
 
-/* Each mode asked for (warm: the files read once first), each way in b->ways. */
+/*
+ * --repeat times: each mode asked for (warm: the files read once first),
+ * each way in b->ways; a repetition that reads other bytes than the first
+ * is an error.  Then each run's seconds is its median.
+ */
 int bench_run_all(struct bench *b);
 
 /* The first done run that disagrees in checksum or bytes with the first done run (*ref), or NULL. */

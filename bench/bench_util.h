@@ -52,7 +52,7 @@ int bench_cache_resident(const struct gp_model_desc *desc, double *fraction);
 
 /* A text table: first column left-aligned, the others right-aligned. */
 #define BENCH_TABLE_COLS 8
-#define BENCH_TABLE_ROWS 24
+#define BENCH_TABLE_ROWS 40
 #define BENCH_TABLE_CELL 48
 struct bench_table {
 	unsigned n_cols, n_rows;        /* rows include the header */

@@ -6,8 +6,14 @@
  *           of slot-size pieces per gp_io_read so many are in flight
  *   pread   one thread, pread(2) of each piece into a pool-sized buffer
  *   mmap    mmap of each file, memcpy of each piece into a pool-sized buffer
- *   direct  O_DIRECT reads of whole files, 4 MiB at a time, to nowhere:
- *           the disk's own speed, the cold baseline
+ *   direct  O_DIRECT reads of whole files, 4 MiB at a time, into one
+ *           buffer of transparent huge pages, to nowhere: the disk's own
+ *           speed (an ordinary buffer of 4 KiB pages has its 4 MiB read
+ *           cut by the block layer at 254 segments, about 1 MiB a request)
+ *
+ * --pad-header runs each method on a scratch copy of the model with every
+ * header padded to 4 KiB (tensor data aligned) too, interleaved with the
+ * model as written; --peers runs other loaders (bench_peers.h).
  *
  * Every method checksums what it read (order-free gp_checksum_at sums, so
  * the totals must agree); checksumming is timed apart and left out of the
@@ -22,23 +28,34 @@
 #include <unistd.h>
 
 #include "bench_load.h"
+#include "bench_pad.h"
 #include "bench.h"
 #include "error.h"
 
 #define CMD "bench load"
 #define DIRECT_BUFFER (4u << 20)
 #define DIRECT_ALIGN 4096u
+#define HUGE_PAGE (2u << 20)
 #define MAX_BATCH BENCH_LOAD_MAX_BATCH
+#define DEFAULT_SCRATCH "/var/tmp"
 
-const char *const load_method_names[N_METHODS] = { "direct", "uring", "pread", "mmap" };
+static const char *const method_names[N_METHODS] = { "direct", "uring", "pread", "mmap" };
+
+const char *const load_way_names[LOAD_N_WAYS] = {
+	"direct", "uring", "pread", "mmap",
+	"direct-pad", "uring-pad", "pread-pad", "mmap-pad",
+	"runai", "runai-c16", "fastsafetensors", "safetensors",
+	"runai+prealloc", "runai-c16+prealloc", "fastsafetensors+prealloc", "safetensors+prealloc",
+};
 
 static void help(void)
 {
 	printf("usage: gpupager bench load MODEL [--method LIST] [--cold|--warm|--both]\n"
-	       "                            [--slot-size SIZE] [--pool SIZE] [--json]\n\n"
+	       "                            [--pad-header [--scratch DIR]] [--peers --python PATH]\n"
+	       "                            [--repeat N] [--slot-size SIZE] [--pool SIZE] [--json]\n\n"
 	       "Read all tensor data of MODEL (each file's bytes after its header) into host\n"
 	       "memory, by each method, and report seconds, GB/s and a ratio:\n\n"
-	       "  direct  O_DIRECT reads of 4 MiB into one aligned buffer: the disk's own speed\n"
+	       "  direct  O_DIRECT reads of 4 MiB into one huge-page buffer: the disk's own speed\n"
 	       "  uring   the pager's reader (GPUPAGER_IO: io_uring, or the pread pool) into\n"
 	       "          host pool slots, in slot-size pieces, up to %u pieces per batch\n"
 	       "  pread   one thread, pread(2) of each slot-size piece into a pool-sized buffer\n"
@@ -48,8 +65,18 @@ static void help(void)
 	       "first.  Cold ratios are to direct, warm ratios to mmap.  Every method checksums\n"
 	       "each piece and the totals must agree (exit 1 otherwise); checksum time is\n"
 	       "left out of the figures.  Targets: cold uring >= 0.9x direct, warm uring\n"
-	       ">= 1.0x mmap.\n\n"
+	       ">= 1.0x mmap; with --pad-header cold uring >= 0.95x uring on the padded copy;\n"
+	       "with --peers uring >= 1.5x Run:ai and ahead of every peer, cold and warm.\n\n"
 	       "  --method LIST     all (default), or a comma list of uring, pread, mmap, direct\n"
+	       "  --pad-header      also read a scratch copy of MODEL whose headers are padded\n"
+	       "                    to 4 KiB (tensor data aligned), interleaved with MODEL\n"
+	       "  --scratch DIR     where the copy is written and removed (default %s)\n"
+	       "  --peers           also run Run:ai Model Streamer (default and 16-way),\n"
+	       "                    fastsafetensors (CPU, no GDS) and safetensors safe_open on\n"
+	       "                    MODEL, each also with its destination allocated before the\n"
+	       "                    timer, through %s\n"
+	       "                    in the Python of --python (peers it cannot import are skipped)\n"
+	       "  --python PATH     the Python interpreter of the peers (a venv's bin/python)\n"
 	       BENCH_HELP_MODES
 	       "  --slot-size SIZE  piece and pool slot size, a multiple of 4K from 64K to 1G\n"
 	       "                    (default GPUPAGER_CHUNK_SIZE, else 2M)\n"
@@ -58,7 +85,7 @@ static void help(void)
 	       "  --buffered        the reader without O_DIRECT (buffered reads: warm runs\n"
 	       "                    then come from the page cache)\n"
 	       BENCH_HELP_END,
-	       MAX_BATCH);
+	       MAX_BATCH, DEFAULT_SCRATCH, GP_SOURCE_DIR "/tools/bench/peers/peer_load.py");
 }
 
 static int parse_methods(const char *text, unsigned *methods)
@@ -74,7 +101,7 @@ static int parse_methods(const char *text, unsigned *methods)
 			*methods |= (1u << N_METHODS) - 1;
 			continue;
 		}
-		for (m = 0; m < N_METHODS && strcmp(tok, load_method_names[m]); m++)
+		for (m = 0; m < N_METHODS && strcmp(tok, method_names[m]); m++)
 			;
 		if (m == N_METHODS)
 			ok = 0;
@@ -86,9 +113,19 @@ static int parse_methods(const char *text, unsigned *methods)
 
 static int parse_option(struct bench *b, int c, const char *arg)
 {
+	struct load *l = (struct load *)b;
+
 	if (c == 'm' && !parse_methods(arg, &b->ways))
 		return cli_usage_error(CMD, "--method '%s': expected all or a comma list of uring, pread, mmap, direct",
 				       arg);
+	if (c == 'P')
+		l->scratch = l->scratch ? l->scratch : DEFAULT_SCRATCH;
+	if (c == 'S')
+		l->scratch = arg;
+	if (c == 'e')
+		l->peers = true;
+	if (c == 'y')
+		l->python = arg;
 	return 0;
 }
 
@@ -148,17 +185,20 @@ static int run_uring(struct load *l, struct bench_run *r)
 	err = gp_host_pool_owner_add(l->b.rd.pool, NULL, NULL, &owner);
 	if (err)
 		return err;
-	for (uint32_t k = 0; k < l->b.desc->n_files && !err; k++) {
-		const struct gp_st_file *f = &l->b.desc->files[k];
+	for (uint32_t k = 0; k < l->desc->n_files && !err; k++) {
+		const struct gp_st_file *f = &l->desc->files[k];
 
 		for (uint64_t off = f->data_start; off < f->size && !err; off += l->b.o.slot) {
 			size_t i = b.n;
+			char *slot;
 
 			err = gp_host_pool_get(l->b.rd.pool, owner, index++, &b.slots[i], &b.fresh[i]);
 			if (err)
 				break;
-			b.reqs[i] = (struct gp_io_req){ l->b.rd.files[k], off, piece_len(f, off, l->b.o.slot),
-							gp_host_pool_slot_addr(l->b.rd.pool, b.slots[i]) };
+			/* Placed as in the file, with the slot's room as scratch (io.h, hostpool.h). */
+			slot = gp_host_pool_slot_addr(l->b.rd.pool, b.slots[i]);
+			b.reqs[i] = (struct gp_io_req){ l->files[k], off, piece_len(f, off, l->b.o.slot),
+							slot + gp_io_place(off), 1 };
 			b.data_off[i] = off - f->data_start;
 			r->bytes += b.reqs[i].len;
 			if (++b.n == l->batch) {
@@ -211,8 +251,8 @@ static int run_pread(struct load *l, struct bench_run *r)
 	uint64_t piece = 0;
 	int err = 0;
 
-	for (uint32_t k = 0; k < l->b.desc->n_files && !err; k++) {
-		const struct gp_st_file *f = &l->b.desc->files[k];
+	for (uint32_t k = 0; k < l->desc->n_files && !err; k++) {
+		const struct gp_st_file *f = &l->desc->files[k];
 		int fd = open(f->path, O_RDONLY | O_CLOEXEC);
 
 		if (fd < 0)
@@ -237,8 +277,8 @@ static int run_mmap(struct load *l, struct bench_run *r)
 {
 	uint64_t piece = 0;
 
-	for (uint32_t k = 0; k < l->b.desc->n_files; k++) {
-		const struct gp_st_file *f = &l->b.desc->files[k];
+	for (uint32_t k = 0; k < l->desc->n_files; k++) {
+		const struct gp_st_file *f = &l->desc->files[k];
 		int fd = open(f->path, O_RDONLY | O_CLOEXEC);
 		char *map;
 
@@ -306,16 +346,32 @@ static int direct_file(struct load *l, struct bench_run *r, const struct gp_st_f
 	return err;
 }
 
+/*
+ * The buffer of direct: 4 MiB on 2 MiB boundaries, transparent huge pages
+ * asked for and touched, so a read is two physically contiguous segments.
+ */
+static int map_direct(char **map, char **buf)
+{
+	size_t len = DIRECT_BUFFER + HUGE_PAGE;
+
+	*map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (*map == MAP_FAILED)
+		return gp_fail(GP_ENOMEM, "cannot map a %zu-byte buffer", len);
+	*buf = (char *)(((uintptr_t)*map + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+	madvise(*buf, DIRECT_BUFFER, MADV_HUGEPAGE);
+	madvise(*buf, DIRECT_BUFFER, MADV_POPULATE_WRITE);
+	return 0;
+}
+
 static int run_direct(struct load *l, struct bench_run *r)
 {
-	void *buf;
-	int err = 0;
+	char *map, *buf = NULL;
+	int err = map_direct(&map, &buf);
 
-	if (posix_memalign(&buf, DIRECT_ALIGN, DIRECT_BUFFER))
-		return gp_fail(GP_ENOMEM, "cannot allocate a %u-byte aligned buffer", DIRECT_BUFFER);
-	for (uint32_t k = 0; k < l->b.desc->n_files && !err; k++)
-		err = direct_file(l, r, &l->b.desc->files[k], buf);
-	free(buf);
+	for (uint32_t k = 0; k < l->desc->n_files && !err; k++)
+		err = direct_file(l, r, &l->desc->files[k], buf);
+	if (map != MAP_FAILED)
+		munmap(map, DIRECT_BUFFER + HUGE_PAGE);
 	return err;
 }
 
@@ -325,19 +381,35 @@ static int run_method(struct bench *b, unsigned m, enum bench_mode mode, struct 
 		run_direct, run_uring, run_pread, run_mmap,
 	};
 	struct load *l = (struct load *)b;
+	unsigned layout = m / N_METHODS;
 	double t0;
 	int err;
 
 	(void)mode;
+	if (m >= LOAD_PEER_WAY(0))
+		return bench_peer_run(l->python, &bench_peers[m - LOAD_PEER_WAY(0)], b->desc, r);
+	l->desc = layout == L_PADDED ? l->padded : b->desc;
+	l->files = layout == L_PADDED ? l->pad_files : b->rd.files;
 	l->excluded = 0;
 	t0 = bench_now();
-	err = fns[m](l, r);
+	err = fns[m % N_METHODS](l, r);
 	r->seconds = bench_now() - t0 - l->excluded;
 	return err;
 }
 
+static const struct gp_model_desc *way_desc(const struct bench *b, unsigned way)
+{
+	const struct load *l = (const struct load *)b;
+
+	return way / N_METHODS == L_PADDED ? l->padded : b->desc;
+}
+
 static const struct option options[] = {
 	{ "method", required_argument, NULL, 'm' },
+	{ "pad-header", no_argument, NULL, 'P' },
+	{ "scratch", required_argument, NULL, 'S' },
+	{ "peers", no_argument, NULL, 'e' },
+	{ "python", required_argument, NULL, 'y' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -348,9 +420,10 @@ static const struct bench_cmd cmd = {
 	.option = parse_option,
 	.slot_ok = slot_ok,
 	.slot_rule = "a multiple of 4K from 64K to 1G",
-	.n_ways = N_METHODS,
-	.way_names = load_method_names,
+	.n_ways = LOAD_N_WAYS,
+	.way_names = load_way_names,
 	.run = run_method,
+	.way_desc = way_desc,
 };
 
 /* The destination of pread and mmap, as large as the pool and touched up front, as the pool's slots are. */
@@ -375,8 +448,50 @@ static int open_reader(struct load *l)
 	err = bench_reader_open(&b->rd, b->desc, b->o.buffered, l->buf_len, b->o.slot);
 	if (err)
 		return err;
+	if (l->padded) {
+		l->pad_files = calloc(l->padded->n_files, sizeof(*l->pad_files));
+		if (!l->pad_files)
+			return gp_fail(GP_ENOMEM, "out of memory");
+		for (uint32_t k = 0; k < l->padded->n_files && !err; k++)
+			err = gp_io_add_file(b->rd.io, l->padded->files[k].path, l->padded->files[k].size,
+					     &l->pad_files[k]);
+		if (err)
+			return err;
+	}
 	slots = gp_host_pool_slot_count(b->rd.pool);
 	l->batch = slots < MAX_BATCH ? slots : MAX_BATCH;
+	return 0;
+}
+
+/* --pad-header: write and open the copy; each method asked for runs on it too. */
+static int open_padded(struct load *l)
+{
+	char *model = NULL;
+	int err = bench_pad_model(l->b.desc, l->scratch, &l->pad_dir, &model);
+
+	if (!err)
+		err = gp_model_desc_open(model, &l->padded);
+	free(model);
+	if (!err && bench_data_bytes(l->padded) != l->data_bytes)
+		err = gp_fail(GP_EIO, "%s: the padded copy has %" PRIu64 " bytes of tensor data, the model %" PRIu64,
+			      l->pad_dir, bench_data_bytes(l->padded), l->data_bytes);
+	l->b.ways |= (l->b.ways & ((1u << N_METHODS) - 1)) << N_METHODS;
+	return err;
+}
+
+/* --peers: the peers that import in --python run, the others are named in the report. */
+static int probe_peers(struct load *l)
+{
+	for (unsigned p = 0; p < BENCH_N_PEERS; p++) {
+		int err = bench_peer_probe(l->python, &bench_peers[p], l->peer_version[p],
+					   sizeof(l->peer_version[p]), l->peer_skipped[p],
+					   sizeof(l->peer_skipped[p]));
+
+		if (err < 0)
+			return err;
+		if (err == 0)
+			l->b.ways |= 1u << LOAD_PEER_WAY(p);
+	}
 	return 0;
 }
 
@@ -393,6 +508,8 @@ int bench_load_main(int argc, char **argv)
 	l->b.cmd = &cmd;
 	l->b.ways = (1u << N_METHODS) - 1;
 	status = bench_args(&l->b, argc, argv);
+	if (!status && l->peers && !l->python)
+		status = cli_usage_error(CMD, "--peers needs --python PATH (the Python the peers are installed in)");
 	if (status) {
 		free(l);
 		return status < 0 ? 0 : status;
@@ -403,6 +520,10 @@ int bench_load_main(int argc, char **argv)
 	l->data_bytes = bench_data_bytes(l->b.desc);
 	l->b.progress_total = l->data_bytes;
 	err = map_dest(l);
+	if (!err && l->scratch)
+		err = open_padded(l);
+	if (!err && l->peers)
+		err = probe_peers(l);
 	if (!err && (l->b.ways & (1u << M_URING)))
 		err = open_reader(l);
 	if (!err)
@@ -420,6 +541,10 @@ int bench_load_main(int argc, char **argv)
 			      bench_run_label(&l->b, ref, ref_label), ref->bytes, ref->sum);
 out:
 	bench_close(&l->b);
+	free(l->pad_files);
+	if (l->padded)
+		gp_model_desc_free(l->padded);
+	bench_pad_remove(l->pad_dir);
 	if (l->buf)
 		munmap(l->buf, l->buf_len);
 	free(l);

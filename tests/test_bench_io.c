@@ -7,6 +7,7 @@
  * Figures are not checked: no timing assertions.
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -191,16 +192,56 @@ Test(bench_load, all_methods_read_the_same_bytes, .timeout = 60)
 	cr_assert_eq(check_load_runs(root, &m), 8, "4 methods, cold and warm");
 	cr_assert(json_is_true(get(root, "checksums_agree")));
 	targets = get(root, "targets");
-	cr_assert_eq(json_array_size(targets), 2);
-	for (size_t i = 0; i < 2; i++) {
+	cr_assert_eq(json_array_size(targets), 10);
+	for (size_t i = 0; i < json_array_size(targets); i++) {
 		json_t *t = json_array_get(targets, i);
 
 		get_str(t, "target");
 		get_num(t, "goal");
-		get_num(t, "ratio");
-		cr_assert(json_is_boolean(get(t, "met")));
+		/* Only the first two are measured without --pad-header and --peers. */
+		if (i < 2) {
+			get_num(t, "ratio");
+			cr_assert(json_is_boolean(get(t, "met")));
+		} else {
+			cr_assert(json_is_null(get(t, "ratio")), "target %zu", i);
+		}
 	}
 	json_decref(root);
+	free_model(&m);
+}
+
+/*
+ * --pad-header: every method on the model and on its padded copy, twice
+ * (--repeat 2), the same bytes; the copy is removed afterwards.
+ */
+Test(bench_load, pad_header_reads_the_same_bytes_both_ways, .timeout = 60)
+{
+	struct model m = make_model("sdxl-unet", "0.1", "20M");
+	char *scratch = gp_test_st_dir_new_in("/var/tmp");
+	json_t *root, *runs, *run, *t;
+	size_t i, padded = 0;
+	DIR *d;
+
+	root = run_json((const char *const[]){ "bench", "load", m.path, "--json", "--slot-size", "1M",
+					       "--pool", "8M", "--pad-header", "--scratch", scratch,
+					       "--repeat", "2", NULL });
+	cr_assert_eq(check_load_runs(root, &m), 16, "4 methods, 2 layouts, cold and warm");
+	runs = get(root, "runs");
+	json_array_foreach(runs, i, run) {
+		padded += !strcmp(get_str(run, "layout"), "padded");
+		cr_assert_eq(json_array_size(get(run, "samples")), 2);
+	}
+	cr_assert_eq(padded, 8);
+	cr_assert(json_is_true(get(root, "checksums_agree")));
+	t = json_array_get(get(root, "targets"), 2);
+	get_num(t, "ratio");
+	d = opendir(scratch);
+	cr_assert_not_null(d);
+	for (struct dirent *e; (e = readdir(d));)
+		cr_assert(e->d_name[0] == '.', "left in the scratch directory: %s", e->d_name);
+	closedir(d);
+	json_decref(root);
+	gp_test_st_dir_remove(scratch);
 	free_model(&m);
 }
 
@@ -271,6 +312,8 @@ Test(bench, usage_and_runtime_errors)
 		{ { "bench", "load", "/nonexistent/model", "--slot-size", "1000", NULL }, 2, "--slot-size" },
 		{ { "bench", "load", "/nonexistent/model", "--pool", "64K", NULL }, 2, "--pool" },
 		{ { "bench", "load", "/nonexistent/model", NULL }, 1, "/nonexistent/model" },
+		{ { "bench", "load", "m", "--peers", NULL }, 2, "--peers needs --python" },
+		{ { "bench", "load", "m", "--repeat", "0", NULL }, 2, "--repeat '0'" },
 		{ { "bench", "fault", NULL }, 2, "no MODEL given" },
 		{ { "bench", "fault", "m", "--threads", "0", NULL }, 2, "--threads '0'" },
 		{ { "bench", "fault", "m", "--slot-size", "1M", NULL }, 2, "--slot-size '1M'" },

@@ -716,3 +716,49 @@ Test(io, warm_ranges_read_buffered)
 	free(dst);
 	free(path);
 }
+
+/*
+ * Placed destinations (gp_io_place) with scratch: the ranges of a file
+ * whose data starts off any block boundary come back byte for byte, an
+ * O_DIRECT read of a chunk is one request straight into the destination
+ * (no bounced head or tail), and the bytes past the scratch blocks are
+ * never written.
+ */
+Test(io, placed_scratch_reads_are_direct_and_exact)
+{
+	static const uint64_t offs[] = { 49144, 35488, 4096, 8, 2 * MIB + 4095, FILE_SIZE - MIB - 3 };
+	const uint64_t len = MIB, room = 2 * GP_IO_PLACE_ALIGN;
+	char *path = make_file("placed", FILE_SIZE, 31);
+
+	for (size_t c = 0; c < N_CFGS; c++) {
+		struct gp_io *io = open_io(&cfgs[c], MIB);
+		struct gp_io_file *f = add(io, path, FILE_SIZE);
+		unsigned char *buf = aligned_alloc(GP_IO_PLACE_ALIGN, len + room);
+
+		for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+			struct gp_io_stats before, after;
+			struct gp_io_req r = req(f, offs[i], len, buf + gp_io_place(offs[i]));
+			uint64_t end = gp_io_place(offs[i]) + len;
+			uint64_t fence = (end + GP_IO_PLACE_ALIGN - 1) / GP_IO_PLACE_ALIGN * GP_IO_PLACE_ALIGN;
+
+			r.scratch = 1;
+			memset(buf, 0xa5, len + room);
+			drop_cache(path);
+			gp_io_get_stats(io, &before);
+			read_ok(io, &r, 1, &cfgs[c]);
+			gp_io_get_stats(io, &after);
+			check(&cfgs[c], 31, offs[i], len, r.dst);
+			for (uint64_t k = fence; k < len + room; k++)
+				cr_assert_eq(buf[k], 0xa5, "%s: byte %llu past the scratch blocks written",
+					     cfg_name(&cfgs[c]), (unsigned long long)k);
+			if (cfgs[c].direct && gp_io_file_direct(f))
+				cr_expect_eq(after.requests - before.requests, 1,
+					     "%s: a placed 1 MiB read at %llu took %llu requests",
+					     cfg_name(&cfgs[c]), (unsigned long long)offs[i],
+					     (unsigned long long)(after.requests - before.requests));
+		}
+		free(buf);
+		gp_io_close(io);
+	}
+	free(path);
+}
