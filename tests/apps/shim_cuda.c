@@ -15,6 +15,19 @@ struct shim_cuda cu;
 typedef CUresult (*get_proc_fn)(const char *symbol, void **pfn, int version, cuuint64_t flags,
 				CUdriverProcAddressQueryResult *status);
 
+/*
+ * The version to ask at: the form's; with the per-thread flag at least
+ * 7000, where the per-thread forms (_ptds, _ptsz) appeared, as
+ * cuda-bindings asks for the functions that have them when its per-thread
+ * default stream is on (the other forms in the table are the same there).
+ */
+static int proc_version(int version, cuuint64_t flags)
+{
+	if (flags & CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM && version < 7000)
+		return 7000;
+	return version;
+}
+
 static int resolve_procaddr(void *driver, cuuint64_t flags)
 {
 	get_proc_fn get_proc = (get_proc_fn)dlsym(driver, "cuGetProcAddress_v2");
@@ -29,7 +42,7 @@ static int resolve_procaddr(void *driver, cuuint64_t flags)
 	}
 #define SHIM_CUDA_PROC(sym, base, version)                                                     \
 	status = CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND;                                          \
-	err = get_proc(#base, &fn, version, flags, &status);                                    \
+	err = get_proc(#base, &fn, proc_version(version, flags), flags, &status);              \
 	if (err || status != CU_GET_PROC_ADDRESS_SUCCESS) {                                     \
 		fprintf(stderr, "%s: cuGetProcAddress_v2(%s, %d, %#llx): CUresult %d, status %d\n", \
 			program_invocation_short_name, #base, version, (unsigned long long)flags,  \

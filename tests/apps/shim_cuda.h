@@ -11,7 +11,8 @@
  *   procaddr       dlopen, dlsym("cuGetProcAddress_v2"), then each entry
  *                  point through it by base name at the CUDA version its
  *                  form appeared, flags 0 (as cuda-bindings does)
- *   procaddr-ptds  the same with CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM
+ *   procaddr-ptds  the same with CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM,
+ *                  at 7000 at least (the per-thread forms, _ptds and _ptsz)
  */
 #ifndef SHIM_CUDA_H
 #define SHIM_CUDA_H

@@ -6,7 +6,9 @@ and cuMemcpyHtoD, checksums each on the device in two passes with the kernel
 module of tests/apps (cuModuleLoad, cuLaunchKernel) and reads the results
 back (cuMemcpyDtoH).  On a device smaller than the model it runs out of
 memory without the shim; under `gpupager exec` with 40% of the model as the
-budget every checksum equals the one of the file's bytes.
+budget every checksum equals the one of the file's bytes, with cuda-python's
+per-thread default stream off and on (CUDA_PYTHON_CUDA_PER_THREAD_DEFAULT_STREAM:
+it then asks for the per-thread forms, _ptds and _ptsz).
 
 Run as a script (python test_shim_cuda_python.py MODEL KERNELS), this file
 is that program: exit 0 when all match, 3 out of device memory, 1 another
@@ -126,12 +128,13 @@ def model(tmp_path_factory):
     return path, sum(len(b) for _, b in tensors(path))
 
 
-def run(model_path, sim_vram, budget=None):
+def run(model_path, sim_vram, budget=None, per_thread=False):
     """This file as a program on a simulated device of sim_vram, under the
     shim when budget is given."""
     env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(BUILD, "lib", "sim"),
                GPUPAGER_SIM_VRAM=sim_vram, GPUPAGER_VRAM_HEADROOM="0",
-               GPUPAGER_HOST_BUDGET="256M")
+               GPUPAGER_HOST_BUDGET="256M",
+               CUDA_PYTHON_CUDA_PER_THREAD_DEFAULT_STREAM="1" if per_thread else "0")
     cmd = [sys.executable, os.path.abspath(__file__), model_path, KERNELS]
     if budget:
         cmd = [GPUPAGER, "exec", "--budget", budget, "--"] + cmd
@@ -145,9 +148,10 @@ def expect_all_match(r, n_tensors):
 
 
 @needs_cuda_python
-def test_cuda_python_on_the_simulator_without_the_shim(model):
+@pytest.mark.parametrize("per_thread", [False, True])
+def test_cuda_python_on_the_simulator_without_the_shim(model, per_thread):
     path, _ = model
-    expect_all_match(run(path, "1G"), len(tensors(path)))
+    expect_all_match(run(path, "1G", per_thread=per_thread), len(tensors(path)))
 
 
 @needs_cuda_python
@@ -160,7 +164,9 @@ def test_cuda_python_out_of_memory_on_a_small_device_without_the_shim(model):
 
 @needs_cuda_python
 @pytest.mark.skipif(not os.path.exists(PRELOAD), reason=f"the shim is not built ({PRELOAD})")
-def test_cuda_python_under_the_shim_over_budget(model):
+@pytest.mark.parametrize("per_thread", [False, True])
+def test_cuda_python_under_the_shim_over_budget(model, per_thread):
     path, nbytes = model
-    r = run(path, f"{nbytes * 8 // 10 >> 20}M", budget=str(nbytes * 4 // 10))
+    r = run(path, f"{nbytes * 8 // 10 >> 20}M", budget=str(nbytes * 4 // 10),
+            per_thread=per_thread)
     expect_all_match(r, len(tensors(path)))
