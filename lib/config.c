@@ -59,9 +59,9 @@ static const struct var vars[] = {
 	{ { "GPUPAGER_POLICY", "auto|lru|clock|static", "auto", "Eviction policy." },
 	  KIND_ENUM, FIELD(policy) },
 	{ { "GPUPAGER_PREFETCH", "auto|1|2|3|4", "auto",
-	    "Groups ahead the auto policy keeps room to prefetch. auto reserves room only "
-	    "where it costs under 2% more bytes moved; N always reserves room for N groups, "
-	    "so copies overlap compute at about N/groups more bytes per step." },
+	    "Groups ahead the auto policy keeps room to prefetch. auto chooses 0 to 2 by "
+	    "the modelled step time (link and learned compute); N always reserves room for N "
+	    "groups, so copies overlap compute at about N/groups more bytes per step." },
 	  KIND_ENUM, FIELD(prefetch_groups) },
 	{ { "GPUPAGER_SWAP_BLOCKS", "block ranges, e.g. 0-5,7,9-11", "(none)",
 	    "Blocks streamed by the static policy (block swap); the rest stay resident." },
