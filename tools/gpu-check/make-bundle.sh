@@ -42,6 +42,7 @@ for t in gpupager pagerstat gpupager-bench; do
 	fi
 done
 put "$BUILD/lib/libgpupager.so" "$STAGE/lib/libgpupager.so.0"
+put "$BUILD/lib/libgpupager-preload.so" "$STAGE/lib/libgpupager-preload.so"
 put "$BUILD/lib/sim/libcuda.so.1" "$STAGE/lib/sim/libcuda.so.1"
 put "$BUILD/lib/kernels/gpupager-kernels-sim.so" "$STAGE/lib/kernels/gpupager-kernels-sim.so"
 fatbin=no
@@ -56,7 +57,7 @@ for p in "$@"; do
 	put "$p" "$STAGE/tests/$(basename "$p")"
 done
 cp "$SRC/include/gpupager.h" "$STAGE/include/"
-cp "$here/gpu-check.sh" "$here/check-bundle.sh" "$STAGE/"
+cp "$here/gpu-check.sh" "$here/check-bundle.sh" "$here/shim_torch.py" "$STAGE/"
 chmod 0755 "$STAGE/gpu-check.sh" "$STAGE/check-bundle.sh"
 
 # The Python package and its tests, as they are now (being written alongside).
