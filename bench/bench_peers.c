@@ -52,40 +52,45 @@ static void drain(int fd, char *buf, size_t len)
 	buf[at] = 0;
 }
 
-/* Run argv, stdout and stderr collected (stderr read after stdout closes: the script writes little). */
+/* Run argv, stdout collected through a pipe, stderr through a file (no pipe to fill up). */
 static int run_child(char *const argv[], struct child_out *c)
 {
-	int out[2], err[2], st;
+	FILE *err = tmpfile();
+	int out[2], st;
 	pid_t pid;
+	size_t n;
 
-	if (pipe(out))
-		return gp_fail(GP_EIO, "pipe: %s", strerror(errno));
-	if (pipe(err)) {
-		close(out[0]);
-		close(out[1]);
+	if (!err)
+		return gp_fail(GP_EIO, "tmpfile: %s", strerror(errno));
+	if (pipe(out)) {
+		fclose(err);
 		return gp_fail(GP_EIO, "pipe: %s", strerror(errno));
 	}
 	pid = fork();
-	if (pid < 0)
+	if (pid < 0) {
+		close(out[0]);
+		close(out[1]);
+		fclose(err);
 		return gp_fail(GP_EIO, "fork: %s", strerror(errno));
+	}
 	if (pid == 0) {
 		dup2(out[1], 1);
-		dup2(err[1], 2);
+		dup2(fileno(err), 2);
 		close(out[0]);
-		close(err[0]);
 		execv(argv[0], argv);
 		fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	close(out[1]);
-	close(err[1]);
 	drain(out[0], c->out, sizeof(c->out));
-	drain(err[0], c->err, sizeof(c->err));
 	close(out[0]);
-	close(err[0]);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	c->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	rewind(err);
+	n = fread(c->err, 1, sizeof(c->err) - 1, err);
+	c->err[n] = 0;
+	fclose(err);
 	return 0;
 }
 
