@@ -240,13 +240,13 @@ static void remove_model(void)
 }
 
 Test(shim_faults, each_driver_call_failing_without_the_shim, .init = with_model,
-     .fini = remove_model, .timeout = 600)
+     .fini = remove_model)
 {
 	sweep("1G", NULL, (const char *const[]){ model, "--passes", "2", NULL });
 }
 
 Test(shim_faults, each_driver_call_failing_under_the_shim, .init = with_model,
-     .fini = remove_model, .timeout = 600)
+     .fini = remove_model)
 {
 	shim_test_require_shim();
 	/* 16M of a model of 24 MiB and activations of 8 MiB, on a device of 28M. */
