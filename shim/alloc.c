@@ -137,22 +137,17 @@ SHIM_EXPORT CUresult cuMemAllocFromPoolAsync_ptsz(CUdeviceptr *dptr, size_t size
 	return alloc_from_pool(dptr, size, pool, s, real);
 }
 
-/* A heap pointer is freed here; anything else (the driver's own, or unknown) by the driver. */
-static bool in_heap(struct shim_engine *e, CUdeviceptr p)
-{
-	return e && p >= e->heap_base && p - e->heap_base < e->heap_size;
-}
-
+/* A heap pointer of any device's engine is freed here, whatever context is current. */
 SHIM_EXPORT CUresult cuMemFree_v2(CUdeviceptr p)
 {
 	SHIM_GET_REAL(real, cuMemFree_v2);
-	struct shim_engine *e = shim_engine_if_open();
+	struct shim_engine *e = shim_engine_of(p);
 	CUcontext ctx = NULL;
 	CUresult res;
 
 	if (shim_in_forked_child())
 		return CUDA_ERROR_NOT_INITIALIZED;
-	if (!in_heap(e, p))
+	if (!e)
 		return real(p);
 	shim_real.cuCtxGetCurrent(&ctx);
 	res = shim_heap_free(e, p);
@@ -163,13 +158,13 @@ SHIM_EXPORT CUresult cuMemFree_v2(CUdeviceptr p)
 /* Freed when the stream reaches this point: an event marks it, the heap reaps it later. */
 static CUresult free_async(CUdeviceptr p, CUstream s, CUresult (*real)(CUdeviceptr, CUstream))
 {
-	struct shim_engine *e = shim_engine_if_open();
+	struct shim_engine *e = shim_engine_of(p);
 	CUevent ev;
 	CUresult res;
 
 	if (shim_in_forked_child())
 		return CUDA_ERROR_NOT_INITIALIZED;
-	if (!in_heap(e, p))
+	if (!e)
 		return real(p, s);
 	res = shim_real.cuEventCreate(&ev, CU_EVENT_DISABLE_TIMING);
 	if (res == CUDA_SUCCESS)
@@ -205,7 +200,7 @@ SHIM_EXPORT CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes)
 		return res != CUDA_SUCCESS ? res : real(free_bytes, total_bytes);
 	if (!free_bytes || !total_bytes)
 		return CUDA_ERROR_INVALID_VALUE;
-	used = shim_heap_used(e) + shim_engine_outside_total();
+	used = shim_heap_used(e) + shim_engine_outside_total(e);
 	*total_bytes = e->budget;
 	*free_bytes = used < e->budget ? e->budget - used : 0;
 	return CUDA_SUCCESS;
@@ -214,10 +209,10 @@ SHIM_EXPORT CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes)
 SHIM_EXPORT CUresult cuMemGetAddressRange_v2(CUdeviceptr *base, size_t *size, CUdeviceptr p)
 {
 	SHIM_GET_REAL(real, cuMemGetAddressRange_v2);
-	struct shim_engine *e = shim_engine_if_open();
+	struct shim_engine *e = shim_engine_of(p);
 	struct shim_alloc a;
 
-	if (!in_heap(e, p))
+	if (!e)
 		return real(base, size, p);
 	if (!shim_heap_lookup(e, p, &a))
 		return CUDA_ERROR_NOT_FOUND;
@@ -229,7 +224,7 @@ SHIM_EXPORT CUresult cuMemGetAddressRange_v2(CUdeviceptr *base, size_t *size, CU
 }
 
 /*
- * A heap pointer is device memory of the caller's context: the driver
+ * A heap pointer is device memory of its engine's device: the driver
  * answers for the heap's own mapping, except the range attributes, which
  * are the allocation's.
  */
@@ -237,7 +232,6 @@ static CUresult heap_attribute(struct shim_engine *e, const struct shim_alloc *a
 			       CUpointer_attribute attr, CUdeviceptr p,
 			       CUresult (*real)(void *, CUpointer_attribute, CUdeviceptr))
 {
-	(void)e;
 	switch (attr) {
 	case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR:
 		*(CUdeviceptr *)data = (CUdeviceptr)a->addr;
@@ -266,14 +260,9 @@ static CUresult heap_attribute(struct shim_engine *e, const struct shim_alloc *a
 		*(CUcontext *)data = ctx;
 		return CUDA_SUCCESS;
 	}
-	case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL: {
-		CUdevice dev = 0;
-
-		if (shim_real.cuCtxGetDevice)
-			shim_real.cuCtxGetDevice(&dev);
-		*(int *)data = (int)dev;
+	case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL:
+		*(int *)data = e->device;
 		return CUDA_SUCCESS;
-	}
 	default:
 		/* Whatever the driver says of the heap's mapping (an evicted chunk is unmapped). */
 		return real(data, attr, p);
@@ -283,10 +272,10 @@ static CUresult heap_attribute(struct shim_engine *e, const struct shim_alloc *a
 SHIM_EXPORT CUresult cuPointerGetAttribute(void *data, CUpointer_attribute attr, CUdeviceptr p)
 {
 	SHIM_GET_REAL(real, cuPointerGetAttribute);
-	struct shim_engine *e = shim_engine_if_open();
+	struct shim_engine *e = shim_engine_of(p);
 	struct shim_alloc a;
 
-	if (!in_heap(e, p))
+	if (!e)
 		return real(data, attr, p);
 	if (!data)
 		return CUDA_ERROR_INVALID_VALUE;
@@ -299,12 +288,12 @@ SHIM_EXPORT CUresult cuPointerGetAttributes(unsigned int n, CUpointer_attribute 
 					    void **data, CUdeviceptr p)
 {
 	SHIM_GET_REAL(real, cuPointerGetAttributes);
-	struct shim_engine *e = shim_engine_if_open();
+	struct shim_engine *e = shim_engine_of(p);
 	CUresult (*one)(void *, CUpointer_attribute, CUdeviceptr) =
 		(__typeof__(one))shim_real.fn[SHIM_ID_cuPointerGetAttribute];
 	struct shim_alloc a;
 
-	if (!in_heap(e, p))
+	if (!e)
 		return real(n, attrs, data, p);
 	if (!attrs || !data || !one)
 		return CUDA_ERROR_INVALID_VALUE;
@@ -325,7 +314,7 @@ SHIM_EXPORT CUresult cuMemCreate(CUmemGenericAllocationHandle *handle, size_t si
 	CUresult res = real(handle, size, prop, flags);
 
 	if (res == CUDA_SUCCESS && prop && prop->location.type == CU_MEM_LOCATION_TYPE_DEVICE)
-		shim_outside_add(*handle, size);
+		shim_outside_add(*handle, size, prop->location.id);
 	return res;
 }
 

@@ -10,7 +10,7 @@
  * from allocation to free, so nothing is evicted and the budget bounds
  * what the app may allocate.
  *
- * One lock guards the tables; it is held across a discard, which waits for
+ * Each device's engine has its own tables; one lock guards them; it is held across a discard, which waits for
  * the GPU's last use of the chunk, so a chunk is never handed out again
  * while its old contents are still being dropped.
  */
@@ -48,39 +48,54 @@ struct heap_state {
 	size_t n_pending, cap_pending;
 };
 
-static struct heap_state heap = { .lock = PTHREAD_MUTEX_INITIALIZER };
+/* One per device's engine (e->device); the locks are made in heaps_init. */
+static struct heap_state heaps[SHIM_MAX_DEVICES];
+static pthread_once_t heaps_once = PTHREAD_ONCE_INIT;
 
-static bool heap_ready(struct shim_engine *e)
+static void heaps_init(void)
 {
-	if (heap.ready)
+	for (int i = 0; i < SHIM_MAX_DEVICES; i++)
+		pthread_mutex_init(&heaps[i].lock, NULL);
+}
+
+/* The heap state of e's device. */
+static struct heap_state *heap_of(struct shim_engine *e)
+{
+	pthread_once(&heaps_once, heaps_init);
+	return &heaps[e->device];
+}
+
+static bool heap_ready(struct heap_state *h, struct shim_engine *e)
+{
+	if (h->ready)
 		return true;
-	heap.n_chunks = (uint32_t)(e->heap_size / e->chunk_size);
-	heap.units_per_chunk = (uint32_t)(e->chunk_size / UNIT);
-	heap.kind = calloc(heap.n_chunks, 1);
-	heap.users = calloc(heap.n_chunks, sizeof(*heap.users));
-	heap.unit_map = calloc(heap.n_chunks, sizeof(*heap.unit_map));
-	if (!heap.kind || !heap.users || !heap.unit_map) {
-		free(heap.kind);
-		free(heap.users);
-		free(heap.unit_map);
-		heap.kind = NULL;
-		heap.users = NULL;
-		heap.unit_map = NULL;
+	h->n_chunks = (uint32_t)(e->heap_size / e->chunk_size);
+	h->units_per_chunk = (uint32_t)(e->chunk_size / UNIT);
+	h->kind = calloc(h->n_chunks, 1);
+	h->users = calloc(h->n_chunks, sizeof(*h->users));
+	h->unit_map = calloc(h->n_chunks, sizeof(*h->unit_map));
+	if (!h->kind || !h->users || !h->unit_map) {
+		free(h->kind);
+		free(h->users);
+		free(h->unit_map);
+		h->kind = NULL;
+		h->users = NULL;
+		h->unit_map = NULL;
 		return false;
 	}
-	heap.ready = true;
+	h->ready = true;
 	return true;
 }
 
 /* Index of the first allocation with addr > a. */
-static size_t upper_bound(uint64_t a)
+static size_t upper_bound(const struct heap_state *h, uint64_t a)
 {
-	size_t lo = 0, hi = heap.n_allocs;
+	size_t lo = 0, hi = h->n_allocs;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (heap.allocs[mid].addr <= a)
+		if (h->allocs[mid].addr <= a)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -88,43 +103,43 @@ static size_t upper_bound(uint64_t a)
 	return lo;
 }
 
-static bool insert_alloc(const struct shim_alloc *a)
+static bool insert_alloc(struct heap_state *h, const struct shim_alloc *a)
 {
 	size_t i;
 
-	if (heap.n_allocs == heap.cap_allocs) {
-		size_t cap = heap.cap_allocs ? heap.cap_allocs * 2 : 256;
-		struct shim_alloc *n = realloc(heap.allocs, cap * sizeof(*n));
+	if (h->n_allocs == h->cap_allocs) {
+		size_t cap = h->cap_allocs ? h->cap_allocs * 2 : 256;
+		struct shim_alloc *n = realloc(h->allocs, cap * sizeof(*n));
 
 		if (!n)
 			return false;
-		heap.allocs = n;
-		heap.cap_allocs = cap;
+		h->allocs = n;
+		h->cap_allocs = cap;
 	}
-	i = upper_bound(a->addr);
-	memmove(&heap.allocs[i + 1], &heap.allocs[i], (heap.n_allocs - i) * sizeof(*a));
-	heap.allocs[i] = *a;
-	heap.n_allocs++;
+	i = upper_bound(h, a->addr);
+	memmove(&h->allocs[i + 1], &h->allocs[i], (h->n_allocs - i) * sizeof(*a));
+	h->allocs[i] = *a;
+	h->n_allocs++;
 	return true;
 }
 
 /* First run of count free chunks, searching from next_fit and wrapping once. */
-static bool find_free_chunks(uint32_t count, uint32_t *first)
+static bool find_free_chunks(struct heap_state *h, uint32_t count, uint32_t *first)
 {
-	uint32_t n = heap.n_chunks, run = 0;
+	uint32_t n = h->n_chunks, run = 0;
 
 	for (uint64_t k = 0; k < (uint64_t)n + count; k++) {
-		uint32_t c = (uint32_t)((heap.next_fit + k) % n);
+		uint32_t c = (uint32_t)((h->next_fit + k) % n);
 
 		if (c == 0)
 			run = 0;        /* a run does not wrap around the range's end */
-		if (heap.kind[c] != CHUNK_FREE) {
+		if (h->kind[c] != CHUNK_FREE) {
 			run = 0;
 			continue;
 		}
 		if (++run == count) {
 			*first = c + 1 - count;
-			heap.next_fit = (c + 1) % n;
+			h->next_fit = (c + 1) % n;
 			return true;
 		}
 	}
@@ -147,11 +162,12 @@ static void set_bits(uint64_t *map, uint32_t first, uint32_t n, bool on)
 }
 
 /* n free units in a small chunk: the first fit, or false. */
-static bool find_units(const uint64_t *map, uint32_t n, uint32_t *first)
+static bool find_units(const struct heap_state *h, const uint64_t *map, uint32_t n,
+		       uint32_t *first)
 {
 	uint32_t run = 0;
 
-	for (uint32_t i = 0; i < heap.units_per_chunk; i++) {
+	for (uint32_t i = 0; i < h->units_per_chunk; i++) {
 		run = bit(map, i) ? 0 : run + 1;
 		if (run == n) {
 			*first = i + 1 - n;
@@ -163,45 +179,47 @@ static bool find_units(const uint64_t *map, uint32_t n, uint32_t *first)
 
 static bool alloc_small(struct shim_engine *e, uint64_t size, struct shim_alloc *a)
 {
+	struct heap_state *h = heap_of(e);
 	uint32_t units = (uint32_t)((size + UNIT - 1) / UNIT), first = 0, c;
 
-	for (c = 0; c < heap.n_chunks; c++)
-		if (heap.kind[c] == CHUNK_SMALL && find_units(heap.unit_map[c], units, &first))
+	for (c = 0; c < h->n_chunks; c++)
+		if (h->kind[c] == CHUNK_SMALL && find_units(h, h->unit_map[c], units, &first))
 			goto found;
-	if (!find_free_chunks(1, &c))
+	if (!find_free_chunks(h, 1, &c))
 		return false;
-	heap.unit_map[c] = calloc((heap.units_per_chunk + 63) / 64, sizeof(uint64_t));
-	if (!heap.unit_map[c])
+	h->unit_map[c] = calloc((h->units_per_chunk + 63) / 64, sizeof(uint64_t));
+	if (!h->unit_map[c])
 		return false;
-	heap.kind[c] = CHUNK_SMALL;
+	h->kind[c] = CHUNK_SMALL;
 	first = 0;
 found:
-	set_bits(heap.unit_map[c], first, units, true);
-	heap.users[c]++;
+	set_bits(h->unit_map[c], first, units, true);
+	h->users[c]++;
 	a->addr = e->heap_base + (uint64_t)c * e->chunk_size + (uint64_t)first * UNIT;
 	a->size = size;
 	a->span_off = (uint64_t)c * e->chunk_size;
 	a->span_len = e->chunk_size;
-	heap.used += (uint64_t)units * UNIT;
+	h->used += (uint64_t)units * UNIT;
 	return true;
 }
 
 static bool alloc_large(struct shim_engine *e, uint64_t size, struct shim_alloc *a)
 {
+	struct heap_state *h = heap_of(e);
 	uint64_t count = (size + e->chunk_size - 1) / e->chunk_size;
 	uint32_t first;
 
-	if (count > heap.n_chunks || !find_free_chunks((uint32_t)count, &first))
+	if (count > h->n_chunks || !find_free_chunks(h, (uint32_t)count, &first))
 		return false;
 	for (uint32_t c = first; c < first + count; c++) {
-		heap.kind[c] = CHUNK_LARGE;
-		heap.users[c] = 1;
+		h->kind[c] = CHUNK_LARGE;
+		h->users[c] = 1;
 	}
 	a->addr = e->heap_base + (uint64_t)first * e->chunk_size;
 	a->size = size;
 	a->span_off = (uint64_t)first * e->chunk_size;
 	a->span_len = count * e->chunk_size;
-	heap.used += a->span_len;
+	h->used += a->span_len;
 	return true;
 }
 
@@ -211,24 +229,25 @@ static bool alloc_large(struct shim_engine *e, uint64_t size, struct shim_alloc 
  */
 static void release_alloc(struct shim_engine *e, const struct shim_alloc *a, bool pinned)
 {
+	struct heap_state *h = heap_of(e);
 	uint32_t first = (uint32_t)(a->span_off / e->chunk_size);
 	uint32_t count = (uint32_t)(a->span_len / e->chunk_size);
 
-	if (heap.kind[first] == CHUNK_SMALL) {
+	if (h->kind[first] == CHUNK_SMALL) {
 		uint32_t unit = (uint32_t)((a->addr - e->heap_base - a->span_off) / UNIT);
 		uint32_t units = (uint32_t)((a->size + UNIT - 1) / UNIT);
 
-		set_bits(heap.unit_map[first], unit, units, false);
-		heap.used -= (uint64_t)units * UNIT;
+		set_bits(h->unit_map[first], unit, units, false);
+		h->used -= (uint64_t)units * UNIT;
 	} else {
-		heap.used -= a->span_len;
+		h->used -= a->span_len;
 	}
 	if (pinned)
 		gp_release_range_on(e->heap, a->span_off, a->span_len, NULL);
 	for (uint32_t c = first; c < first + count; c++) {
 		int err;
 
-		if (--heap.users[c])
+		if (--h->users[c])
 			continue;
 		err = gp_heap_discard(e->heap, (uint64_t)c * e->chunk_size, e->chunk_size);
 		if (err) {
@@ -237,21 +256,22 @@ static void release_alloc(struct shim_engine *e, const struct shim_alloc *a, boo
 				    "not reused", c, gp_last_error());
 			continue;
 		}
-		free(heap.unit_map[c]);
-		heap.unit_map[c] = NULL;
-		heap.kind[c] = CHUNK_FREE;
+		free(h->unit_map[c]);
+		h->unit_map[c] = NULL;
+		h->kind[c] = CHUNK_FREE;
 	}
 }
 
 CUresult shim_heap_alloc(struct shim_engine *e, uint64_t size, uint64_t *addr)
 {
+	struct heap_state *h = heap_of(e);
 	bool pin = e->evict == GP_SHIM_EVICT_NONE;
 	struct shim_alloc a;
 	bool ok;
 
 	shim_heap_reap(e);
-	pthread_mutex_lock(&heap.lock);
-	ok = heap_ready(e) && (size <= e->chunk_size / 2 ? alloc_small(e, size, &a) :
+	pthread_mutex_lock(&h->lock);
+	ok = heap_ready(h, e) && (size <= e->chunk_size / 2 ? alloc_small(e, size, &a) :
 							    alloc_large(e, size, &a));
 	if (ok && pin &&
 	    gp_acquire_range_on(e->heap, a.span_off, a.span_len, GP_ACCESS_WRITE, NULL)) {
@@ -259,14 +279,14 @@ CUresult shim_heap_alloc(struct shim_engine *e, uint64_t size, uint64_t *addr)
 			    "with GPUPAGER_SHIM_EVICT=none (%s)", (unsigned long long)size,
 			    (unsigned long long)(e->budget >> 20), gp_last_error());
 		release_alloc(e, &a, false);
-		pthread_mutex_unlock(&heap.lock);
+		pthread_mutex_unlock(&h->lock);
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	}
-	if (ok && !insert_alloc(&a)) {
+	if (ok && !insert_alloc(h, &a)) {
 		release_alloc(e, &a, pin);
 		ok = false;
 	}
-	pthread_mutex_unlock(&heap.lock);
+	pthread_mutex_unlock(&h->lock);
 	if (!ok) {
 		gp_log_warn("shim: cuMemAlloc of %llu bytes: the heap's %llu MiB of address "
 			    "space has no room left (raise GPUPAGER_SHIM_HEAP)",
@@ -278,112 +298,115 @@ CUresult shim_heap_alloc(struct shim_engine *e, uint64_t size, uint64_t *addr)
 }
 
 /* Index of the allocation holding ptr, or -1 (lock held). */
-static ssize_t find_alloc(uint64_t ptr)
+static ssize_t find_alloc(const struct heap_state *h, uint64_t ptr)
 {
-	size_t i = upper_bound(ptr);
+	size_t i = upper_bound(h, ptr);
 	const struct shim_alloc *a;
 
 	if (!i)
 		return -1;
-	a = &heap.allocs[i - 1];
+	a = &h->allocs[i - 1];
 	return ptr - a->addr < (a->size ? a->size : 1) ? (ssize_t)(i - 1) : -1;
 }
 
 CUresult shim_heap_free(struct shim_engine *e, uint64_t addr)
 {
+	struct heap_state *h = heap_of(e);
 	ssize_t i;
 	CUresult res = CUDA_ERROR_INVALID_VALUE;
 
-	pthread_mutex_lock(&heap.lock);
-	i = heap.ready ? find_alloc(addr) : -1;
-	if (i >= 0 && heap.allocs[i].addr == addr) {
-		struct shim_alloc a = heap.allocs[i];
+	pthread_mutex_lock(&h->lock);
+	i = h->ready ? find_alloc(h, addr) : -1;
+	if (i >= 0 && h->allocs[i].addr == addr) {
+		struct shim_alloc a = h->allocs[i];
 
-		memmove(&heap.allocs[i], &heap.allocs[i + 1],
-			(heap.n_allocs - (size_t)i - 1) * sizeof(a));
-		heap.n_allocs--;
+		memmove(&h->allocs[i], &h->allocs[i + 1],
+			(h->n_allocs - (size_t)i - 1) * sizeof(a));
+		h->n_allocs--;
 		release_alloc(e, &a, e->evict == GP_SHIM_EVICT_NONE);
 		res = CUDA_SUCCESS;
 	}
-	pthread_mutex_unlock(&heap.lock);
+	pthread_mutex_unlock(&h->lock);
 	return res;
 }
 
 bool shim_heap_lookup(struct shim_engine *e, uint64_t ptr, struct shim_alloc *out)
 {
+	struct heap_state *h = heap_of(e);
 	ssize_t i = -1;
 
 	if (ptr < e->heap_base || ptr - e->heap_base >= e->heap_size)
 		return false;
-	pthread_mutex_lock(&heap.lock);
-	if (heap.ready)
-		i = find_alloc(ptr);
+	pthread_mutex_lock(&h->lock);
+	if (h->ready)
+		i = find_alloc(h, ptr);
 	if (i >= 0)
-		*out = heap.allocs[i];
-	pthread_mutex_unlock(&heap.lock);
+		*out = h->allocs[i];
+	pthread_mutex_unlock(&h->lock);
 	return i >= 0;
 }
 
 uint64_t shim_heap_used(struct shim_engine *e)
 {
+	struct heap_state *h = heap_of(e);
 	uint64_t used;
 
-	(void)e;
-	pthread_mutex_lock(&heap.lock);
-	used = heap.used;
-	pthread_mutex_unlock(&heap.lock);
+	pthread_mutex_lock(&h->lock);
+	used = h->used;
+	pthread_mutex_unlock(&h->lock);
 	return used;
 }
 
 CUresult shim_heap_free_after(struct shim_engine *e, uint64_t addr, CUevent event)
 {
+	struct heap_state *h = heap_of(e);
 	CUresult res = CUDA_ERROR_INVALID_VALUE;
 	ssize_t i;
 
-	pthread_mutex_lock(&heap.lock);
-	i = heap.ready ? find_alloc(addr) : -1;
-	if (i >= 0 && heap.allocs[i].addr == addr) {
+	pthread_mutex_lock(&h->lock);
+	i = h->ready ? find_alloc(h, addr) : -1;
+	if (i >= 0 && h->allocs[i].addr == addr) {
 		res = CUDA_ERROR_OUT_OF_MEMORY;
-		if (heap.n_pending == heap.cap_pending) {
-			size_t cap = heap.cap_pending ? heap.cap_pending * 2 : 16;
-			struct pending_free *n = realloc(heap.pending, cap * sizeof(*n));
+		if (h->n_pending == h->cap_pending) {
+			size_t cap = h->cap_pending ? h->cap_pending * 2 : 16;
+			struct pending_free *n = realloc(h->pending, cap * sizeof(*n));
 
 			if (n) {
-				heap.pending = n;
-				heap.cap_pending = cap;
+				h->pending = n;
+				h->cap_pending = cap;
 			}
 		}
-		if (heap.n_pending < heap.cap_pending) {
-			heap.pending[heap.n_pending++] = (struct pending_free){ addr, event };
+		if (h->n_pending < h->cap_pending) {
+			h->pending[h->n_pending++] = (struct pending_free){ addr, event };
 			res = CUDA_SUCCESS;
 		}
 	}
-	pthread_mutex_unlock(&heap.lock);
-	(void)e;
+	pthread_mutex_unlock(&h->lock);
 	return res;
 }
 
 void shim_heap_reap(struct shim_engine *e)
 {
+	struct heap_state *h = heap_of(e);
 	size_t kept = 0, n_done = 0, n;
 	struct pending_free *done;
 
-	pthread_mutex_lock(&heap.lock);
-	n = heap.n_pending;
+	pthread_mutex_lock(&h->lock);
+	n = h->n_pending;
 	done = n ? malloc(n * sizeof(*done)) : NULL;
 	if (n && !done) {
-		pthread_mutex_unlock(&heap.lock);
+		pthread_mutex_unlock(&h->lock);
 		return;
 	}
 
 	for (size_t i = 0; i < n; i++) {
-		if (shim_real.cuEventQuery(heap.pending[i].event) == CUDA_ERROR_NOT_READY)
-			heap.pending[kept++] = heap.pending[i];
+		if (shim_real.cuEventQuery(h->pending[i].event) == CUDA_ERROR_NOT_READY)
+			h->pending[kept++] = h->pending[i];
 		else
-			done[n_done++] = heap.pending[i];
+			done[n_done++] = h->pending[i];
 	}
-	heap.n_pending = kept;
-	pthread_mutex_unlock(&heap.lock);
+	h->n_pending = kept;
+	pthread_mutex_unlock(&h->lock);
 	for (size_t i = 0; i < n_done; i++) {
 		shim_heap_free(e, done[i].addr);
 		shim_real.cuEventDestroy(done[i].event);

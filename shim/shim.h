@@ -5,12 +5,13 @@
  *   real.c        the driver: its handle, the real entry points, contexts
  *   dlsym.c       dlsym/dlvsym: cu* lookups on the driver get the wrappers
  *   procaddr.c    cuGetProcAddress(_v2): the wrapper of the form returned
- *   engine.c      the pager and its heap, opened on first use; logging, exit
+ *   engine.c      a pager and its heap per device, opened on first use; exit
  *   heap_alloc.c  the app's allocations carved out of the heap
  *   alloc.c       cuMemAlloc*, cuMemFree*, cuMemGetInfo, pointer queries
  *   resident.c    allocations made resident on a stream around a call
  *   launch.c      kernel launches: parameter words that point into the heap
  *   copy.c        copies and memsets
+ *   backing.c     copies from .safetensors views: the heap's file-backed chunks
  *
  * Every exported driver entry point is in SHIM_ENTRIES, the one list:
  * dlsym, cuGetProcAddress and the real-function table are made from it.
@@ -111,7 +112,10 @@ void *shim_wrapper_of(void *fn);
 /* engine.c */
 struct gp_model;
 struct gp_pager;
+/* Devices the shim pages for (ordinals 0 .. SHIM_MAX_DEVICES-1; others pass through). */
+#define SHIM_MAX_DEVICES 16
 struct shim_engine {
+	int device;                             /* its device's ordinal: one engine per device */
 	struct gp_pager *pager;
 	struct gp_model *heap;
 	uint64_t heap_base, heap_size;
@@ -120,18 +124,23 @@ struct shim_engine {
 	int evict;                              /* enum gp_shim_evict */
 };
 /*
- * The engine, opened on the first call that needs it; NULL when it could
- * not be (logged once: the shim then passes every call through).
+ * The engine of the current context's device (device 0 without one),
+ * opened on the first call that needs it; NULL when it could not be
+ * (logged once per device: the shim then passes that device's calls
+ * through).
  */
 struct shim_engine *shim_engine(void);
-/* The engine if it is open, without opening it. */
+/* The current device's engine if it is open, without opening it. */
 struct shim_engine *shim_engine_if_open(void);
+/* The open engine whose heap holds ptr, whatever context is current; NULL if none. */
+struct shim_engine *shim_engine_of(uint64_t ptr);
 /* Passthrough or an error once the process has forked (see engine.c). */
 bool shim_in_forked_child(void);
-/* Device memory the app makes itself (cuMemCreate), counted against the budget. */
-void shim_outside_add(CUmemGenericAllocationHandle handle, uint64_t size);
+/* Device memory the app makes itself (cuMemCreate), counted against device's budget. */
+void shim_outside_add(CUmemGenericAllocationHandle handle, uint64_t size, int device);
 void shim_outside_remove(CUmemGenericAllocationHandle handle);
-uint64_t shim_engine_outside_total(void);
+/* What the app made itself on e's device. */
+uint64_t shim_engine_outside_total(const struct shim_engine *e);
 
 /* heap_alloc.c (its own lock) */
 struct shim_alloc {
@@ -208,6 +217,10 @@ static inline CUstream shim_stream(CUstream s, bool per_thread)
 {
 	return !s && per_thread ? CU_STREAM_PER_THREAD : s;
 }
+
+/* backing.c (file-backed weights): the heap learns what a queued copy or memset wrote. */
+/* n bytes at dst (if in the heap) came from host memory src, or from anything else when NULL. */
+void shim_backing_copy(struct shim_engine *e, CUdeviceptr dst, const void *src, size_t n);
 
 /* gp_log_* with the "shim: " prefix lives in engine.c's messages; errors as CUresult. */
 CUresult shim_cu_error(int gp_err);
