@@ -95,10 +95,12 @@ static const struct var vars[] = {
 	    "Where the test kernels are: gpupager-kernels.fatbin (real GPUs) and "
 	    "gpupager-kernels-sim.so (the simulator)." },
 	  KIND_STRING, FIELD(kernels_dir) },
-	{ { "GPUPAGER_SHIM_EVICT", "all|none", "all",
-	    "What the shim (LD_PRELOAD, gpupager exec) may evict: all, any app allocation, "
-	    "swapped to the host tier before its memory is reused; none, nothing (allocations "
-	    "are only counted against the budget)." },
+	{ { "GPUPAGER_SHIM_EVICT", "all|none|weights", "weights",
+	    "What the shim (LD_PRELOAD, gpupager exec) may evict: weights, only chunks filled "
+	    "from .safetensors files and proved unchanged by a device checksum, dropped and "
+	    "re-read from the file; all, also any other app allocation, swapped to the host "
+	    "tier before its memory is reused; none, nothing (allocations are only counted "
+	    "against the budget)." },
 	  KIND_ENUM, FIELD(shim_evict) },
 	{ { "GPUPAGER_SHIM_STATS", "0|1", "0",
 	    "1: the shim prints the pager's one-line stats to stderr when the process exits "

@@ -20,7 +20,7 @@ enum gp_backend_kind { GP_BACKEND_VMM, GP_BACKEND_UM };
 enum gp_policy_kind { GP_POLICY_AUTO, GP_POLICY_LRU, GP_POLICY_CLOCK, GP_POLICY_STATIC,
 		      GP_POLICY_PLAN };
 /* The order of GPUPAGER_SHIM_EVICT's words. */
-enum gp_shim_evict { GP_SHIM_EVICT_ALL, GP_SHIM_EVICT_NONE };
+enum gp_shim_evict { GP_SHIM_EVICT_ALL, GP_SHIM_EVICT_NONE, GP_SHIM_EVICT_WEIGHTS };
 enum gp_io_fail_kind { GP_IO_FAIL_NONE, GP_IO_FAIL_EIO, GP_IO_FAIL_SHORT };
 
 struct gp_config {

@@ -37,7 +37,7 @@ TEST_PREREQS += $(SHIM_APPS) $(SHIM_APP_KERNELS)
 
 # The Criterion tests run the programs (apps/shim_run.c), gpupager mkmodel and gpupager exec.
 SHIM_APP_TESTS := $(BUILD)/tests/test_shim_app $(BUILD)/tests/test_shim_faults \
-	$(BUILD)/tests/test_shim_dlsym
+	$(BUILD)/tests/test_shim_dlsym $(BUILD)/tests/test_shim_weights
 $(SHIM_APP_TESTS): $(BUILD)/obj/tests/apps/shim_run.o
 $(SHIM_APP_TESTS): | $(SHIM_APPS) $(SHIM_APP_KERNELS) $(BUILD)/bin/gpupager \
 		$(SHIM_SIM_DIR)/libcuda.so.1

@@ -79,6 +79,7 @@ struct gp_model {
 	bool *done_hint;                /* [n_groups] gp_hint_done since the last acquire */
 	char *offload_key;              /* set while offloaded */
 	struct gp_verify *verify;       /* verify.c: result words and file checksums, or NULL */
+	struct gp_heap_back *back;      /* heap_back.c: a heap's file-backed chunks, or NULL */
 	uint64_t trace_gen;             /* trace.c: the trace that has its layout (0: none) */
 	uint32_t trace_id;              /* its model number in that trace */
 };

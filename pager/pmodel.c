@@ -5,6 +5,7 @@
 #include "abi.h"
 #include "error.h"
 #include "log.h"
+#include "heap.h"
 #include "pager.h"
 #include "plan.h"
 #include "trace.h"
@@ -275,6 +276,7 @@ GP_API void gp_model_close(struct gp_model *m)
 	if (!p)
 		goto free_tables;
 	gp_verify_free(m);
+	gp_heap_back_free(m);
 	pthread_mutex_lock(&p->lock);
 	gp_prefetch_forget(m);
 	if (m->offload_key)

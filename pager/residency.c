@@ -9,6 +9,7 @@
 
 #include "decide.h"
 #include "error.h"
+#include "heap.h"
 #include "log.h"
 #include "pager.h"
 
@@ -191,8 +192,12 @@ int gp_res_fill_host(struct gp_model *m, const uint32_t *list, uint32_t *slots, 
 			host_hits++;
 			continue;
 		}
-		err = chunk_reads(m, list[got], chunk_image(m, list[got], slots[got]), &reqs,
-				  &n_reqs, &cap, &disk_bytes);
+		if (gp_heap_back_is_file(m, list[got]))
+			err = gp_heap_back_reads(m, list[got], chunk_image(m, list[got], slots[got]),
+						 add_req, &reqs, &n_reqs, &cap, &disk_bytes);
+		else
+			err = chunk_reads(m, list[got], chunk_image(m, list[got], slots[got]),
+					  &reqs, &n_reqs, &cap, &disk_bytes);
 		if (err) {
 			got++;
 			break;
@@ -201,7 +206,9 @@ int gp_res_fill_host(struct gp_model *m, const uint32_t *list, uint32_t *slots, 
 	if (!err && n_reqs)
 		err = gp_io_read(p->io, reqs, n_reqs);
 	for (size_t i = 0; i < got; i++) {
-		if (fresh[i] && !err)
+		if (fresh[i] && !err && gp_heap_back_is_file(m, list[i]))
+			gp_heap_back_filled(m, list[i], chunk_image(m, list[i], slots[i]));
+		else if (fresh[i] && !err)
 			zero_gaps(m, list[i], chunk_image(m, list[i], slots[i]));
 		if (fresh[i])
 			gp_host_pool_filled(p->host, slots[i], err);
@@ -276,7 +283,8 @@ static bool can_evict(void *ctx, uint32_t c)
 {
 	const struct gp_chunk *ch = &((struct gp_model *)ctx)->chunks[c];
 
-	return ch->state == GP_CHUNK_RESIDENT && ch->users == 0;
+	return ch->state == GP_CHUNK_RESIDENT && ch->users == 0 &&
+	       gp_heap_back_evictable(ctx, c);
 }
 
 /* The GPU has passed its last use (or its copy, if never used): unmapping it does not wait. */
@@ -642,7 +650,8 @@ int gp_res_evict(struct gp_model *m, uint32_t c)
 	err = wait_idle(m, c);
 	if (err)
 		return err;
-	if (ch->dirty) {
+	/* A file-backed heap chunk still equal to its files is dropped, never swapped. */
+	if (ch->dirty && !gp_heap_back_may_drop(m, c)) {
 		err = gp_res_copy_to_host(m, c, true, false);
 		if (err)
 			return err;
@@ -677,6 +686,7 @@ int gp_res_discard(struct gp_model *m, uint32_t c)
 		return err;
 	ch->dirty = false;
 	ch->prefetched = false;
+	gp_heap_back_reset(m, c);
 	gp_host_pool_drop(p->host, m->host_owner, c);
 	return 0;
 }

@@ -11,54 +11,77 @@
 #define END(a) shim_use_add(e_, &use_, (uint64_t)(a))
 
 /*
+ * What a queued copy or memset put into the heap (backing.c): src is the
+ * host bytes copied to dst, NULL for anything else (a memset, a copy from
+ * device memory).  The call's result is passed through.
+ */
+static CUresult noted(CUresult res, struct shim_engine *e, CUdeviceptr dst, const void *src,
+		      size_t n)
+{
+	if (res == CUDA_SUCCESS)
+		shim_backing_copy(e, dst, src, n);
+	return res;
+}
+
+/* cuMemcpy with unified addressing: a source outside the heap is host memory. */
+static const void *host_src(struct shim_engine *e, CUdeviceptr src)
+{
+	return e && src - e->heap_base >= e->heap_size ? (const void *)src : NULL;
+}
+
+/*
  * A call and its per-thread form, on stream and form_stream: a synchronous
  * call's are the legacy and the thread's default stream (_ptds), an
  * asynchronous one's the stream given (_ptsz: its null stream the thread's).
  */
-#define PAIR(name, form, params, fill, args, stream, form_stream)                        \
+#define PAIR(name, form, params, fill, queue, stream, form_stream)                       \
 	SHIM_EXPORT CUresult name params                                                \
 	{                                                                               \
 		SHIM_GET_REAL(real, name);                                              \
-		SHIM_AROUND(#name, stream, fill, real args);                            \
+		SHIM_AROUND(#name, stream, fill, queue);                                \
 	}                                                                               \
 	SHIM_EXPORT CUresult form params                                                \
 	{                                                                               \
 		SHIM_GET_REAL_AS(real, form, name);                                     \
-		SHIM_AROUND(#name, form_stream, fill, real args);                       \
+		SHIM_AROUND(#name, form_stream, fill, queue);                           \
 	}
-#define SYNC_PAIR(name, ptds, params, fill, args) \
-	PAIR(name, ptds, params, fill, args, NULL, CU_STREAM_PER_THREAD)
-#define ASYNC_PAIR(name, ptsz, params, fill, args) \
-	PAIR(name, ptsz, params, fill, args, s, shim_stream(s, true))
+#define SYNC_PAIR(name, ptds, params, fill, queue) \
+	PAIR(name, ptds, params, fill, queue, NULL, CU_STREAM_PER_THREAD)
+#define ASYNC_PAIR(name, ptsz, params, fill, queue) \
+	PAIR(name, ptsz, params, fill, queue, s, shim_stream(s, true))
 
 SYNC_PAIR(cuMemcpy, cuMemcpy_ptds, (CUdeviceptr dst, CUdeviceptr src, size_t n),
-	  ENDS(dst, src), (dst, src, n))
+	  ENDS(dst, src), noted(real(dst, src, n), e_, dst, host_src(e_, src), n))
 SYNC_PAIR(cuMemcpyHtoD_v2, cuMemcpyHtoD_v2_ptds, (CUdeviceptr dst, const void *src, size_t n),
-	  END(dst), (dst, src, n))
+	  END(dst), noted(real(dst, src, n), e_, dst, src, n))
 SYNC_PAIR(cuMemcpyDtoH_v2, cuMemcpyDtoH_v2_ptds, (void *dst, CUdeviceptr src, size_t n),
-	  END(src), (dst, src, n))
+	  END(src), real(dst, src, n))
 SYNC_PAIR(cuMemcpyDtoD_v2, cuMemcpyDtoD_v2_ptds, (CUdeviceptr dst, CUdeviceptr src, size_t n),
-	  ENDS(dst, src), (dst, src, n))
+	  ENDS(dst, src), noted(real(dst, src, n), e_, dst, NULL, n))
 SYNC_PAIR(cuMemsetD8_v2, cuMemsetD8_v2_ptds, (CUdeviceptr dst, unsigned char v, size_t n),
-	  END(dst), (dst, v, n))
+	  END(dst), noted(real(dst, v, n), e_, dst, NULL, n * 1))
 SYNC_PAIR(cuMemsetD16_v2, cuMemsetD16_v2_ptds, (CUdeviceptr dst, unsigned short v, size_t n),
-	  END(dst), (dst, v, n))
+	  END(dst), noted(real(dst, v, n), e_, dst, NULL, n * 2))
 SYNC_PAIR(cuMemsetD32_v2, cuMemsetD32_v2_ptds, (CUdeviceptr dst, unsigned int v, size_t n),
-	  END(dst), (dst, v, n))
+	  END(dst), noted(real(dst, v, n), e_, dst, NULL, n * 4))
 
 ASYNC_PAIR(cuMemcpyAsync, cuMemcpyAsync_ptsz,
 	   (CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s), ENDS(dst, src),
-	   (dst, src, n, s))
+	   noted(real(dst, src, n, s), e_, dst, host_src(e_, src), n))
 ASYNC_PAIR(cuMemcpyHtoDAsync_v2, cuMemcpyHtoDAsync_v2_ptsz,
-	   (CUdeviceptr dst, const void *src, size_t n, CUstream s), END(dst), (dst, src, n, s))
+	   (CUdeviceptr dst, const void *src, size_t n, CUstream s), END(dst),
+	   noted(real(dst, src, n, s), e_, dst, src, n))
 ASYNC_PAIR(cuMemcpyDtoHAsync_v2, cuMemcpyDtoHAsync_v2_ptsz,
-	   (void *dst, CUdeviceptr src, size_t n, CUstream s), END(src), (dst, src, n, s))
+	   (void *dst, CUdeviceptr src, size_t n, CUstream s), END(src), real(dst, src, n, s))
 ASYNC_PAIR(cuMemcpyDtoDAsync_v2, cuMemcpyDtoDAsync_v2_ptsz,
 	   (CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s), ENDS(dst, src),
-	   (dst, src, n, s))
+	   noted(real(dst, src, n, s), e_, dst, NULL, n))
 ASYNC_PAIR(cuMemsetD8Async, cuMemsetD8Async_ptsz,
-	   (CUdeviceptr dst, unsigned char v, size_t n, CUstream s), END(dst), (dst, v, n, s))
+	   (CUdeviceptr dst, unsigned char v, size_t n, CUstream s), END(dst),
+	   noted(real(dst, v, n, s), e_, dst, NULL, n * 1))
 ASYNC_PAIR(cuMemsetD16Async, cuMemsetD16Async_ptsz,
-	   (CUdeviceptr dst, unsigned short v, size_t n, CUstream s), END(dst), (dst, v, n, s))
+	   (CUdeviceptr dst, unsigned short v, size_t n, CUstream s), END(dst),
+	   noted(real(dst, v, n, s), e_, dst, NULL, n * 2))
 ASYNC_PAIR(cuMemsetD32Async, cuMemsetD32Async_ptsz,
-	   (CUdeviceptr dst, unsigned int v, size_t n, CUstream s), END(dst), (dst, v, n, s))
+	   (CUdeviceptr dst, unsigned int v, size_t n, CUstream s), END(dst),
+	   noted(real(dst, v, n, s), e_, dst, NULL, n * 4))

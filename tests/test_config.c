@@ -42,7 +42,7 @@ Test(config, defaults)
 	cr_assert_str_eq(cfg.cuda_lib, "libcuda.so.1");
 	cr_assert_null(cfg.swap_blocks);
 	cr_assert_eq(cfg.sim_vram, 4ull << 30);
-	cr_assert_eq(cfg.shim_evict, GP_SHIM_EVICT_ALL);
+	cr_assert_eq(cfg.shim_evict, GP_SHIM_EVICT_WEIGHTS);
 	cr_assert_eq(cfg.shim_stats, 0);
 	cr_assert_eq(cfg.shim_heap, 0, "auto is 0");
 }
@@ -125,6 +125,9 @@ Test(config, shim_values)
 	cr_assert_eq(gp_config_parse(&cfg), 0, "%s", gp_last_error());
 	cr_expect_eq(cfg.shim_evict, GP_SHIM_EVICT_ALL);
 	cr_expect_eq(cfg.shim_stats, 0);
+	setenv("GPUPAGER_SHIM_EVICT", "weights", 1);
+	cr_assert_eq(gp_config_parse(&cfg), 0, "%s", gp_last_error());
+	cr_expect_eq(cfg.shim_evict, GP_SHIM_EVICT_WEIGHTS);
 	cr_expect_eq(cfg.shim_heap, 0);
 	setenv("GPUPAGER_SHIM_HEAP", "1536M", 1);
 	cr_assert_eq(gp_config_parse(&cfg), 0, "%s", gp_last_error());
@@ -134,10 +137,10 @@ Test(config, shim_values)
 Test(config, shim_bad_values)
 {
 	unsetenv("GPUPAGER_SHIM_HEAP");
-	expect_error("GPUPAGER_SHIM_EVICT", "weights",
-		     "GPUPAGER_SHIM_EVICT='weights': unknown value; accepted: all|none");
+	expect_error("GPUPAGER_SHIM_EVICT", "weight",
+		     "GPUPAGER_SHIM_EVICT='weight': unknown value; accepted: all|none|weights");
 	expect_error("GPUPAGER_SHIM_EVICT", "ALL",
-		     "GPUPAGER_SHIM_EVICT='ALL': unknown value; accepted: all|none");
+		     "GPUPAGER_SHIM_EVICT='ALL': unknown value; accepted: all|none|weights");
 	expect_error("GPUPAGER_SHIM_STATS", "yes",
 		     "GPUPAGER_SHIM_STATS='yes': unknown value; accepted: 0|1");
 	expect_error("GPUPAGER_SHIM_STATS", "2",

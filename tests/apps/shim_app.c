@@ -12,9 +12,13 @@
  *
  *   shim_app MODEL.safetensors [--passes N] [--streams N] [--acts N]
  *            [--act-size BYTES] [--resolve link|dlsym|procaddr|procaddr-ptds]
- *            [--extra]
+ *            [--extra] [--write-weight T] [--after-pass1 replace|truncate]
  *
  * --extra passes kernel parameters in the packed `extra` buffer.
+ * --write-weight T overwrites tensor T (in offset order) on the device with
+ * a kernel before the first pass; the passes then expect its new bytes.
+ * --after-pass1 renames a different file over MODEL, or truncates MODEL in
+ * place, after the first pass (the bytes on the device must not change).
  * Exit status: 0 every checksum equal to the file's and every activation
  * intact; 1 a CUDA error (the call and the error's name on stderr); 2 bad
  * usage or model; 3 out of device memory; 4 wrong bytes (listed on stdout).
@@ -49,6 +53,8 @@ struct app {
 	const unsigned char *data; /* the file's data section */
 	uint64_t passes, n_streams, n_acts, act_size;
 	int extra;
+	int64_t write_weight;           /* -1: none */
+	const char *after_pass1, *path;
 	CUstream streams[MAX_STREAMS + 1]; /* the last one is the default stream */
 	CUdeviceptr *acts, results;
 	uint64_t *host_results, *staging;
@@ -61,7 +67,7 @@ static void usage_exit(const char *why)
 	fprintf(stderr,
 		"shim_app: %s\nusage: shim_app MODEL.safetensors [--passes N] [--streams N] "
 		"[--acts N] [--act-size BYTES] [--resolve link|dlsym|procaddr|procaddr-ptds] "
-		"[--extra]\n",
+		"[--extra] [--write-weight T] [--after-pass1 replace|truncate]\n",
 		why);
 	exit(2);
 }
@@ -194,6 +200,46 @@ static void run_pass(struct app *app, uint64_t pass)
 	       (unsigned long long)pass, good, n_t, (unsigned long long)bad_bytes);
 }
 
+/* A kernel overwrites tensor write_weight: a weight the app changed on the device. */
+static void write_weight(struct app *app)
+{
+	struct tensor *ts;
+	uint64_t *want;
+
+	if ((uint64_t)app->write_weight >= app->n_tensors)
+		usage_exit("--write-weight: no such tensor");
+	ts = &app->tensors[app->write_weight];
+	want = calloc(1, ts->len);
+	for (uint64_t i = 0; i < ts->len / 8; i++)
+		want[i] = shim_pattern(SHIM_GOLDEN, i);
+	launch(app, app->fill, 0, (uint64_t[]){ ts->dev, ts->len / 8, SHIM_GOLDEN }, 3);
+	CU(cuCtxSynchronize);
+	/* A last partial word keeps the file's bytes. */
+	memcpy((uint8_t *)want + ts->len / 8 * 8, app->data + ts->offset + ts->len / 8 * 8,
+	       ts->len % 8);
+	ts->sum = shim_sum(want, ts->len);
+	free(want);
+	printf("wrote tensor %s on the device\n", ts->name);
+}
+
+/* Rename another file over the model, or truncate it in place. */
+static void change_file(struct app *app)
+{
+	char tmp[4096];
+	int fd;
+
+	if (!strcmp(app->after_pass1, "truncate")) {
+		if (truncate(app->path, 8))
+			usage_exit("cannot truncate the model");
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.new", app->path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	/* Same size, other bytes: only the inode tells them apart. */
+	if (fd < 0 || ftruncate(fd, (off_t)app->map_size) || close(fd) || rename(tmp, app->path))
+		usage_exit("cannot replace the model");
+}
+
 static void parse_args(struct app *app, int argc, char **argv, const char **model,
 		       const char **resolve)
 {
@@ -221,6 +267,11 @@ static void parse_args(struct app *app, int argc, char **argv, const char **mode
 			app->act_size = parse_u64(val, 8, 1ull << 34, opt) / 8 * 8;
 		else if (strcmp(opt, "--resolve") == 0 && val)
 			*resolve = val;
+		else if (strcmp(opt, "--write-weight") == 0)
+			app->write_weight = (int64_t)parse_u64(val, 0, 1u << 30, opt);
+		else if (strcmp(opt, "--after-pass1") == 0 && val &&
+			 (!strcmp(val, "replace") || !strcmp(val, "truncate")))
+			app->after_pass1 = val;
 		else
 			usage_exit("unknown option or missing value");
 	}
@@ -230,12 +281,14 @@ static void parse_args(struct app *app, int argc, char **argv, const char **mode
 
 int main(int argc, char **argv)
 {
-	struct app app = { .passes = 3, .n_streams = 3, .n_acts = 4, .act_size = 2u << 20 };
+	struct app app = { .passes = 3, .n_streams = 3, .n_acts = 4, .act_size = 2u << 20,
+			   .write_weight = -1 };
 	const char *model = NULL, *resolve = "link";
 	uint64_t total = 0, bytes = 0, final_bad = 0;
 	CUmodule module;
 
 	parse_args(&app, argc, argv, &model, &resolve);
+	app.path = model;
 	load_model(&app, model);
 	if (shim_cuda_resolve(resolve))
 		return 2;
@@ -274,8 +327,13 @@ int main(int argc, char **argv)
 	       (unsigned long long)app.n_acts, (unsigned long long)app.act_size,
 	       (unsigned long long)(app.n_tensors + app.n_acts + 1), (unsigned long long)bytes);
 
-	for (uint64_t p = 1; p <= app.passes; p++)
+	if (app.write_weight >= 0)
+		write_weight(&app);
+	for (uint64_t p = 1; p <= app.passes; p++) {
 		run_pass(&app, p);
+		if (p == 1 && app.after_pass1)
+			change_file(&app);
+	}
 	for (uint64_t a = 0; a < app.n_acts; a++) {
 		CU(cuMemcpyDtoH_v2, app.staging, app.acts[a], app.act_size);
 		final_bad += shim_pattern_bad_bytes(app.staging, app.act_size / 8,

@@ -28,6 +28,8 @@ void shim_test_env(void)
 	setenv("GPUPAGER_CUDA_LIB", SHIM_TEST_SIM_DIR "/libcuda.so.1", 1);
 	setenv("GPUPAGER_VRAM_HEADROOM", "0", 1);
 	setenv("GPUPAGER_HOST_BUDGET", "256M", 1);
+	/* Tests of anonymous memory swap it; the weights tests choose their mode. */
+	setenv("GPUPAGER_SHIM_EVICT", "all", 1);
 }
 
 void shim_test_require_shim(void)
