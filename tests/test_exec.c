@@ -234,9 +234,9 @@ Test(exec, bad_options_exit_2_without_running_cmd)
 	expect_failure(RUNS("--policy", "fifo", "--", "sh", "-c"), 2,
 		       "gpupager exec: --policy: unknown policy 'fifo': expected auto, lru, clock "
 		       "or static");
-	expect_failure(RUNS("--evict", "weights", "--", "sh", "-c"), 2,
-		       "gpupager exec: GPUPAGER_SHIM_EVICT='weights': unknown value; accepted: "
-		       "all|none");
+	expect_failure(RUNS("--evict", "weight", "--", "sh", "-c"), 2,
+		       "gpupager exec: GPUPAGER_SHIM_EVICT='weight': unknown value; accepted: "
+		       "all|none|weights");
 	expect_failure(RUNS("--swap-blocks", "1", "--", "sh", "-c"), 2, "gpupager exec: unknown "
 		       "option");
 	expect_failure(RUNS("sh", "-c"), 2, "gpupager exec: '--' is required before CMD ('sh')");
@@ -298,7 +298,7 @@ Test(exec, help_documents_every_option_and_variable)
 {
 	static const char *const words[] = {
 		"--budget SIZE|PCT", "--host-budget SIZE|PCT", "--policy P", "--stats",
-		"--evict all|none", "-- CMD [ARGS...]", "GPUPAGER_VRAM_BUDGET",
+		"--evict weights|all|none", "-- CMD [ARGS...]", "GPUPAGER_VRAM_BUDGET",
 		"GPUPAGER_HOST_BUDGET", "GPUPAGER_POLICY", "GPUPAGER_SHIM_STATS=1",
 		"GPUPAGER_SHIM_EVICT", "LD_PRELOAD", SHIM_NAME, "126", "127",
 	};

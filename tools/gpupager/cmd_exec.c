@@ -22,7 +22,7 @@
 static void help(void)
 {
 	printf("usage: gpupager exec [--budget SIZE|PCT] [--host-budget SIZE|PCT] [--policy P]\n"
-	       "                     [--stats] [--evict all|none] -- CMD [ARGS...]\n\n"
+	       "                     [--stats] [--evict weights|all|none] -- CMD [ARGS...]\n\n"
 	       "Run CMD, an unmodified CUDA program, with the shim " PRELOAD_NAME "\n"
 	       "preloaded: its device allocations are served from the pager, evicted under\n"
 	       "the VRAM budget to the host tier and copied back before the GPU touches them\n"
@@ -38,7 +38,9 @@ static void help(void)
 	       "                          GPUPAGER_POLICY\n"
 	       "  --stats                 print the pager's one-line stats to stderr when CMD\n"
 	       "                          exits; sets GPUPAGER_SHIM_STATS=1\n"
-	       "  --evict all|none        what the shim may evict: all (any allocation,\n"
+	       "  --evict MODE            what the shim may evict: weights (the default:\n"
+	       "                          chunks copied from .safetensors files, dropped and\n"
+	       "                          re-read from them), all (also any other allocation,\n"
 	       "                          swapped to the host tier first) or none (allocations\n"
 	       "                          only counted, for apps that keep device pointers in\n"
 	       "                          device memory); sets GPUPAGER_SHIM_EVICT\n"
