@@ -101,7 +101,10 @@ void shim_backing_copy(struct shim_engine *e, CUdeviceptr dst, const void *src, 
 	const struct view *v;
 	uint64_t off;
 
-	if (!e || !n || dst < e->heap_base || dst - e->heap_base >= e->heap_size)
+	/* The heap holding dst, whichever device's context made the call. */
+	if (!e || dst < e->heap_base || dst - e->heap_base >= e->heap_size)
+		e = shim_engine_of(dst);
+	if (!e || !n)
 		return;
 	off = dst - e->heap_base;
 	if (n > e->heap_size - off)
