@@ -6,8 +6,11 @@
  * the heap: processes that never copy to a GPU pay nothing, and no libc
  * call is wrapped.  A mapping of a file whose name ends in .safetensors is
  * a view; the heap opens its own descriptor of the same inode at once, so
- * what it re-reads later cannot be a file renamed over the path.  Views
- * found are cached (one copy per tensor, tensors in few mappings).
+ * what it re-reads later cannot be a file renamed over the path.  Mappings
+ * found are cached, views and others alike (one copy per tensor, tensors
+ * in few mappings; a staging buffer reused every step).  A stale entry
+ * (the range unmapped and mapped again) can only be wrong in a way the
+ * device checksum before every drop catches: the chunk is then swapped.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,7 +33,7 @@ struct view {
 	struct gp_model *heap;          /* whose file handle: one heap per device */
 	uintptr_t start, end;
 	uint64_t file_off;              /* of start */
-	struct gp_heap_file *file;
+	struct gp_heap_file *file;      /* NULL: not a view */
 };
 
 static pthread_mutex_t views_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -53,11 +56,19 @@ static const struct view *cached(struct gp_model *heap, uintptr_t src, size_t n)
 	return NULL;
 }
 
-/* The file mapping [src, src + n) from /proc/self/maps, opened by the heap (views_lock held). */
+static struct view *remember(struct view v)
+{
+	struct view *slot = &views[n_views < MAX_VIEWS ? n_views++ : next_view++ % MAX_VIEWS];
+
+	*slot = v;
+	return slot;
+}
+
+/* The mapping holding [src, src + n), from /proc/self/maps; a view's file opened (views_lock held). */
 static const struct view *find_view(struct shim_engine *e, uintptr_t src, size_t n)
 {
 	char line[4352], path[4096];
-	const struct view *found = NULL;
+	struct view *found = NULL;
 	FILE *f = fopen("/proc/self/maps", "re");
 
 	while (f && !found && fgets(line, sizeof(line), f)) {
@@ -74,19 +85,18 @@ static const struct view *find_view(struct shim_engine *e, uintptr_t src, size_t
 			continue;
 		if (src < start || src >= end)
 			continue;
-		if (n > end - src || !ino || !is_weights_path(path))
+		if (n > end - src)
+			break;
+		found = remember((struct view){ e->heap, start, end, off, NULL });
+		if (!ino || !is_weights_path(path))
 			break;
 		/* The path must still name the mapped inode; a renamed-over file stays anonymous. */
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			break;
 		if (!fstat(fd, &st) && st.st_ino == ino &&
-		    !gp_heap_file_get(e->heap, fd, (uint64_t)st.st_dev, ino, &file)) {
-			struct view *v = &views[n_views < MAX_VIEWS ? n_views++ : next_view++ % MAX_VIEWS];
-
-			*v = (struct view){ e->heap, start, end, off, file };
-			found = v;
-		}
+		    !gp_heap_file_get(e->heap, fd, (uint64_t)st.st_dev, ino, &file))
+			found->file = file;
 		gp_clear_error();
 		close(fd);
 	}
@@ -117,7 +127,7 @@ void shim_backing_copy(struct shim_engine *e, CUdeviceptr dst, const void *src, 
 	v = cached(e->heap, s, n);
 	if (!v)
 		v = find_view(e, s, n);
-	if (v)
+	if (v && v->file)
 		gp_heap_note_file(e->heap, off, n, v->file, v->file_off + (s - v->start));
 	else
 		gp_heap_note_write(e->heap, off, n);
