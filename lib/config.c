@@ -111,8 +111,15 @@ static const struct var vars[] = {
 	    "the device's total memory plus the host budget (what VRAM and the host tier can "
 	    "hold)." },
 	  KIND_SIZE_AUTO, FIELD(shim_heap) },
-	{ { "GPUPAGER_SIM_VRAM", "size", "4G", "Simulated device: memory capacity." },
+	{ { "GPUPAGER_SIM_VRAM", "size", "4G",
+	    "Simulated device: memory capacity (of each device, unless GPUPAGER_SIM_DEVICES "
+	    "lists them)." },
 	  KIND_SIZE, FIELD(sim_vram) },
+	{ { "GPUPAGER_SIM_DEVICES", "N or SIZE[@NODE],SIZE[@NODE]...", "1",
+	    "Simulated devices: N (1 to 8) of GPUPAGER_SIM_VRAM each with no NUMA affinity, or "
+	    "one entry a device giving its memory and, after @, its host NUMA node "
+	    "(e.g. 4G,2G@1)." },
+	  KIND_STRING, FIELD(sim_devices) },
 	{ { "GPUPAGER_SIM_H2D_GBPS", "positive number (GB/s)", "25",
 	    "Simulated device: host-to-device copy bandwidth from pinned memory "
 	    "(pageable memory gets half)." },

@@ -50,6 +50,7 @@ struct gp_config {
 	/* Read by the simulated device (cuda/sim) only. */
 	uint64_t sim_vram;
 	double sim_h2d_gbps;
+	const char *sim_devices;    /* GPUPAGER_SIM_DEVICES, parsed by the simulator */
 	const char *sim_fail;       /* fault-injection spec, validated by the simulator */
 	/* Testing only: injected read faults (uring/io_fault.c) and their log. */
 	int io_fail_kind;           /* enum gp_io_fail_kind */

@@ -9,7 +9,7 @@
 
 #include "sim.h"
 
-CUresult sim_dev_alloc(size_t bytes, enum sim_resv_kind kind, struct sim_resv **out)
+CUresult sim_dev_alloc(size_t bytes, enum sim_resv_kind kind, int dev, struct sim_resv **out)
 {
 	size_t size = (bytes + SIM_GRANULARITY - 1) / SIM_GRANULARITY * SIM_GRANULARITY;
 	struct sim_phys *phys;
@@ -19,7 +19,7 @@ CUresult sim_dev_alloc(size_t bytes, enum sim_resv_kind kind, struct sim_resv **
 	if (!bytes || size < bytes)
 		return sim_error(CUDA_ERROR_INVALID_VALUE, "cannot allocate %zu bytes", bytes);
 	sim_vm_lock();
-	err = sim_phys_create(size, &phys);
+	err = sim_phys_create(size, dev, &phys);
 	if (err)
 		goto unlock;
 	err = sim_resv_create(size, SIM_GRANULARITY, 0, kind, &resv);
@@ -32,6 +32,7 @@ CUresult sim_dev_alloc(size_t bytes, enum sim_resv_kind kind, struct sim_resv **
 	if (err)
 		goto unmap;
 	resv->bytes = bytes;
+	resv->device = dev;
 	/* The mapping holds the memory from here on. */
 	phys->handle_live = false;
 	sim_phys_put(phys);
@@ -97,7 +98,7 @@ CUresult cuMemAlloc_v2(CUdeviceptr *dptr, size_t bytesize)
 		return err;
 	if (!dptr)
 		return CUDA_ERROR_INVALID_VALUE;
-	err = sim_dev_alloc(bytesize, SIM_RESV_ALLOC, &resv);
+	err = sim_dev_alloc(bytesize, SIM_RESV_ALLOC, sim_current_device(), &resv);
 	if (err)
 		return err;
 	*dptr = (CUdeviceptr)resv->base;
@@ -131,7 +132,7 @@ CUresult cuMemAllocPitch_v2(CUdeviceptr *dptr, size_t *ppitch, size_t width, siz
 	if (height > SIZE_MAX / pitch)
 		return sim_error(CUDA_ERROR_INVALID_VALUE,
 				 "cuMemAllocPitch: %zu rows of %zu bytes", height, pitch);
-	err = sim_dev_alloc(pitch * height, SIM_RESV_ALLOC, &resv);
+	err = sim_dev_alloc(pitch * height, SIM_RESV_ALLOC, sim_current_device(), &resv);
 	if (err)
 		return err;
 	*dptr = (CUdeviceptr)resv->base;
@@ -157,16 +158,17 @@ CUresult cuMemGetInfo_v2(size_t *free_bytes, size_t *total_bytes)
 		return err;
 	if (!free_bytes || !total_bytes)
 		return CUDA_ERROR_INVALID_VALUE;
+	/* The current context's device, as the driver answers. */
 	sim_vm_lock();
-	sim_physmem_usage(&used, &capacity);
+	sim_physmem_usage(sim_current_device(), &used, &capacity);
 	sim_vm_unlock();
 	*free_bytes = capacity - used;
 	*total_bytes = capacity;
 	return CUDA_SUCCESS;
 }
 
-/* The allocation (cuMemAlloc, managed) or mapping (VMM) that holds ptr. */
-static CUresult device_range(uintptr_t ptr, uintptr_t *base, size_t *size)
+/* The allocation (cuMemAlloc, managed) or mapping (VMM) that holds ptr, and its device. */
+static CUresult device_range(uintptr_t ptr, uintptr_t *base, size_t *size, int *dev)
 {
 	struct sim_dev_range where;
 	CUresult err;
@@ -176,9 +178,11 @@ static CUresult device_range(uintptr_t ptr, uintptr_t *base, size_t *size)
 	if (!err && where.resv->kind == SIM_RESV_VMM) {
 		*base = where.mapping->va;
 		*size = where.mapping->size;
+		*dev = where.mapping->phys->device;
 	} else if (!err) {
 		*base = where.resv->base;
 		*size = where.resv->bytes;
+		*dev = where.resv->device;
 		if (ptr - *base >= *size)
 			err = CUDA_ERROR_INVALID_VALUE;
 	}
@@ -191,10 +195,11 @@ CUresult cuMemGetAddressRange_v2(CUdeviceptr *pbase, size_t *psize, CUdeviceptr 
 	CUresult err = sim_enter("cuMemGetAddressRange", SIM_NEED_CTX);
 	uintptr_t base;
 	size_t size;
+	int dev;
 
 	if (err)
 		return err;
-	if (device_range((uintptr_t)dptr, &base, &size))
+	if (device_range((uintptr_t)dptr, &base, &size, &dev))
 		return sim_error(CUDA_ERROR_NOT_FOUND,
 				 "cuMemGetAddressRange: %#llx is not in a device allocation", dptr);
 	if (pbase)
@@ -210,6 +215,7 @@ struct pointer_info {
 	bool managed;
 	uintptr_t base;
 	size_t size;
+	int device;
 };
 
 static CUresult pointer_info(uintptr_t ptr, struct pointer_info *info)
@@ -219,13 +225,14 @@ static CUresult pointer_info(uintptr_t ptr, struct pointer_info *info)
 	if (!sim_vspace_contains(ptr)) {
 		info->type = CU_MEMORYTYPE_HOST;
 		info->managed = false;
+		info->device = 0;       /* page-locked memory is the primary context's of device 0 */
 		if (sim_host_find((void *)ptr, &info->base, &info->size))
 			return CUDA_SUCCESS;
 		return sim_error(CUDA_ERROR_INVALID_VALUE,
 				 "cuPointerGetAttribute: %#lx is neither device nor page-locked memory",
 				 (unsigned long)ptr);
 	}
-	if (device_range(ptr, &info->base, &info->size))
+	if (device_range(ptr, &info->base, &info->size, &info->device))
 		return sim_error(CUDA_ERROR_INVALID_VALUE,
 				 "cuPointerGetAttribute: device address %#lx is not mapped",
 				 (unsigned long)ptr);
@@ -249,7 +256,7 @@ static CUresult write_attribute(void *data, CUpointer_attribute attribute,
 
 	switch (attribute) {
 	case CU_POINTER_ATTRIBUTE_CONTEXT:
-		*(CUcontext *)data = info ? sim_primary_context() : NULL;
+		*(CUcontext *)data = info ? sim_primary_context(info->device) : NULL;
 		return CUDA_SUCCESS;
 	case CU_POINTER_ATTRIBUTE_MEMORY_TYPE:
 		*(unsigned int *)data = info ? info->type : 0;
@@ -269,7 +276,7 @@ static CUresult write_attribute(void *data, CUpointer_attribute attribute,
 		*(bool *)data = info && info->managed;
 		return CUDA_SUCCESS;
 	case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL:
-		*(int *)data = 0;
+		*(int *)data = info ? info->device : 0;
 		return CUDA_SUCCESS;
 	case CU_POINTER_ATTRIBUTE_RANGE_START_ADDR:
 		*(CUdeviceptr *)data = info ? (CUdeviceptr)info->base : 0;

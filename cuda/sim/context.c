@@ -1,6 +1,6 @@
 /*
- * context.c - the primary context of device 0 and each thread's stack of
- * current contexts.  Calls that need a context fail with
+ * context.c - the primary context of each device and each thread's stack
+ * of current contexts.  Calls that need a context fail with
  * CUDA_ERROR_INVALID_CONTEXT on a thread that has not made one current, as
  * with a real driver.
  */
@@ -11,26 +11,83 @@ struct CUctx_st {
 	int refs; /* primary-context retains */
 };
 
-static struct CUctx_st primary;
+static struct CUctx_st primaries[SIM_MAX_DEVICES];
+
 /*
- * The thread's context stack.  The primary context is the only one, so
- * the stack is that context depth times over, and the current context is
- * its top: the primary one, or none when the stack is empty.
+ * The thread's context stack, run-length coded: runs[i] is pushed count[i]
+ * times in a row, so pushing one context again and again (the common use)
+ * never fills it.  The current context is the top run's.
  */
-static __thread unsigned int depth;
+#define SIM_CTX_RUNS 64
+struct ctx_stack {
+	CUcontext ctx[SIM_CTX_RUNS];
+	unsigned int count[SIM_CTX_RUNS];
+	unsigned int runs;
+};
+static __thread struct ctx_stack stack;
+
+static CUcontext top(void)
+{
+	return stack.runs ? stack.ctx[stack.runs - 1] : NULL;
+}
+
+static CUresult push(CUcontext ctx)
+{
+	if (stack.runs && stack.ctx[stack.runs - 1] == ctx) {
+		stack.count[stack.runs - 1]++;
+		return CUDA_SUCCESS;
+	}
+	if (stack.runs == SIM_CTX_RUNS)
+		return sim_error(CUDA_ERROR_OUT_OF_MEMORY,
+				 "cuCtxPushCurrent: more than %d alternations on the context stack",
+				 SIM_CTX_RUNS);
+	stack.ctx[stack.runs] = ctx;
+	stack.count[stack.runs++] = 1;
+	return CUDA_SUCCESS;
+}
+
+static void pop(void)
+{
+	if (--stack.count[stack.runs - 1] == 0)
+		stack.runs--;
+}
+
+/* A primary context's device is its index. */
+static int device_of(CUcontext ctx)
+{
+	return (int)(ctx - primaries);
+}
+
+/* ctx if it is one of the primary contexts, else NULL. */
+static struct CUctx_st *known(CUcontext ctx)
+{
+	for (int d = 0; d < sim_device_count(); d++)
+		if (ctx == &primaries[d])
+			return ctx;
+	return NULL;
+}
 
 CUresult sim_context_check(void)
 {
-	if (!depth)
+	CUcontext ctx = top();
+
+	if (!ctx)
 		return CUDA_ERROR_INVALID_CONTEXT;
-	if (__atomic_load_n(&primary.refs, __ATOMIC_ACQUIRE) == 0)
+	if (__atomic_load_n(&ctx->refs, __ATOMIC_ACQUIRE) == 0)
 		return CUDA_ERROR_CONTEXT_IS_DESTROYED;
 	return CUDA_SUCCESS;
 }
 
-CUcontext sim_primary_context(void)
+CUcontext sim_primary_context(int dev)
 {
-	return &primary;
+	return &primaries[dev];
+}
+
+int sim_current_device(void)
+{
+	CUcontext ctx = top();
+
+	return ctx ? device_of(ctx) : 0;
 }
 
 CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
@@ -44,8 +101,8 @@ CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
 	err = sim_check_device(dev, "cuDevicePrimaryCtxRetain");
 	if (err)
 		return err;
-	__atomic_add_fetch(&primary.refs, 1, __ATOMIC_ACQ_REL);
-	*pctx = &primary;
+	__atomic_add_fetch(&primaries[dev].refs, 1, __ATOMIC_ACQ_REL);
+	*pctx = &primaries[dev];
 	return CUDA_SUCCESS;
 }
 
@@ -63,12 +120,12 @@ CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
 	err = sim_check_device(dev, "cuDevicePrimaryCtxRelease");
 	if (err)
 		return err;
-	refs = __atomic_load_n(&primary.refs, __ATOMIC_ACQUIRE);
+	refs = __atomic_load_n(&primaries[dev].refs, __ATOMIC_ACQUIRE);
 	do {
 		if (refs == 0)
 			return sim_error(CUDA_ERROR_INVALID_CONTEXT,
 					 "cuDevicePrimaryCtxRelease: primary context not retained");
-	} while (!__atomic_compare_exchange_n(&primary.refs, &refs, refs - 1, false,
+	} while (!__atomic_compare_exchange_n(&primaries[dev].refs, &refs, refs - 1, false,
 					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
 	return CUDA_SUCCESS;
 }
@@ -80,14 +137,13 @@ CUresult cuCtxSetCurrent(CUcontext ctx)
 
 	if (err)
 		return err;
-	if (ctx && ctx != &primary)
+	if (ctx && !known(ctx))
 		return sim_error(CUDA_ERROR_INVALID_CONTEXT, "cuCtxSetCurrent: unknown context %p",
 				 (void *)ctx);
-	if (!ctx && depth)
-		depth--;
-	else if (ctx && !depth)
-		depth = 1;
-	return CUDA_SUCCESS;
+	if (!stack.runs)
+		return ctx ? push(ctx) : CUDA_SUCCESS;
+	pop();
+	return ctx ? push(ctx) : CUDA_SUCCESS;
 }
 
 CUresult cuCtxGetCurrent(CUcontext *pctx)
@@ -98,7 +154,7 @@ CUresult cuCtxGetCurrent(CUcontext *pctx)
 		return err;
 	if (!pctx)
 		return CUDA_ERROR_INVALID_VALUE;
-	*pctx = depth ? &primary : NULL;
+	*pctx = top();
 	return CUDA_SUCCESS;
 }
 
@@ -108,11 +164,10 @@ CUresult cuCtxPushCurrent_v2(CUcontext ctx)
 
 	if (err)
 		return err;
-	if (ctx != &primary)
+	if (!known(ctx))
 		return sim_error(CUDA_ERROR_INVALID_CONTEXT, "cuCtxPushCurrent: unknown context %p",
 				 (void *)ctx);
-	depth++;
-	return CUDA_SUCCESS;
+	return push(ctx);
 }
 
 /* pctx may be NULL: the popped context is then not returned. */
@@ -122,12 +177,12 @@ CUresult cuCtxPopCurrent_v2(CUcontext *pctx)
 
 	if (err)
 		return err;
-	if (!depth)
+	if (!stack.runs)
 		return sim_error(CUDA_ERROR_INVALID_CONTEXT,
 				 "cuCtxPopCurrent: no current context on this thread");
 	if (pctx)
-		*pctx = &primary;
-	depth--;
+		*pctx = top();
+	pop();
 	return CUDA_SUCCESS;
 }
 
@@ -139,7 +194,7 @@ CUresult cuCtxGetDevice(CUdevice *device)
 		return err;
 	if (!device)
 		return CUDA_ERROR_INVALID_VALUE;
-	*device = 0;
+	*device = device_of(top());
 	return CUDA_SUCCESS;
 }
 
@@ -153,12 +208,30 @@ CUresult cuCtxGetDevice_v2(CUdevice *device, CUcontext ctx)
 	err = sim_enter("cuCtxGetDevice", SIM_NEED_INIT);
 	if (err)
 		return err;
-	if (ctx != &primary)
+	if (!known(ctx))
 		return sim_error(CUDA_ERROR_INVALID_CONTEXT, "cuCtxGetDevice: unknown context %p",
 				 (void *)ctx);
 	if (!device)
 		return CUDA_ERROR_INVALID_VALUE;
-	*device = 0;
+	*device = device_of(ctx);
+	return CUDA_SUCCESS;
+}
+
+/*
+ * The device supports no stream priorities
+ * (CU_DEVICE_ATTRIBUTE_STREAM_PRIORITIES_SUPPORTED is 0): as the driver
+ * documents for such a device, both ends of the range are 0.
+ */
+CUresult cuCtxGetStreamPriorityRange(int *least, int *greatest)
+{
+	CUresult err = sim_enter("cuCtxGetStreamPriorityRange", SIM_NEED_CTX);
+
+	if (err)
+		return err;
+	if (least)
+		*least = 0;
+	if (greatest)
+		*greatest = 0;
 	return CUDA_SUCCESS;
 }
 
@@ -190,10 +263,10 @@ CUresult cuCtxSynchronize_v2(CUcontext ctx)
 	err = sim_enter("cuCtxSynchronize", SIM_NEED_INIT);
 	if (err)
 		return err;
-	if (ctx != &primary)
+	if (!known(ctx))
 		return sim_error(CUDA_ERROR_INVALID_CONTEXT, "cuCtxSynchronize: unknown context %p",
 				 (void *)ctx);
-	if (__atomic_load_n(&primary.refs, __ATOMIC_ACQUIRE) == 0)
+	if (__atomic_load_n(&ctx->refs, __ATOMIC_ACQUIRE) == 0)
 		return CUDA_ERROR_CONTEXT_IS_DESTROYED;
 	return synchronize();
 }

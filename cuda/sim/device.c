@@ -1,12 +1,26 @@
 /*
- * device.c - device 0 and its attributes.  The simulator never passes for
- * a GPU: its name says it is simulated, and its PCI address is 0000:00:00.0
- * (on most hosts the host bridge, never a GPU), with no NUMA affinity.
+ * device.c - the devices (GPUPAGER_SIM_DEVICES) and their attributes.  The
+ * simulator never passes for a GPU: its name says it is simulated, and
+ * device d's PCI address is 0000:00:<d>.0 (device 0 at 0000:00:00.0, on
+ * most hosts the host bridge, never a GPU).  Each device has its own
+ * capacity and host NUMA node (none unless given).
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "gpupager.h"
+#include "log.h"
 #include "sim.h"
+
+struct sim_device {
+	uint64_t capacity;
+	int numa_node;          /* CU_DEVICE_ATTRIBUTE_HOST_NUMA_ID; -1: none closer */
+};
+
+static struct sim_device devices[SIM_MAX_DEVICES];
+static int n_devices = 1;
 
 struct attribute {
 	CUdevice_attribute attribute;
@@ -37,7 +51,6 @@ static const struct attribute attributes[] = {
 	{ CU_DEVICE_ATTRIBUTE_CONCURRENT_KERNELS, 1 },
 	{ CU_DEVICE_ATTRIBUTE_ECC_ENABLED, 0 },
 	{ CU_DEVICE_ATTRIBUTE_PCI_BUS_ID, 0 },
-	{ CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID, 0 },
 	{ CU_DEVICE_ATTRIBUTE_PCI_DOMAIN_ID, 0 },
 	{ CU_DEVICE_ATTRIBUTE_TCC_DRIVER, 0 },
 	{ CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_MULTIPROCESSOR, 2048 },
@@ -68,15 +81,82 @@ static const struct attribute attributes[] = {
 	{ CU_DEVICE_ATTRIBUTE_GPU_DIRECT_RDMA_SUPPORTED, 0 },
 	{ CU_DEVICE_ATTRIBUTE_NUMA_CONFIG, CU_DEVICE_NUMA_CONFIG_NONE },
 	{ CU_DEVICE_ATTRIBUTE_MPS_ENABLED, 0 },
-	/* No host NUMA node is closer than another. */
-	{ CU_DEVICE_ATTRIBUTE_HOST_NUMA_ID, -1 },
+	/* FP32 to FP64 throughput of a data-centre GPU (67 and 34 TFLOP/s on an H100). */
+	{ CU_DEVICE_ATTRIBUTE_SINGLE_TO_DOUBLE_PRECISION_PERF_RATIO, 2 },
 };
+
+/* One entry of GPUPAGER_SIM_DEVICES's list form: SIZE or SIZE@NODE. */
+static int parse_entry(char *text, uint64_t default_vram, struct sim_device *d)
+{
+	char *at = strchr(text, '@'), *end;
+	long node;
+
+	d->capacity = default_vram;
+	d->numa_node = -1;
+	if (at) {
+		*at = '\0';
+		errno = 0;
+		node = strtol(at + 1, &end, 10);
+		if (errno || *end || end == at + 1 || node < 0 || node > 4095)
+			return -1;
+		d->numa_node = (int)node;
+	}
+	return gp_parse_size(text, &d->capacity) || !d->capacity ? -1 : 0;
+}
+
+/* N (N devices of GPUPAGER_SIM_VRAM) or SIZE[@NODE],SIZE[@NODE]...: one entry a device. */
+CUresult sim_devices_setup(const struct gp_config *cfg)
+{
+	const char *spec = cfg->sim_devices ? cfg->sim_devices : "1";
+	char copy[512], *entry, *next;
+	size_t digits = strspn(spec, "0123456789");
+
+	if (spec[0] && !spec[digits]) {
+		long n = strtol(spec, NULL, 10);
+
+		if (n < 1 || n > SIM_MAX_DEVICES)
+			goto bad;
+		n_devices = (int)n;
+		for (int i = 0; i < n_devices; i++)
+			devices[i] = (struct sim_device){ cfg->sim_vram, -1 };
+		return CUDA_SUCCESS;
+	}
+	if (strlen(spec) >= sizeof(copy))
+		goto bad;
+	strcpy(copy, spec);
+	n_devices = 0;
+	/* Every entry counts: an empty one ("4G,,2G", "4G,") is an error, not skipped. */
+	for (entry = copy; entry; entry = next) {
+		next = strchr(entry, ',');
+		if (next)
+			*next++ = '\0';
+		if (n_devices == SIM_MAX_DEVICES ||
+		    parse_entry(entry, cfg->sim_vram, &devices[n_devices]))
+			goto bad;
+		n_devices++;
+	}
+	return CUDA_SUCCESS;
+bad:
+	gp_log_error("GPUPAGER_SIM_DEVICES=%s: expected a count from 1 to %d, or one SIZE[@NODE] "
+		     "a device, comma-separated (e.g. 4G,2G@1)", spec, SIM_MAX_DEVICES);
+	return CUDA_ERROR_INVALID_VALUE;
+}
+
+int sim_device_count(void)
+{
+	return n_devices;
+}
+
+uint64_t sim_device_capacity(int dev)
+{
+	return devices[dev].capacity;
+}
 
 CUresult sim_check_device(CUdevice dev, const char *func)
 {
-	if (dev != 0)
-		return sim_error(CUDA_ERROR_INVALID_DEVICE, "%s: device %d does not exist (only 0)",
-				 func, dev);
+	if (dev < 0 || dev >= n_devices)
+		return sim_error(CUDA_ERROR_INVALID_DEVICE,
+				 "%s: device %d does not exist (there are %d)", func, dev, n_devices);
 	return CUDA_SUCCESS;
 }
 
@@ -88,7 +168,7 @@ CUresult cuDeviceGetCount(int *count)
 		return err;
 	if (!count)
 		return CUDA_ERROR_INVALID_VALUE;
-	*count = 1;
+	*count = n_devices;
 	return CUDA_SUCCESS;
 }
 
@@ -103,7 +183,7 @@ CUresult cuDeviceGet(CUdevice *device, int ordinal)
 	err = sim_check_device(ordinal, "cuDeviceGet");
 	if (err)
 		return err;
-	*device = 0;
+	*device = ordinal;
 	return CUDA_SUCCESS;
 }
 
@@ -130,12 +210,39 @@ CUresult cuDeviceGetName(char *name, int len, CUdevice dev)
 CUresult cuDeviceGetPCIBusId(char *bus_id, int len, CUdevice dev)
 {
 	CUresult err = sim_enter("cuDeviceGetPCIBusId", SIM_NEED_INIT);
+	char text[16];
 
 	if (!err)
 		err = sim_check_device(dev, "cuDeviceGetPCIBusId");
 	if (err)
 		return err;
-	return copy_text(bus_id, len, SIM_PCI_BUS_ID);
+	/* domain:bus:device.function, the device number being the ordinal. */
+	snprintf(text, sizeof(text), "0000:00:%02x.0", (unsigned)dev);
+	return copy_text(bus_id, len, text);
+}
+
+/* 16 bytes naming the device: "gpupager-sim" and the ordinal, stable from run to run. */
+CUresult cuDeviceGetUuid_v2(CUuuid *uuid, CUdevice dev)
+{
+	CUresult err = sim_enter("cuDeviceGetUuid", SIM_NEED_INIT);
+	static const char tag[12] = "gpupager-sim";
+
+	if (!err)
+		err = sim_check_device(dev, "cuDeviceGetUuid");
+	if (err)
+		return err;
+	if (!uuid)
+		return CUDA_ERROR_INVALID_VALUE;
+	memset(uuid->bytes, 0, sizeof(uuid->bytes));
+	memcpy(uuid->bytes, tag, sizeof(tag));
+	uuid->bytes[15] = (char)dev;
+	return CUDA_SUCCESS;
+}
+
+/* The CUDA 9.2 form; with no MIG instances it answers as the current one. */
+CUresult sim_device_get_uuid_v9020(CUuuid *uuid, CUdevice dev)
+{
+	return cuDeviceGetUuid_v2(uuid, dev);
 }
 
 CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
@@ -150,7 +257,7 @@ CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
 	if (!bytes)
 		return CUDA_ERROR_INVALID_VALUE;
 	sim_vm_lock();
-	sim_physmem_usage(&used, &capacity);
+	sim_physmem_usage(dev, &used, &capacity);
 	sim_vm_unlock();
 	*bytes = capacity;
 	return CUDA_SUCCESS;
@@ -166,6 +273,17 @@ CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attribute, CUdevice
 		return err;
 	if (!value)
 		return CUDA_ERROR_INVALID_VALUE;
+	/* The attributes that differ from device to device. */
+	switch (attribute) {
+	case CU_DEVICE_ATTRIBUTE_PCI_DEVICE_ID:
+		*value = dev;
+		return CUDA_SUCCESS;
+	case CU_DEVICE_ATTRIBUTE_HOST_NUMA_ID:
+		*value = devices[dev].numa_node;
+		return CUDA_SUCCESS;
+	default:
+		break;
+	}
 	for (size_t i = 0; i < sizeof(attributes) / sizeof(attributes[0]); i++) {
 		if (attributes[i].attribute == attribute) {
 			*value = attributes[i].value;

@@ -27,14 +27,19 @@ static CUresult setup(void)
 	err = sim_fault_setup(config->sim_fail, SIM_FAULT_SEED);
 	if (err)
 		return err;
-	err = sim_physmem_init(config->sim_vram);
+	err = sim_devices_setup(config);
+	if (err)
+		return err;
+	err = sim_physmem_init();
 	if (err)
 		return err;
 	err = sim_vspace_init();
 	if (err)
 		return err;
-	gp_log_info("simulated device (no GPU): %llu MiB of memory, %.1f GB/s host-to-device",
-		    (unsigned long long)(config->sim_vram >> 20), config->sim_h2d_gbps);
+	for (int d = 0; d < sim_device_count(); d++)
+		gp_log_info("simulated device %d (no GPU): %llu MiB of memory, %.1f GB/s "
+			    "host-to-device", d, (unsigned long long)(sim_device_capacity(d) >> 20),
+			    config->sim_h2d_gbps);
 	return CUDA_SUCCESS;
 }
 

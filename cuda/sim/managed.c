@@ -51,7 +51,7 @@ CUresult cuMemAllocManaged(CUdeviceptr *dptr, size_t bytesize, unsigned int flag
 	if (!dptr || (flags != CU_MEM_ATTACH_GLOBAL && flags != CU_MEM_ATTACH_HOST))
 		return sim_error(CUDA_ERROR_INVALID_VALUE, "cuMemAllocManaged: bad flags %#x",
 				 flags);
-	err = sim_dev_alloc(bytesize, SIM_RESV_MANAGED, &resv);
+	err = sim_dev_alloc(bytesize, SIM_RESV_MANAGED, sim_current_device(), &resv);
 	if (err)
 		return err;
 	n = resv->size / SIM_GRANULARITY;

@@ -4,8 +4,10 @@
  * address and mapped at another keeps its contents, as on a GPU.  Freed
  * slices are hole-punched, so host RAM use follows simulated VRAM use.
  *
- * Capacity (GPUPAGER_SIM_VRAM) is shared by cuMemCreate, cuMemAlloc and
- * cuMemAllocManaged.  Callers hold sim_vm_lock.
+ * Every device's memory is a slice of the one memfd; each device has its
+ * own capacity (GPUPAGER_SIM_VRAM, or its entry of GPUPAGER_SIM_DEVICES),
+ * shared by cuMemCreate, cuMemAlloc and cuMemAllocManaged on it.  Callers
+ * hold sim_vm_lock.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -23,8 +25,8 @@ static int memfd = -1;
 /* Address space mirroring the memfd, where unmapped chunks' mappings are parked. */
 static uintptr_t park_base;
 static struct sim_extents slices;
-static uint64_t capacity;
-static uint64_t used;
+static uint64_t capacity[SIM_MAX_DEVICES], total_capacity;
+static uint64_t used[SIM_MAX_DEVICES];
 /* Handle table: a handle is (generation << 32) | (slot + 1). */
 static struct sim_phys **slots;
 static uint32_t n_slots;
@@ -33,7 +35,7 @@ static uint32_t next_generation = 1;
 /* Granule-aligned, so parked mappings move whole page tables (see vspace.c). */
 static CUresult park_init(void)
 {
-	size_t size = capacity * SIM_PHYS_FILE_FACTOR;
+	size_t size = total_capacity * SIM_PHYS_FILE_FACTOR;
 	void *p = mmap(NULL, size + SIM_GRANULARITY, PROT_NONE,
 		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
@@ -50,21 +52,26 @@ void *sim_phys_park_addr(const struct sim_phys *phys)
 	return (void *)(park_base + phys->offset);
 }
 
-CUresult sim_physmem_init(uint64_t bytes)
+CUresult sim_physmem_init(void)
 {
-	capacity = bytes / SIM_GRANULARITY * SIM_GRANULARITY;
-	if (capacity == 0) {
-		gp_log_error("GPUPAGER_SIM_VRAM=%llu: the simulated device needs at least 2M",
-			     (unsigned long long)bytes);
-		return CUDA_ERROR_INVALID_VALUE;
+	for (int d = 0; d < sim_device_count(); d++) {
+		uint64_t bytes = sim_device_capacity(d);
+
+		capacity[d] = bytes / SIM_GRANULARITY * SIM_GRANULARITY;
+		if (capacity[d] == 0) {
+			gp_log_error("simulated device %d: %llu bytes of memory; it needs at least 2M",
+				     d, (unsigned long long)bytes);
+			return CUDA_ERROR_INVALID_VALUE;
+		}
+		total_capacity += capacity[d];
 	}
 	memfd = memfd_create("gpupager-sim-vram", MFD_CLOEXEC);
 	if (memfd < 0) {
 		gp_log_error("simulated device: memfd_create: %m");
 		return CUDA_ERROR_OPERATING_SYSTEM;
 	}
-	if (ftruncate(memfd, (off_t)(capacity * SIM_PHYS_FILE_FACTOR)) ||
-	    sim_extents_init(&slices, 0, capacity * SIM_PHYS_FILE_FACTOR)) {
+	if (ftruncate(memfd, (off_t)(total_capacity * SIM_PHYS_FILE_FACTOR)) ||
+	    sim_extents_init(&slices, 0, total_capacity * SIM_PHYS_FILE_FACTOR)) {
 		gp_log_error("simulated device: cannot size the VRAM file: %m");
 		close(memfd);
 		memfd = -1;
@@ -78,10 +85,17 @@ int sim_physmem_fd(void)
 	return memfd;
 }
 
-void sim_physmem_usage(size_t *used_bytes, size_t *capacity_bytes)
+void sim_physmem_usage(int dev, size_t *used_bytes, size_t *capacity_bytes)
 {
-	*used_bytes = used;
-	*capacity_bytes = capacity;
+	if (dev >= 0) {
+		*used_bytes = used[dev];
+		*capacity_bytes = capacity[dev];
+		return;
+	}
+	*used_bytes = 0;
+	for (int d = 0; d < sim_device_count(); d++)
+		*used_bytes += used[d];
+	*capacity_bytes = total_capacity;
 }
 
 static int take_slot(struct sim_phys *phys)
@@ -107,16 +121,16 @@ static int take_slot(struct sim_phys *phys)
 	return 0;
 }
 
-CUresult sim_phys_create(size_t size, struct sim_phys **out)
+CUresult sim_phys_create(size_t size, int dev, struct sim_phys **out)
 {
 	struct sim_phys *phys;
 	uint64_t offset;
 
-	if (size > capacity - used)
+	if (size > capacity[dev] - used[dev])
 		return sim_error(CUDA_ERROR_OUT_OF_MEMORY,
-				 "out of device memory: %zu bytes asked, %llu of %llu free", size,
-				 (unsigned long long)(capacity - used),
-				 (unsigned long long)capacity);
+				 "out of memory on device %d: %zu bytes asked, %llu of %llu free",
+				 dev, size, (unsigned long long)(capacity[dev] - used[dev]),
+				 (unsigned long long)capacity[dev]);
 	phys = calloc(1, sizeof(*phys));
 	if (!phys)
 		return CUDA_ERROR_OUT_OF_MEMORY;
@@ -131,7 +145,8 @@ CUresult sim_phys_create(size_t size, struct sim_phys **out)
 	phys->refs = 1;
 	phys->handle_live = true;
 	phys->generation = next_generation++;
-	used += size;
+	phys->device = dev;
+	used[dev] += size;
 	*out = phys;
 	return CUDA_SUCCESS;
 fail:
@@ -149,7 +164,7 @@ void sim_phys_put(struct sim_phys *phys)
 		      (off_t)phys->size))
 		gp_log_warn("simulated device: cannot release VRAM pages: %m");
 	sim_extents_free(&slices, phys->offset, phys->size);
-	used -= phys->size;
+	used[phys->device] -= phys->size;
 	slots[phys->slot] = NULL;
 	free(phys);
 }

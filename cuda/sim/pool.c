@@ -20,7 +20,8 @@ struct CUmemPoolHandle_st {
 	int unused;
 };
 
-static struct CUmemPoolHandle_st default_pool;
+/* Each device's default pool. */
+static struct CUmemPoolHandle_st default_pools[SIM_MAX_DEVICES];
 
 struct free_op {
 	struct sim_op op;
@@ -37,8 +38,17 @@ CUresult cuDeviceGetDefaultMemPool(CUmemoryPool *pool, CUdevice dev)
 		return err;
 	if (!pool)
 		return CUDA_ERROR_INVALID_VALUE;
-	*pool = &default_pool;
+	*pool = &default_pools[dev];
 	return CUDA_SUCCESS;
+}
+
+/* The device whose default pool pool is; -1 if it is none. */
+static int pool_device(CUmemoryPool pool)
+{
+	for (int d = 0; d < sim_device_count(); d++)
+		if (pool == &default_pools[d])
+			return d;
+	return -1;
 }
 
 static CUresult alloc_async(const char *func, CUdeviceptr *dptr, size_t bytesize,
@@ -47,6 +57,7 @@ static CUresult alloc_async(const char *func, CUdeviceptr *dptr, size_t bytesize
 	CUresult err = sim_enter(func, SIM_NEED_CTX);
 	struct sim_resv *resv;
 	CUstream s;
+	int dev;
 
 	if (!err)
 		err = sim_stream_get(hstream, &s);
@@ -54,10 +65,11 @@ static CUresult alloc_async(const char *func, CUdeviceptr *dptr, size_t bytesize
 		return err;
 	if (!dptr)
 		return CUDA_ERROR_INVALID_VALUE;
-	if (pool != &default_pool)
+	dev = pool_device(pool);
+	if (dev < 0)
 		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: %p is not a memory pool", func,
 				 (void *)pool);
-	err = sim_dev_alloc(bytesize, SIM_RESV_ALLOC, &resv);
+	err = sim_dev_alloc(bytesize, SIM_RESV_ALLOC, dev, &resv);
 	if (err)
 		return err;
 	*dptr = (CUdeviceptr)resv->base;
@@ -66,7 +78,8 @@ static CUresult alloc_async(const char *func, CUdeviceptr *dptr, size_t bytesize
 
 CUresult cuMemAllocAsync(CUdeviceptr *dptr, size_t bytesize, CUstream hstream)
 {
-	return alloc_async("cuMemAllocAsync", dptr, bytesize, &default_pool, hstream);
+	return alloc_async("cuMemAllocAsync", dptr, bytesize,
+			   &default_pools[sim_current_device()], hstream);
 }
 
 CUresult cuMemAllocFromPoolAsync(CUdeviceptr *dptr, size_t bytesize, CUmemoryPool pool,

@@ -34,7 +34,8 @@
 #define SIM_TEXTURE_PITCH_ALIGNMENT 32u
 #define SIM_MAX_PITCH 0x7fffffffu
 #define SIM_DEVICE_NAME "gpupager simulated device (no GPU)"
-#define SIM_PCI_BUS_ID "0000:00:00.0"
+/* GPUPAGER_SIM_DEVICES may present up to this many devices. */
+#define SIM_MAX_DEVICES 8
 
 /* ---------------------------------------------------------- init.c */
 
@@ -66,14 +67,25 @@ CUresult sim_sticky_error(void);
 
 /* -------------------------------------------------------- device.c */
 
-/* 0 for device 0, the only one; INVALID_DEVICE otherwise. */
+/* Parse GPUPAGER_SIM_DEVICES (capacities and NUMA nodes); logs one line on error. */
+CUresult sim_devices_setup(const struct gp_config *cfg);
+/* cuDeviceGetUuid as CUDA 9.2 exported it (the same answer: no MIG instances). */
+CUresult sim_device_get_uuid_v9020(CUuuid *uuid, CUdevice dev) __asm__("cuDeviceGetUuid");
+/* How many devices there are (1 .. SIM_MAX_DEVICES). */
+int sim_device_count(void);
+/* Simulated VRAM of device dev. */
+uint64_t sim_device_capacity(int dev);
+/* 0 for an existing device ordinal; INVALID_DEVICE otherwise. */
 CUresult sim_check_device(CUdevice dev, const char *func);
 
 /* ------------------------------------------------------- context.c */
 
 /* 0 when the calling thread's current context is the live primary one. */
 CUresult sim_context_check(void);
-CUcontext sim_primary_context(void);
+/* Device dev's primary context. */
+CUcontext sim_primary_context(int dev);
+/* The device of the calling thread's current context; 0 without one. */
+int sim_current_device(void);
 
 /* --------------------------------------------------------- fault.c */
 
@@ -122,11 +134,13 @@ struct sim_phys {
 	uint32_t slot;     /* index in the handle table */
 	uint32_t generation;
 	bool parked;       /* its last mapping waits at sim_phys_park_addr (see vspace.c) */
+	int device;        /* whose capacity it takes */
 };
 
-CUresult sim_physmem_init(uint64_t capacity);
-/* Take size bytes of capacity and a slice; OUT_OF_MEMORY past capacity. */
-CUresult sim_phys_create(size_t size, struct sim_phys **out);
+/* One memfd for every device's memory; device d has sim_device_capacity(d). */
+CUresult sim_physmem_init(void);
+/* Take size bytes of device dev's capacity and a slice; OUT_OF_MEMORY past capacity. */
+CUresult sim_phys_create(size_t size, int dev, struct sim_phys **out);
 /* Drop a reference; the last one frees the pages and the capacity. */
 void sim_phys_put(struct sim_phys *phys);
 /* Where phys's mapping is parked between an unmap and its next map (vspace.c). */
@@ -137,7 +151,8 @@ int sim_va_placeholder(void *addr, size_t size);
 CUmemGenericAllocationHandle sim_phys_handle(const struct sim_phys *phys);
 struct sim_phys *sim_phys_lookup(CUmemGenericAllocationHandle handle);
 int sim_physmem_fd(void);
-void sim_physmem_usage(size_t *used, size_t *capacity);
+/* Device dev's memory in use and capacity; dev -1: all devices together. */
+void sim_physmem_usage(int dev, size_t *used, size_t *capacity);
 
 /* --------------------------------------------------------- vspace.c */
 
@@ -157,6 +172,7 @@ struct sim_resv {
 	enum sim_resv_kind kind;
 	struct sim_managed *managed;
 	bool free_queued;     /* cuMemFreeAsync queued, not yet reached by its stream */
+	int device;           /* cuMemAlloc / managed: the device whose memory it is */
 };
 
 /* One cuMemMap: a slice mapped at va. */
@@ -197,9 +213,10 @@ CUresult sim_dev_check(uintptr_t ptr, size_t len, int prot, struct sim_dev_range
 /*
  * Device memory in one call (cuMemAlloc, cuMemAllocManaged): reserve,
  * create, map and grant read-write access to bytes rounded up to the
- * granularity.  sim_dev_free undoes it for the allocation based at ptr.
+ * granularity, on device dev.  sim_dev_free undoes it for the allocation
+ * based at ptr.
  */
-CUresult sim_dev_alloc(size_t bytes, enum sim_resv_kind kind, struct sim_resv **out);
+CUresult sim_dev_alloc(size_t bytes, enum sim_resv_kind kind, int dev, struct sim_resv **out);
 CUresult sim_dev_free(uintptr_t ptr);
 /*
  * The two halves of sim_dev_free after its wait for idle streams, with

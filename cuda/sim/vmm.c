@@ -16,10 +16,7 @@ static CUresult check_location(const CUmemLocation *loc, const char *func)
 	if (loc->type != CU_MEM_LOCATION_TYPE_DEVICE)
 		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: location type %d is not a device",
 				 func, (int)loc->type);
-	if (loc->id != 0)
-		return sim_error(CUDA_ERROR_INVALID_DEVICE, "%s: device %d does not exist", func,
-				 loc->id);
-	return CUDA_SUCCESS;
+	return sim_check_device(loc->id, func);
 }
 
 static CUresult check_prop(const CUmemAllocationProp *prop, const char *func)
@@ -121,7 +118,7 @@ CUresult cuMemCreate(CUmemGenericAllocationHandle *handle, size_t size,
 	if (err)
 		return err;
 	sim_vm_lock();
-	err = sim_phys_create(size, &phys);
+	err = sim_phys_create(size, prop->location.id, &phys);
 	if (!err)
 		*handle = sim_phys_handle(phys);
 	sim_vm_unlock();

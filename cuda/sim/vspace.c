@@ -52,7 +52,7 @@ CUresult sim_vspace_init(void)
 	size_t used, capacity;
 	void *p;
 
-	sim_physmem_usage(&used, &capacity);
+	sim_physmem_usage(-1, &used, &capacity);
 	va_size = capacity * SIM_VA_PER_CAPACITY;
 	if (va_size < SIM_VA_MIN_SIZE)
 		va_size = SIM_VA_MIN_SIZE;
