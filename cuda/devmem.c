@@ -124,8 +124,14 @@ void gp_devmem_free_range(struct gp_devmem *dm, struct gp_dev_range *range)
 {
 	if (!range)
 		return;
-	/* Freed by the driver or not, the bookkeeping goes: nothing can use it again. */
-	if (gp_gpu_bind(dm->gpu) || dm->ops->free_range(dm, range))
+	/*
+	 * Freed by the driver or not, the bookkeeping goes: nothing can use it
+	 * again.  The driver frees whatever context is current, so a failed bind
+	 * (logged) still frees.
+	 */
+	if (gp_gpu_bind(dm->gpu))
+		gp_log_warn("%s", gp_last_error());
+	if (dm->ops->free_range(dm, range))
 		gp_log_warn("freeing a %llu-byte range: %s", (unsigned long long)range->size,
 			    gp_last_error());
 	for (uint64_t slot = 0; slot < range->n_slots; slot++)
@@ -170,9 +176,9 @@ int gp_devmem_chunk_release(struct gp_devmem *dm, struct gp_dev_chunk *chunk)
 			       "%s backend: chunk is still mapped at offset %llu of a range; "
 			       "unmap it before releasing it",
 			       dm->ops->name, (unsigned long long)chunk->offset);
-	err = gp_gpu_bind(dm->gpu);
-	if (!err)
-		err = dm->ops->chunk_release(dm, chunk);
+	if (gp_gpu_bind(dm->gpu))
+		gp_log_warn("%s", gp_last_error());
+	err = dm->ops->chunk_release(dm, chunk);
 	/* Released by the driver or not, nobody can use the handle again: drop it. */
 	dm->n_chunks--;
 	free(chunk);

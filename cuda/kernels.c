@@ -145,7 +145,10 @@ void gp_kernels_unload(struct gp_kernels *kernels)
 	if (!kernels)
 		return;
 	drv = kernels->gpu->drv;
-	if (kernels->module && !gp_gpu_bind(kernels->gpu)) {
+	if (kernels->module) {
+		/* As for streams and events: a failed bind (logged) still unloads. */
+		if (gp_gpu_bind(kernels->gpu))
+			gp_log_warn("%s", gp_last_error());
 		res = drv->cuModuleUnload(kernels->module);
 		if (res) {
 			gp_cu_fail(drv, res, "cuModuleUnload", NULL);

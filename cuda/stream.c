@@ -31,13 +31,19 @@ int gp_stream_sync(struct gp_gpu *gpu, CUstream stream)
 	return 0;
 }
 
-/* Destroying cannot be undone or retried: a failure is only worth a log line. */
+/*
+ * Destroying cannot be undone or retried: a failure is only worth a log
+ * line.  The driver destroys streams and events whatever context is
+ * current, so a failed bind (logged) does not leak the object.
+ */
 void gp_stream_destroy(struct gp_gpu *gpu, CUstream stream)
 {
 	CUresult res;
 
-	if (!stream || gp_gpu_bind(gpu))
+	if (!stream)
 		return;
+	if (gp_gpu_bind(gpu))
+		gp_log_warn("%s", gp_last_error());
 	res = gpu->drv->cuStreamDestroy(stream);
 	if (res) {
 		gp_cu_fail(gpu->drv, res, "cuStreamDestroy", NULL);
@@ -140,8 +146,10 @@ void gp_event_destroy(struct gp_gpu *gpu, CUevent event)
 {
 	CUresult res;
 
-	if (!event || gp_gpu_bind(gpu))
+	if (!event)
 		return;
+	if (gp_gpu_bind(gpu))
+		gp_log_warn("%s", gp_last_error());
 	res = gpu->drv->cuEventDestroy(event);
 	if (res) {
 		gp_cu_fail(gpu->drv, res, "cuEventDestroy", NULL);
