@@ -4,14 +4,15 @@
 # so LD_LIBRARY_PATH decides which driver they get.  tests/test_shim_*.c and
 # tests/python/test_shim_*.py run them with and without the shim.
 #
-#   make shim-stress    shim_threads under `gpupager exec` (with TSAN=1: all
-#                       of it built with ThreadSanitizer, in build-tsan/)
+#   make shim-stress    shim_threads and shim_devices under `gpupager exec`
+#                       (with TSAN=1: all of it built with ThreadSanitizer,
+#                       in build-tsan/)
 #
 # The literal simulator path: this file is read before sim.mk.
 
 SHIM_APPS_DIR := $(BUILD)/tests/apps
 SHIM_APP_NAMES := shim_app shim_free shim_query shim_big_launch shim_fork shim_many shim_threads \
-	shim_dlsym
+	shim_dlsym shim_devices
 SHIM_APPS := $(SHIM_APP_NAMES:%=$(SHIM_APPS_DIR)/%)
 SHIM_APP_KERNELS := $(SHIM_APPS_DIR)/shim_app_kernels.so
 SHIM_APP_OBJS := $(patsubst %,$(BUILD)/obj/tests/apps/%.o,$(SHIM_APP_NAMES) shim_cuda)
@@ -37,7 +38,8 @@ TEST_PREREQS += $(SHIM_APPS) $(SHIM_APP_KERNELS)
 
 # The Criterion tests run the programs (apps/shim_run.c), gpupager mkmodel and gpupager exec.
 SHIM_APP_TESTS := $(BUILD)/tests/test_shim_app $(BUILD)/tests/test_shim_faults \
-	$(BUILD)/tests/test_shim_dlsym $(BUILD)/tests/test_shim_weights
+	$(BUILD)/tests/test_shim_dlsym $(BUILD)/tests/test_shim_weights \
+	$(BUILD)/tests/test_shim_devices
 $(SHIM_APP_TESTS): $(BUILD)/obj/tests/apps/shim_run.o
 $(SHIM_APP_TESTS): | $(SHIM_APPS) $(SHIM_APP_KERNELS) $(BUILD)/bin/gpupager \
 		$(SHIM_SIM_DIR)/libcuda.so.1
@@ -45,7 +47,13 @@ $(SHIM_APP_TESTS): | $(SHIM_APPS) $(SHIM_APP_KERNELS) $(BUILD)/bin/gpupager \
 # Four threads, each on its own stream, allocating about 28 MiB under a budget
 # of 16M (no headroom: the simulated device is small).
 .PHONY: shim-stress
-shim-stress: $(SHIM_APPS_DIR)/shim_threads $(SHIM_APP_KERNELS) $(SHIM_PRELOAD) $(BUILD)/bin/gpupager
+shim-stress: $(SHIM_APPS_DIR)/shim_threads $(SHIM_APPS_DIR)/shim_devices $(SHIM_APP_KERNELS) \
+		$(SHIM_PRELOAD) $(BUILD)/bin/gpupager
 	LD_LIBRARY_PATH=$(SHIM_SIM_DIR) GPUPAGER_CUDA_LIB=$(SHIM_SIM_DIR)/libcuda.so.1 \
 		GPUPAGER_SIM_VRAM=64M GPUPAGER_VRAM_HEADROOM=0 GPUPAGER_HOST_BUDGET=256M \
 		$(BUILD)/bin/gpupager exec --budget 16M --stats -- $(SHIM_APPS_DIR)/shim_threads
+	@# Two simulated devices, a thread each, each over its own 16M budget (one pager a device).
+	LD_LIBRARY_PATH=$(SHIM_SIM_DIR) GPUPAGER_CUDA_LIB=$(SHIM_SIM_DIR)/libcuda.so.1 \
+		GPUPAGER_SIM_DEVICES=2 GPUPAGER_SIM_VRAM=64M GPUPAGER_VRAM_HEADROOM=0 \
+		GPUPAGER_HOST_BUDGET=128M GPUPAGER_SHIM_EVICT=all \
+		$(BUILD)/bin/gpupager exec --budget 16M --stats -- $(SHIM_APPS_DIR)/shim_devices

@@ -25,6 +25,7 @@
 	X(cuGetErrorName, cuGetErrorName, 6000)                           \
 	X(cuInit, cuInit, 2000)                                           \
 	X(cuDeviceGet, cuDeviceGet, 2000)                                 \
+	X(cuDeviceGetCount, cuDeviceGetCount, 2000)                       \
 	X(cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRetain, 7000)       \
 	X(cuDevicePrimaryCtxRelease_v2, cuDevicePrimaryCtxRelease, 11000) \
 	X(cuCtxSetCurrent, cuCtxSetCurrent, 4000)                         \

@@ -1,0 +1,148 @@
+/*
+ * shim_devices.c - two devices at once, one thread each, every thread
+ * holding more than its device's budget: the shim's one pager per device.
+ * Thread d makes device d's primary context current, loads the kernels
+ * there (a module belongs to its context), allocates BUFS buffers,
+ * uploads a pattern into each and checksums each on the device, round
+ * after round (each round touches every buffer, so each round evicts and
+ * reloads), and compares the sums with the host's.  Then the main thread,
+ * with device 0's context current, asks which device each of device 1's
+ * buffers is on and frees them: the shim must find them in device 1's
+ * heap whatever context is current.  Prints
+ *
+ *   shim_devices: D devices, R rounds, N failures
+ *
+ * and exits 0 when there were none, 1 otherwise, 2 with fewer than two
+ * devices.
+ */
+#include <pthread.h>
+#include <stdio.h>
+
+#include "shim_app_sum.h"
+#include "shim_cuda.h"
+
+#define DEVICES 2
+#define ROUNDS 6
+#define BUFS 6
+#define BUF_SIZE ((4u << 20) + 4096)
+
+static CUdeviceptr bufs[DEVICES][BUFS];
+static int failures;
+
+static void fail(unsigned d, const char *what, const char *why)
+{
+	fprintf(stderr, "shim_devices: device %u: %s: %s\n", d, what, why);
+	__atomic_add_fetch(&failures, 1, __ATOMIC_RELAXED);
+}
+
+#define CHECK(call)                                                                        \
+	do {                                                                               \
+		CUresult err_ = (call);                                                     \
+		if (err_) {                                                                 \
+			fail(d, #call, shim_cuda_error_name(err_));                         \
+			return NULL;                                                        \
+		}                                                                           \
+	} while (0)
+
+static uint64_t seed_of(unsigned d, unsigned round, unsigned b)
+{
+	return (uint64_t)(d + 1) << 40 | (uint64_t)round << 20 | b;
+}
+
+static void *worker(void *arg)
+{
+	unsigned d = (unsigned)(uintptr_t)arg;
+	uint64_t *staging, *results_host, sums[BUFS];
+	CUdeviceptr results;
+	CUfunction checksum;
+	CUmodule module;
+	CUcontext ctx;
+	CUstream stream;
+	CUdevice dev;
+
+	CHECK(cu.cuDeviceGet(&dev, (int)d));
+	CHECK(cu.cuDevicePrimaryCtxRetain(&ctx, dev));
+	CHECK(cu.cuCtxSetCurrent(ctx));
+	module = shim_cuda_load_kernels("shim_app_kernels.so");
+	CHECK(cu.cuModuleGetFunction(&checksum, module, "checksum"));
+	CHECK(cu.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
+	CHECK(cu.cuMemAllocHost_v2((void **)&staging, BUF_SIZE));
+	CHECK(cu.cuMemAllocHost_v2((void **)&results_host, 16 * BUFS));
+	CHECK(cu.cuMemAlloc_v2(&results, 16 * BUFS));
+	for (unsigned b = 0; b < BUFS; b++)
+		CHECK(cu.cuMemAlloc_v2(&bufs[d][b], BUF_SIZE));
+	for (unsigned round = 1; round <= ROUNDS; round++) {
+		for (unsigned b = 0; b < BUFS; b++) {
+			for (uint64_t i = 0; i < BUF_SIZE / 8; i++)
+				staging[i] = shim_pattern(seed_of(d, round, b), i);
+			sums[b] = shim_sum(staging, BUF_SIZE);
+			/* Synchronous: staging is refilled for the next buffer. */
+			CHECK(cu.cuMemcpyHtoD_v2(bufs[d][b], staging, BUF_SIZE));
+			CHECK(shim_cuda_launch(checksum, stream,
+					       (uint64_t[]){ bufs[d][b], BUF_SIZE, round,
+							     results + 16 * b }, 4, 0));
+		}
+		CHECK(cu.cuMemcpyDtoHAsync_v2(results_host, results, 16 * BUFS, stream));
+		CHECK(cu.cuStreamSynchronize(stream));
+		for (unsigned b = 0; b < BUFS; b++)
+			if (results_host[2 * b] != round || results_host[2 * b + 1] != sums[b])
+				fail(d, "checksum", "a buffer differs from what was uploaded");
+	}
+	/* Device 0 frees its own buffers; device 1's are left for the main thread. */
+	if (d == 0)
+		for (unsigned b = 0; b < BUFS; b++)
+			CHECK(cu.cuMemFree_v2(bufs[d][b]));
+	CHECK(cu.cuMemFree_v2(results));
+	CHECK(cu.cuMemFreeHost(staging));
+	CHECK(cu.cuMemFreeHost(results_host));
+	CHECK(cu.cuStreamDestroy_v2(stream));
+	CHECK(cu.cuModuleUnload(module));
+	return NULL;
+}
+
+/* Device 1's buffers from device 0's context: still device 1's, and freed there. */
+static void *free_elsewhere(void)
+{
+	unsigned d = 1;
+
+	for (unsigned b = 0; b < BUFS; b++) {
+		CUdeviceptr base = 0;
+		size_t size = 0;
+		int ordinal = -1;
+
+		CHECK(cu.cuPointerGetAttribute(&ordinal, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL,
+					       bufs[1][b]));
+		if (ordinal != 1)
+			fail(d, "cuPointerGetAttribute", "the buffer is not on device 1");
+		CHECK(cu.cuMemGetAddressRange_v2(&base, &size, bufs[1][b] + 100));
+		if (base != bufs[1][b] || size != BUF_SIZE)
+			fail(d, "cuMemGetAddressRange", "not the allocation's range");
+		CHECK(cu.cuMemFree_v2(bufs[1][b]));
+	}
+	return NULL;
+}
+
+int main(void)
+{
+	pthread_t threads[DEVICES];
+	int n = 0;
+
+	if (shim_cuda_resolve("link"))
+		return 2;
+	shim_cuda_start();
+	CU(cuDeviceGetCount, &n);
+	if (n < DEVICES) {
+		fprintf(stderr, "shim_devices: %d device(s), %d needed\n", n, DEVICES);
+		return 2;
+	}
+	for (unsigned d = 0; d < DEVICES; d++)
+		if (pthread_create(&threads[d], NULL, worker, (void *)(uintptr_t)d)) {
+			fprintf(stderr, "shim_devices: pthread_create failed\n");
+			return 1;
+		}
+	for (unsigned d = 0; d < DEVICES; d++)
+		pthread_join(threads[d], NULL);
+	free_elsewhere();
+	printf("shim_devices: %d devices, %d rounds, %d failures\n", DEVICES, ROUNDS, failures);
+	return failures ? 1 : 0;
+}
