@@ -106,6 +106,11 @@ static const struct var vars[] = {
 	    "1: the shim prints the pager's one-line stats to stderr when the process exits "
 	    "(gpupager exec --stats)." },
 	  KIND_ENUM, FIELD(shim_stats) },
+	{ { "GPUPAGER_SHIM_STATS_FILE", "path", "(none)",
+	    "The shim appends one JSON object per device to this file when the process exits: "
+	    "the pager's byte counters and what became of file-backed chunks, for scripts "
+	    "(gpupager bench shim reads it)." },
+	  KIND_STRING, FIELD(shim_stats_file) },
 	{ { "GPUPAGER_SHIM_HEAP", "auto|size (e.g. 64G)", "auto",
 	    "Virtual address space the shim reserves for the app's device allocations; auto: "
 	    "the device's total memory plus the host budget (what VRAM and the host tier can "

@@ -46,6 +46,7 @@ struct gp_config {
 	/* Read by the LD_PRELOAD shim (shim/) only. */
 	int shim_evict;             /* enum gp_shim_evict: what the shim may evict */
 	int shim_stats;             /* 1: print the pager's stats line to stderr at exit */
+	const char *shim_stats_file; /* GPUPAGER_SHIM_STATS_FILE: JSON stats appended at exit, or NULL */
 	uint64_t shim_heap;         /* bytes of address space for app allocations; 0: auto */
 	/* Read by the simulated device (cuda/sim) only. */
 	uint64_t sim_vram;

@@ -11,7 +11,7 @@
 # The literal simulator path: this file is read before sim.mk.
 
 SHIM_APPS_DIR := $(BUILD)/tests/apps
-SHIM_APP_NAMES := shim_app shim_free shim_query shim_big_launch shim_fork shim_many shim_threads \
+SHIM_APP_NAMES := shim_cost shim_app shim_free shim_query shim_big_launch shim_fork shim_many shim_threads \
 	shim_dlsym shim_devices
 SHIM_APPS := $(SHIM_APP_NAMES:%=$(SHIM_APPS_DIR)/%)
 SHIM_APP_KERNELS := $(SHIM_APPS_DIR)/shim_app_kernels.so

@@ -9,9 +9,11 @@
  * state; as with the driver itself, it may not use CUDA: the shim's
  * calls fail there with CUDA_ERROR_NOT_INITIALIZED.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -68,13 +70,46 @@ static void print_engine_stats(struct shim_engine *engine)
 		(unsigned long long)st.bytes_disk);
 }
 
+/* GPUPAGER_SHIM_STATS_FILE: the same counters, exact, one JSON object per line. */
+static void write_engine_stats(struct shim_engine *engine, FILE *out)
+{
+	struct gp_pager_stats st = { .struct_size = sizeof(st) };
+	struct gp_heap_back_stats fb;
+
+	gp_pager_get_stats(engine->pager, &st);
+	gp_heap_back_get_stats(engine->heap, &fb);
+	fprintf(out, "{\"pid\": %d, \"device\": %d, \"budget\": %llu, \"app_bytes\": %llu, "
+		"\"bytes_disk\": %llu, \"bytes_h2d\": %llu, \"bytes_d2h\": %llu, "
+		"\"host_hits\": %llu, \"dev_evictions\": %llu, \"file_chunks\": %llu, "
+		"\"dropped\": %llu, \"written\": %llu, \"stall_ns\": %llu}\n", (int)getpid(),
+		engine->device, (unsigned long long)engine->budget,
+		(unsigned long long)shim_heap_used(engine), (unsigned long long)st.bytes_disk,
+		(unsigned long long)st.bytes_h2d, (unsigned long long)st.bytes_d2h,
+		(unsigned long long)st.host_hits, (unsigned long long)st.dev_evictions,
+		(unsigned long long)fb.file_chunks, (unsigned long long)fb.dropped,
+		(unsigned long long)fb.written, (unsigned long long)st.stall_ns);
+}
+
 static void print_stats_at_exit(void)
 {
-	if (getpid() != __atomic_load_n(&engine_pid, __ATOMIC_ACQUIRE))
+	const struct gp_config *cfg;
+	FILE *file = NULL;
+
+	if (getpid() != __atomic_load_n(&engine_pid, __ATOMIC_ACQUIRE) || gp_config_get(&cfg))
 		return;
-	for (int d = 0; d < SHIM_MAX_DEVICES; d++)
-		if (__atomic_load_n(&engine_state[d], __ATOMIC_ACQUIRE) == ENGINE_OPEN)
+	if (cfg->shim_stats_file && !(file = fopen(cfg->shim_stats_file, "a")))
+		gp_log_error("shim: cannot append the stats to %s (GPUPAGER_SHIM_STATS_FILE): %s",
+			     cfg->shim_stats_file, strerror(errno));
+	for (int d = 0; d < SHIM_MAX_DEVICES; d++) {
+		if (__atomic_load_n(&engine_state[d], __ATOMIC_ACQUIRE) != ENGINE_OPEN)
+			continue;
+		if (cfg->shim_stats)
 			print_engine_stats(&engines[d]);
+		if (file)
+			write_engine_stats(&engines[d], file);
+	}
+	if (file)
+		fclose(file);
 }
 
 /* The current context's device; 0 without a context (the driver's default device). */
@@ -155,7 +190,7 @@ static int engine_load(int dev)
 		e->heap = NULL;
 		return ENGINE_FAILED;
 	}
-	if (cfg->shim_stats && !stats_registered) {
+	if ((cfg->shim_stats || cfg->shim_stats_file) && !stats_registered) {
 		stats_registered = true;
 		atexit(print_stats_at_exit);
 	}
