@@ -4,8 +4,8 @@
 
 #include "abi.h"
 #include "error.h"
-#include "log.h"
 #include "heap.h"
+#include "log.h"
 #include "pager.h"
 #include "plan.h"
 #include "trace.h"
