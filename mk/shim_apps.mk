@@ -51,7 +51,7 @@ shim-stress: $(SHIM_APPS_DIR)/shim_threads $(SHIM_APPS_DIR)/shim_devices $(SHIM_
 		$(SHIM_PRELOAD) $(BUILD)/bin/gpupager
 	LD_LIBRARY_PATH=$(SHIM_SIM_DIR) GPUPAGER_CUDA_LIB=$(SHIM_SIM_DIR)/libcuda.so.1 \
 		GPUPAGER_SIM_VRAM=64M GPUPAGER_VRAM_HEADROOM=0 GPUPAGER_HOST_BUDGET=256M \
-		$(BUILD)/bin/gpupager exec --budget 16M --stats -- $(SHIM_APPS_DIR)/shim_threads
+		$(BUILD)/bin/gpupager exec --budget 16M --evict all --stats -- $(SHIM_APPS_DIR)/shim_threads
 	@# Two simulated devices, a thread each, each over its own 16M budget (one pager a device).
 	LD_LIBRARY_PATH=$(SHIM_SIM_DIR) GPUPAGER_CUDA_LIB=$(SHIM_SIM_DIR)/libcuda.so.1 \
 		GPUPAGER_SIM_DEVICES=2 GPUPAGER_SIM_VRAM=64M GPUPAGER_VRAM_HEADROOM=0 \

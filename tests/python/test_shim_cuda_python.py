@@ -134,6 +134,8 @@ def run(model_path, sim_vram, budget=None, per_thread=False):
     env = dict(os.environ, LD_LIBRARY_PATH=os.path.join(BUILD, "lib", "sim"),
                GPUPAGER_SIM_VRAM=sim_vram, GPUPAGER_VRAM_HEADROOM="0",
                GPUPAGER_HOST_BUDGET="256M",
+               # The weights are read() into bytes, not mapped: anonymous, swapped.
+               GPUPAGER_SHIM_EVICT="all",
                CUDA_PYTHON_CUDA_PER_THREAD_DEFAULT_STREAM="1" if per_thread else "0")
     cmd = [sys.executable, os.path.abspath(__file__), model_path, KERNELS]
     if budget:

@@ -462,7 +462,7 @@ step_shim() {
 		finish skip "not run: $py cannot import torch"
 	fi
 	limited $(( GC_QUICK == 1 ? 50 : 110 )) "$SD/log" env GPUPAGER_LOG=info \
-		GPUPAGER_CUDA_LIB="$GC_CUDA_ABS" "$B/bin/gpupager" exec --budget "$budget" \
+		GPUPAGER_CUDA_LIB="$GC_CUDA_ABS" "$B/bin/gpupager" exec --budget "$budget" --evict all \
 		--host-budget 8G --stats -- "$py" "$B/shim_torch.py" "$budget" >"$SD/out" || rc=$?
 	line=$(grep '^{' "$SD/out" | tail -n 1 || true)
 	printf '{"shim": "present", "rc": %d, "result": %s, "stats": %s}\n' "$rc" "${line:-null}" \

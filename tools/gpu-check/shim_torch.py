@@ -1,6 +1,6 @@
 """PyTorch under the LD_PRELOAD shim (gpu-check step 5): a CUDA-runtime client.
 
-Run as `gpupager exec --budget BYTES -- python shim_torch.py BYTES`.  It
+Run as `gpupager exec --budget BYTES --evict all -- python shim_torch.py BYTES`.  It
 allocates int32 tensors holding 1.5x the budget, fills each with its index,
 reads every one back by a device-side sum, adds one to each and sums again,
 so every tensor is evicted to the host tier and brought back at least once.
