@@ -187,7 +187,7 @@ Test(sim_init, proc_address_not_found)
 	CUdriverProcAddressQueryResult status;
 	void *fn = (void *)1;
 
-	sim_assert_result(cuGetProcAddress("cuGraphLaunch", &fn, 13000, 0, &status),
+	sim_assert_result(cuGetProcAddress("cuGraphExecUpdate", &fn, 13000, 0, &status),
 			  CUDA_ERROR_NOT_FOUND);
 	cr_assert_null(fn);
 	cr_assert_eq(status, CU_GET_PROC_ADDRESS_SYMBOL_NOT_FOUND);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "graph.h"
 #include "log.h"
 #include "sim.h"
 
@@ -158,6 +159,9 @@ static CUresult submit(struct copy_op *c, CUstream hstream, bool async)
 	uint64_t seq;
 
 	err = check_ranges(c);
+	/* A call that returns only once done cannot be captured. */
+	if (!err && wait)
+		err = sim_capture_check_unsafe(c->func);
 	if (!err)
 		err = sim_stream_get(hstream, &s);
 	if (!err)
@@ -172,6 +176,15 @@ static CUresult submit(struct copy_op *c, CUstream hstream, bool async)
 	return sim_sticky_error();
 }
 
+static struct sim_op *clone_copy(const struct sim_op *op)
+{
+	struct copy_op *c = malloc(sizeof(*c));
+
+	if (c)
+		memcpy(c, op, sizeof(*c));
+	return c ? &c->op : NULL;
+}
+
 static struct copy_op *copy_op_new(const char *func, void *dst, const void *src, size_t width,
 				   size_t rows, size_t dst_pitch, size_t src_pitch)
 {
@@ -180,6 +193,8 @@ static struct copy_op *copy_op_new(const char *func, void *dst, const void *src,
 	if (!c)
 		return NULL;
 	c->op.run = run_copy;
+	c->op.clone = clone_copy;
+	c->op.node_type = src ? CU_GRAPH_NODE_TYPE_MEMCPY : CU_GRAPH_NODE_TYPE_MEMSET;
 	c->func = func;
 	c->dst = dst;
 	c->src = src;
@@ -214,15 +229,18 @@ static CUresult copy(const char *func, void *dst, enum side dst_side, const void
 	return submit(c, hstream, async);
 }
 
-/* n elements of width bytes per row, rows rows pitch bytes apart (unused for one row). */
-static CUresult set(const char *func, CUdeviceptr dst, unsigned width, uint32_t value, size_t n,
-		    size_t rows, size_t pitch, CUstream hstream, bool async)
+/* A memset operation, checked; *out NULL when there is nothing to set. */
+CUresult sim_memset_op_new(const char *func, CUdeviceptr dst, unsigned width, uint32_t value,
+			   size_t n, size_t rows, size_t pitch, struct sim_op **out)
 {
-	CUresult err = sim_enter(func, SIM_NEED_CTX);
 	struct copy_op *c;
+	CUresult err;
 
-	if (err || n == 0 || rows == 0)
-		return err;
+	*out = NULL;
+	if (n == 0 || rows == 0)
+		return CUDA_SUCCESS;
+	if (width != 1 && width != 2 && width != 4)
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: element size %u", func, width);
 	if (dst % width || n > SIZE_MAX / width)
 		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: %#llx is not %u-byte aligned", func,
 				 dst, width);
@@ -239,7 +257,27 @@ static CUresult set(const char *func, CUdeviceptr dst, unsigned width, uint32_t 
 	c->set_width = width;
 	c->set_value = value;
 	c->kind = SIM_COPY_D2D;
-	return submit(c, hstream, async);
+	err = check_ranges(c);
+	if (err) {
+		free(c);
+		return err;
+	}
+	*out = &c->op;
+	return CUDA_SUCCESS;
+}
+
+/* n elements of width bytes per row, rows rows pitch bytes apart (unused for one row). */
+static CUresult set(const char *func, CUdeviceptr dst, unsigned width, uint32_t value, size_t n,
+		    size_t rows, size_t pitch, CUstream hstream, bool async)
+{
+	CUresult err = sim_enter(func, SIM_NEED_CTX);
+	struct sim_op *op;
+
+	if (!err)
+		err = sim_memset_op_new(func, dst, width, value, n, rows, pitch, &op);
+	if (err || !op)
+		return err;
+	return submit((struct copy_op *)op, hstream, async);
 }
 
 /* One side of a 2D copy: the address of its first byte, from the descriptor's fields. */
@@ -288,14 +326,14 @@ static CUresult side_start(const char *func, CUmemorytype type, const void *host
 	return CUDA_SUCCESS;
 }
 
-static CUresult copy_2d(const char *func, const CUDA_MEMCPY2D *p, CUstream hstream, bool async)
+/* A 2D copy operation, checked; *out NULL when there is nothing to copy. */
+CUresult sim_copy_2d_op_new(const char *func, const CUDA_MEMCPY2D *p, struct sim_op **out)
 {
-	CUresult err = sim_enter(func, SIM_NEED_CTX);
 	const void *src, *dst;
 	struct copy_op *c;
+	CUresult err;
 
-	if (err)
-		return err;
+	*out = NULL;
 	if (!p)
 		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: no descriptor", func);
 	if (p->WidthInBytes == 0 || p->Height == 0)
@@ -312,7 +350,25 @@ static CUresult copy_2d(const char *func, const CUDA_MEMCPY2D *p, CUstream hstre
 	if (!c)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	c->kind = classify(c);
-	return submit(c, hstream, async);
+	err = check_ranges(c);
+	if (err) {
+		free(c);
+		return err;
+	}
+	*out = &c->op;
+	return CUDA_SUCCESS;
+}
+
+static CUresult copy_2d(const char *func, const CUDA_MEMCPY2D *p, CUstream hstream, bool async)
+{
+	CUresult err = sim_enter(func, SIM_NEED_CTX);
+	struct sim_op *op;
+
+	if (!err)
+		err = sim_copy_2d_op_new(func, p, &op);
+	if (err || !op)
+		return err;
+	return submit((struct copy_op *)op, hstream, async);
 }
 
 #define DEV(p) ((void *)(uintptr_t)(p))

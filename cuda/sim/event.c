@@ -5,6 +5,7 @@
  */
 #include <stdlib.h>
 
+#include "graph.h"
 #include "sim.h"
 
 /* The opaque type behind CUevent; guarded by sim_sched_lock. */
@@ -14,6 +15,7 @@ struct CUevent_st {
 	CUstream stream;   /* of the newest record (referenced), NULL if never recorded */
 	uint64_t seq;      /* that record's operation */
 	uint64_t time_ns;  /* when the stream reached it */
+	struct sim_capture_mark mark; /* newest record, when it was captured */
 };
 
 struct record_op {
@@ -28,6 +30,7 @@ static void event_put(CUevent ev)
 		return;
 	if (ev->stream)
 		sim_stream_put(ev->stream);
+	sim_capture_mark_clear(&ev->mark);
 	free(ev);
 }
 
@@ -109,6 +112,14 @@ CUresult cuEventRecord(CUevent hevent, CUstream hstream)
 	rec->event = hevent;
 	rec->stream = s;
 	sim_sched_lock();
+	/* Recorded in a capture: the event names the capture's nodes so far. */
+	if (sim_stream_capture(s)) {
+		err = sim_capture_mark_locked(s, &hevent->mark);
+		sim_sched_unlock();
+		free(rec);
+		return err;
+	}
+	sim_capture_mark_clear(&hevent->mark);
 	err = sim_stream_submit_locked(s, &rec->op, &seq);
 	if (!err) {
 		hevent->refs++;
@@ -193,6 +204,11 @@ CUresult cuStreamWaitEvent(CUstream hstream, CUevent hevent, unsigned int flags)
 		return sim_error(CUDA_ERROR_INVALID_VALUE, "cuStreamWaitEvent: bad flags %#x",
 				 flags);
 	sim_sched_lock();
+	if (hevent->mark.id || sim_stream_capture(s)) {
+		err = sim_capture_join_locked(s, &hevent->mark);
+		sim_sched_unlock();
+		return err;
+	}
 	target = hevent->stream;
 	seq = hevent->seq;
 	if (target)

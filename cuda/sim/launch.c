@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph.h"
 #include "launch_extra.h"
 #include "sim.h"
 
@@ -17,6 +18,7 @@
 
 struct launch_op {
 	struct sim_op op;
+	CUfunction f;
 	gp_sim_kernel_fn fn;
 	struct gp_sim_launch launch;
 	void *params[GP_SIM_MAX_PARAMS];
@@ -71,18 +73,46 @@ static CUresult copy_extra(void **extra, struct launch_op *l, size_t param_bytes
 	return CUDA_SUCCESS;
 }
 
-static CUresult launch(const char *func_name, CUfunction f, const struct gp_sim_launch *dims,
-		       CUstream hstream, void **kernel_params, void **extra)
+/* A graph node's copy: the same parameter block, its pointers moved along. */
+static struct sim_op *clone_launch(const struct sim_op *op)
 {
-	CUresult err = sim_enter(func_name, SIM_NEED_CTX);
+	const struct launch_op *l = (const struct launch_op *)op;
+	size_t size = sizeof(*l) + l->f->param_bytes;
+	struct launch_op *c = malloc(size);
+
+	if (!c)
+		return NULL;
+	memcpy(c, l, size);
+	for (unsigned i = 0; i < l->f->desc->n_params; i++)
+		c->params[i] = c->args + ((unsigned char *)l->params[i] - l->args);
+	return &c->op;
+}
+
+void sim_launch_op_params(const struct sim_op *op, CUDA_KERNEL_NODE_PARAMS *out)
+{
+	struct launch_op *l = (struct launch_op *)op;
+
+	*out = (CUDA_KERNEL_NODE_PARAMS){
+		.func = l->f,
+		.gridDimX = l->launch.grid.x,
+		.gridDimY = l->launch.grid.y,
+		.gridDimZ = l->launch.grid.z,
+		.blockDimX = l->launch.block.x,
+		.blockDimY = l->launch.block.y,
+		.blockDimZ = l->launch.block.z,
+		.sharedMemBytes = l->launch.shared_bytes,
+		.kernelParams = l->params,
+	};
+}
+
+/* Check a launch and copy its arguments into a new operation. */
+CUresult sim_launch_op_new(const char *func_name, CUfunction f, const struct gp_sim_launch *dims,
+			   void **kernel_params, void **extra, struct sim_op **out)
+{
 	const struct gp_sim_kernel_desc *desc;
 	struct launch_op *l;
-	CUstream s;
+	CUresult err;
 
-	if (!err)
-		err = sim_stream_get(hstream, &s);
-	if (err)
-		return err;
 	if (!f)
 		return CUDA_ERROR_INVALID_HANDLE;
 	desc = f->desc;
@@ -97,6 +127,9 @@ static CUresult launch(const char *func_name, CUfunction f, const struct gp_sim_
 	if (!l)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	l->op.run = run_launch;
+	l->op.clone = clone_launch;
+	l->op.node_type = CU_GRAPH_NODE_TYPE_KERNEL;
+	l->f = f;
 	l->fn = desc->fn;
 	l->launch = *dims;
 	for (unsigned i = 0; i < desc->n_params; i++) {
@@ -106,10 +139,30 @@ static CUresult launch(const char *func_name, CUfunction f, const struct gp_sim_
 	}
 	if (extra)
 		err = copy_extra(extra, l, f->param_bytes);
-	if (!err)
-		err = sim_stream_submit(s, &l->op, NULL);
-	if (err)
+	if (err) {
 		free(l);
+		return err;
+	}
+	*out = &l->op;
+	return CUDA_SUCCESS;
+}
+
+static CUresult launch(const char *func_name, CUfunction f, const struct gp_sim_launch *dims,
+		       CUstream hstream, void **kernel_params, void **extra)
+{
+	CUresult err = sim_enter(func_name, SIM_NEED_CTX);
+	struct sim_op *op;
+	CUstream s;
+
+	if (!err)
+		err = sim_stream_get(hstream, &s);
+	if (!err)
+		err = sim_launch_op_new(func_name, f, dims, kernel_params, extra, &op);
+	if (err)
+		return err;
+	err = sim_stream_submit(s, op, NULL);
+	if (err)
+		free(op);
 	return err;
 }
 
@@ -177,27 +230,48 @@ static uint64_t run_host_fn(struct sim_op *op, uint64_t start_ns)
 	return sim_now_ns();
 }
 
-CUresult cuLaunchHostFunc(CUstream hstream, CUhostFn fn, void *user_data)
+static struct sim_op *clone_host_fn(const struct sim_op *op)
 {
-	CUresult err = sim_enter("cuLaunchHostFunc", SIM_NEED_CTX);
-	struct host_fn_op *h;
-	CUstream s;
+	struct host_fn_op *c = malloc(sizeof(*c));
 
-	if (!err)
-		err = sim_stream_get(hstream, &s);
-	if (err)
-		return err;
+	if (c)
+		memcpy(c, op, sizeof(*c));
+	return c ? &c->op : NULL;
+}
+
+CUresult sim_host_fn_op_new(CUhostFn fn, void *data, struct sim_op **out)
+{
+	struct host_fn_op *h;
+
 	if (!fn)
-		return CUDA_ERROR_INVALID_VALUE;
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "host function: NULL function");
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	h->op.run = run_host_fn;
+	h->op.clone = clone_host_fn;
+	h->op.node_type = CU_GRAPH_NODE_TYPE_HOST;
 	h->fn = fn;
-	h->data = user_data;
-	err = sim_stream_submit(s, &h->op, NULL);
+	h->data = data;
+	*out = &h->op;
+	return CUDA_SUCCESS;
+}
+
+CUresult cuLaunchHostFunc(CUstream hstream, CUhostFn fn, void *user_data)
+{
+	CUresult err = sim_enter("cuLaunchHostFunc", SIM_NEED_CTX);
+	struct sim_op *op;
+	CUstream s;
+
+	if (!err)
+		err = sim_stream_get(hstream, &s);
+	if (!err)
+		err = sim_host_fn_op_new(fn, user_data, &op);
 	if (err)
-		free(h);
+		return err;
+	err = sim_stream_submit(s, op, NULL);
+	if (err)
+		free(op);
 	return err;
 }
 

@@ -13,6 +13,7 @@
  */
 #include <string.h>
 
+#include "graph.h"
 #include "sim.h"
 
 #define SIM_PER_THREAD_VERSION 7000
@@ -68,6 +69,22 @@ static const struct proc procs[] = {
 	PROC_NO_FAULTS("cuGetErrorString", 6000, cuGetErrorString),
 	PROC_NO_FAULTS("cuGetProcAddress", 11030, sim_get_proc_address_v11030),
 	PROC_NO_FAULTS("cuGetProcAddress", 12000, cuGetProcAddress_v2),
+	PROC("cuGraphAddEmptyNode", 10000, cuGraphAddEmptyNode),
+	PROC("cuGraphAddHostNode", 10000, cuGraphAddHostNode),
+	PROC("cuGraphAddKernelNode", 12000, cuGraphAddKernelNode_v2),
+	PROC("cuGraphAddMemcpyNode", 10000, cuGraphAddMemcpyNode),
+	PROC("cuGraphAddMemsetNode", 10000, cuGraphAddMemsetNode),
+	PROC("cuGraphCreate", 10000, cuGraphCreate),
+	PROC("cuGraphDestroy", 10000, cuGraphDestroy),
+	PROC("cuGraphExecDestroy", 10000, cuGraphExecDestroy),
+	PROC("cuGraphGetNodes", 10000, cuGraphGetNodes),
+	PROC("cuGraphInstantiate", 10000, sim_graph_instantiate_v10000),
+	PROC("cuGraphInstantiate", 11000, cuGraphInstantiate_v2),
+	PROC("cuGraphInstantiate", 12000, cuGraphInstantiateWithFlags),
+	PROC("cuGraphInstantiateWithFlags", 11040, cuGraphInstantiateWithFlags),
+	PROC("cuGraphKernelNodeGetParams", 12000, cuGraphKernelNodeGetParams_v2),
+	PROC_PTSZ("cuGraphLaunch", 10000, cuGraphLaunch),
+	PROC("cuGraphNodeGetType", 10000, cuGraphNodeGetType),
 	PROC("cuInit", 2000, cuInit),
 	PROC_PTSZ("cuLaunchCooperativeKernel", 9000, cuLaunchCooperativeKernel),
 	PROC_PTSZ("cuLaunchHostFunc", 10000, cuLaunchHostFunc),
@@ -123,9 +140,15 @@ static const struct proc procs[] = {
 	PROC("cuModuleUnload", 2000, cuModuleUnload),
 	PROC("cuPointerGetAttribute", 4000, cuPointerGetAttribute),
 	PROC("cuPointerGetAttributes", 7000, cuPointerGetAttributes),
+	PROC_PTSZ("cuStreamBeginCapture", 10000, sim_stream_begin_capture_v10000),
+	PROC_PTSZ("cuStreamBeginCapture", 10010, cuStreamBeginCapture_v2),
 	PROC("cuStreamCreate", 2000, cuStreamCreate),
 	PROC("cuStreamCreateWithPriority", 5050, cuStreamCreateWithPriority),
 	PROC("cuStreamDestroy", 2000, cuStreamDestroy_v2),
+	PROC_PTSZ("cuStreamEndCapture", 10000, cuStreamEndCapture),
+	PROC_PTSZ("cuStreamGetCaptureInfo", 11030, cuStreamGetCaptureInfo_v2),
+	PROC_PTSZ("cuStreamGetCaptureInfo", 12030, cuStreamGetCaptureInfo_v3),
+	PROC_PTSZ("cuStreamIsCapturing", 10000, cuStreamIsCapturing),
 	PROC_PTSZ("cuStreamQuery", 2000, cuStreamQuery),
 	PROC_PTSZ("cuStreamSynchronize", 2000, cuStreamSynchronize),
 	PROC_PTSZ("cuStreamWaitEvent", 3020, cuStreamWaitEvent),

@@ -255,6 +255,9 @@ struct sim_op {
 	uint64_t queued_ns;
 	struct sim_dep *deps;  /* implicit legacy-stream synchronisation */
 	size_t n_deps;
+	/* What a graph node of this op needs (graph.c); clone NULL: not capturable. */
+	struct sim_op *(*clone)(const struct sim_op *op);
+	int node_type;         /* CUgraphNodeType */
 };
 
 /*

@@ -11,6 +11,7 @@
  */
 #include <stdlib.h>
 
+#include "graph.h"
 #include "sim.h"
 
 struct sim_dep {
@@ -30,6 +31,7 @@ struct CUstream_st {
 	int refs;             /* handle, worker, waiters and events */
 	pthread_cond_t work;  /* queue not empty, or closing */
 	CUstream next;        /* streams with a running worker */
+	struct sim_capture_stream *capture; /* capturing: ops become graph nodes */
 };
 
 static pthread_mutex_t sched_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -70,6 +72,22 @@ void sim_stream_put(CUstream s)
 		return;
 	pthread_cond_destroy(&s->work);
 	free(s);
+}
+
+struct sim_capture_stream *sim_stream_capture(const struct CUstream_st *s)
+{
+	return s->capture;
+}
+
+void sim_stream_set_capture(CUstream s, struct sim_capture_stream *cs)
+{
+	s->capture = cs;
+}
+
+void sim_streams_each_locked(void (*fn)(CUstream s, void *arg), void *arg)
+{
+	for (CUstream t = streams; t; t = t->next)
+		fn(t, arg);
 }
 
 static void unlink_stream(CUstream s)
@@ -196,6 +214,16 @@ static bool blocking(const struct CUstream_st *s)
 	return !s->legacy && !(s->flags & CU_STREAM_NON_BLOCKING);
 }
 
+bool sim_stream_is_blocking(const struct CUstream_st *s)
+{
+	return blocking(s);
+}
+
+bool sim_stream_is_legacy(const struct CUstream_st *s)
+{
+	return s->legacy;
+}
+
 static int add_dep(struct sim_op *op, CUstream target)
 {
 	struct sim_dep *grown = realloc(op->deps, (op->n_deps + 1) * sizeof(*grown));
@@ -232,8 +260,20 @@ static void drop_deps(struct sim_op *op)
 
 CUresult sim_stream_submit_locked(CUstream s, struct sim_op *op, uint64_t *seq)
 {
+	CUresult err;
+
 	if (s->closing)
 		return sim_error(CUDA_ERROR_INVALID_HANDLE, "stream %p was destroyed", (void *)s);
+	/* Captured work runs only when its graph is launched: nothing to wait for. */
+	if (s->capture) {
+		err = sim_capture_record_locked(s, op);
+		if (!err && seq)
+			*seq = 0;
+		return err;
+	}
+	err = s->legacy ? sim_capture_check_legacy_locked() : CUDA_SUCCESS;
+	if (err)
+		return err;
 	if (add_legacy_deps(s, op)) {
 		drop_deps(op);
 		return CUDA_ERROR_OUT_OF_MEMORY;
@@ -368,6 +408,12 @@ CUresult cuStreamSynchronize(CUstream hstream)
 	if (err)
 		return err;
 	pthread_mutex_lock(&sched_lock);
+	err = s->capture ? sim_capture_unsupported_locked(s, "cuStreamSynchronize") :
+	      s->legacy  ? sim_capture_check_legacy_locked() : CUDA_SUCCESS;
+	if (err) {
+		pthread_mutex_unlock(&sched_lock);
+		return err;
+	}
 	target = s->submitted;
 	while (!sim_stream_reached(s, target))
 		pthread_cond_wait(&progress, &sched_lock);
@@ -386,6 +432,12 @@ CUresult cuStreamQuery(CUstream hstream)
 	if (err)
 		return err;
 	pthread_mutex_lock(&sched_lock);
+	err = s->capture ? sim_capture_unsupported_locked(s, "cuStreamQuery") :
+	      s->legacy  ? sim_capture_check_legacy_locked() : CUDA_SUCCESS;
+	if (err) {
+		pthread_mutex_unlock(&sched_lock);
+		return err;
+	}
 	busy = pending(s);
 	pthread_mutex_unlock(&sched_lock);
 	return busy ? CUDA_ERROR_NOT_READY : sim_sticky_error();
