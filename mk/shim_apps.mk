@@ -48,12 +48,13 @@ $(SHIM_APP_TESTS): | $(SHIM_APPS) $(SHIM_APP_KERNELS) $(BUILD)/bin/gpupager \
 # of 16M (no headroom: the simulated device is small).
 .PHONY: shim-stress
 shim-stress: $(SHIM_APPS_DIR)/shim_threads $(SHIM_APPS_DIR)/shim_devices $(SHIM_APP_KERNELS) \
-		$(SHIM_PRELOAD) $(BUILD)/bin/gpupager
+		$(SHIM_PRELOAD) $(BUILD)/bin/gpupager $(SIM_KERNELS)
 	LD_LIBRARY_PATH=$(SHIM_SIM_DIR) GPUPAGER_CUDA_LIB=$(SHIM_SIM_DIR)/libcuda.so.1 \
 		GPUPAGER_SIM_VRAM=64M GPUPAGER_VRAM_HEADROOM=0 GPUPAGER_HOST_BUDGET=256M \
 		$(BUILD)/bin/gpupager exec --budget 16M --evict all --stats -- $(SHIM_APPS_DIR)/shim_threads
-	@# Two simulated devices, a thread each, each over its own 16M budget (one pager a device).
+	@# Two simulated devices of 32M (too small for it without the shim), a thread each,
+	@# each over its own 16M budget: one pager a device.
 	LD_LIBRARY_PATH=$(SHIM_SIM_DIR) GPUPAGER_CUDA_LIB=$(SHIM_SIM_DIR)/libcuda.so.1 \
-		GPUPAGER_SIM_DEVICES=2 GPUPAGER_SIM_VRAM=64M GPUPAGER_VRAM_HEADROOM=0 \
-		GPUPAGER_HOST_BUDGET=128M GPUPAGER_SHIM_EVICT=all \
-		$(BUILD)/bin/gpupager exec --budget 16M --stats -- $(SHIM_APPS_DIR)/shim_devices
+		GPUPAGER_SIM_DEVICES=2 GPUPAGER_SIM_VRAM=32M GPUPAGER_VRAM_HEADROOM=0 \
+		GPUPAGER_HOST_BUDGET=128M \
+		$(BUILD)/bin/gpupager exec --budget 16M --evict all --stats -- $(SHIM_APPS_DIR)/shim_devices
