@@ -30,6 +30,8 @@ static struct shim_engine engines[SHIM_MAX_DEVICES];
 /* enum engine_state; written under open_lock (release), read without it (acquire). */
 static int engine_state[SHIM_MAX_DEVICES];
 static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
+/* One past the highest device with an open engine: shim_engine_of looks no further. */
+static int engines_top;
 static pid_t engine_pid;
 static bool stats_registered;
 /* Physical memory the app made itself with cuMemCreate, by handle. */
@@ -223,6 +225,8 @@ struct shim_engine *shim_engine(void)
 		if (state == ENGINE_UNTRIED) {
 			state = engine_load(dev);
 			__atomic_store_n(&engine_state[dev], state, __ATOMIC_RELEASE);
+			if (state == ENGINE_OPEN && dev >= engines_top)
+				__atomic_store_n(&engines_top, dev + 1, __ATOMIC_RELEASE);
 		}
 		pthread_mutex_unlock(&open_lock);
 		shim_real.cuCtxSetCurrent(ctx);
@@ -245,7 +249,9 @@ struct shim_engine *shim_engine_if_open(void)
 
 struct shim_engine *shim_engine_of(uint64_t ptr)
 {
-	for (int d = 0; d < SHIM_MAX_DEVICES; d++) {
+	int top = __atomic_load_n(&engines_top, __ATOMIC_ACQUIRE);
+
+	for (int d = 0; d < top; d++) {
 		struct shim_engine *e = &engines[d];
 
 		if (__atomic_load_n(&engine_state[d], __ATOMIC_ACQUIRE) == ENGINE_OPEN &&

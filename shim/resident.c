@@ -20,10 +20,13 @@ bool shim_use_add(struct shim_engine *e, struct shim_use *use, uint64_t ptr)
 {
 	struct shim_alloc a;
 
-	if (!shim_heap_lookup(e, ptr, &a))
-		return false;
+	if (!shim_heap_lookup(e, ptr, &a)) {
+		e = shim_engine_of(ptr);
+		if (!e || !shim_heap_lookup(e, ptr, &a))
+			return false;
+	}
 	for (uint32_t i = 0; i < use->n; i++)
-		if (use->off[i] == a.span_off)
+		if (use->off[i] == a.span_off && use->engine[i] == e)
 			return true;
 	if (use->n == SHIM_MAX_SPANS) {
 		use->too_many = true;
@@ -31,6 +34,7 @@ bool shim_use_add(struct shim_engine *e, struct shim_use *use, uint64_t ptr)
 	}
 	use->off[use->n] = a.span_off;
 	use->len[use->n] = a.span_len;
+	use->engine[use->n] = e;
 	use->n++;
 	return true;
 }
@@ -46,16 +50,33 @@ static uint64_t budget_chunks(struct shim_engine *e)
 	return n;
 }
 
-static void release_first(struct shim_engine *e, struct shim_use *use, uint32_t n, CUstream s)
+static void release_first(struct shim_use *use, uint32_t n, CUstream s)
 {
 	for (uint32_t i = 0; i < n; i++)
-		gp_release_range_on(e->heap, use->off[i], use->len[i], s);
+		gp_release_range_on(use->engine[i]->heap, use->off[i], use->len[i], s);
+}
+
+/* Whether the spans of use on engine e fit its budget at once; else logged. */
+static bool fits(struct shim_engine *e, const struct shim_use *use, const char *call)
+{
+	uint64_t need = 0, budget;
+
+	for (uint32_t i = 0; i < use->n; i++)
+		if (use->engine[i] == e)
+			need += use->len[i] / e->chunk_size;
+	budget = budget_chunks(e);
+	if (need <= budget)
+		return true;
+	gp_log_error("shim: %s needs %llu MiB of its allocations on device %d resident at once; "
+		     "the VRAM budget is %llu MiB: CUDA_ERROR_OUT_OF_MEMORY", call,
+		     (unsigned long long)(need * e->chunk_size >> 20), e->device,
+		     (unsigned long long)(budget * e->chunk_size >> 20));
+	return false;
 }
 
 CUresult shim_use_begin(struct shim_engine *e, struct shim_use *use, CUstream stream,
 			const char *call)
 {
-	uint64_t need = 0, budget;
 	int err = 0;
 
 	if (use->too_many) {
@@ -63,28 +84,28 @@ CUresult shim_use_begin(struct shim_engine *e, struct shim_use *use, CUstream st
 			     "it rather than run it with some of them evicted", call, SHIM_MAX_SPANS);
 		return CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES;
 	}
-	for (uint32_t i = 0; i < use->n; i++)
-		need += use->len[i] / e->chunk_size;
-	budget = budget_chunks(e);
-	if (need > budget) {
-		gp_log_error("shim: %s needs %llu MiB of its allocations resident at once; the "
-			     "VRAM budget is %llu MiB: CUDA_ERROR_OUT_OF_MEMORY", call,
-			     (unsigned long long)(need * e->chunk_size >> 20),
-			     (unsigned long long)(budget * e->chunk_size >> 20));
-		return CUDA_ERROR_OUT_OF_MEMORY;
+	(void)e;
+	/* Each engine its spans come from (the first of each) checks its own budget. */
+	for (uint32_t i = 0; i < use->n; i++) {
+		uint32_t j = 0;
+
+		while (use->engine[j] != use->engine[i])
+			j++;
+		if (j == i && !fits(use->engine[i], use, call))
+			return CUDA_ERROR_OUT_OF_MEMORY;
 	}
 	for (int tries = 0; tries < BUSY_TRIES; tries++) {
 		uint32_t i;
 
 		for (i = 0; i < use->n; i++) {
-			err = gp_acquire_range_on(e->heap, use->off[i], use->len[i], GP_ACCESS_WRITE,
-						  stream);
+			err = gp_acquire_range_on(use->engine[i]->heap, use->off[i], use->len[i],
+						  GP_ACCESS_WRITE, stream);
 			if (err)
 				break;
 		}
 		if (!err)
 			return CUDA_SUCCESS;
-		release_first(e, use, i, stream);
+		release_first(use, i, stream);
 		if (err != GP_EDEVMEM)
 			break;
 		/* Other threads hold the chunks it would evict: let their calls be queued. */
@@ -97,5 +118,6 @@ CUresult shim_use_begin(struct shim_engine *e, struct shim_use *use, CUstream st
 
 void shim_use_end(struct shim_engine *e, struct shim_use *use, CUstream stream)
 {
-	release_first(e, use, use->n, stream);
+	(void)e;
+	release_first(use, use->n, stream);
 }

@@ -169,8 +169,13 @@ struct shim_use {
 	uint32_t n;
 	bool too_many;                          /* more than SHIM_MAX_SPANS: the call is refused */
 	uint64_t off[SHIM_MAX_SPANS], len[SHIM_MAX_SPANS];
+	struct shim_engine *engine[SHIM_MAX_SPANS]; /* whose heap: a copy may join two devices */
 };
-/* Add the allocation holding ptr, if any, to use; true if ptr is in the heap. */
+/*
+ * Add the allocation holding ptr, if any, to use; true if ptr is in e's
+ * heap or another device's (unified addressing: a copy or a kernel may
+ * touch another device's memory).
+ */
 bool shim_use_add(struct shim_engine *e, struct shim_use *use, uint64_t ptr);
 /*
  * Make use's spans resident for work about to be queued on stream, which

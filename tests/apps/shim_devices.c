@@ -6,9 +6,10 @@
  * uploads a pattern into each and checksums each on the device, round
  * after round (each round touches every buffer, so each round evicts and
  * reloads), and compares the sums with the host's.  Then the main thread,
- * with device 0's context current, asks which device each of device 1's
- * buffers is on and frees them: the shim must find them in device 1's
- * heap whatever context is current.  Prints
+ * with device 0's context current, writes and reads back each of device
+ * 1's buffers (unified addressing: the pointer names its device, and the
+ * shim must make it resident through device 1's pager), asks which device
+ * each is on and frees them there, whatever context is current.  Prints
  *
  *   shim_devices: D devices, R rounds, N failures
  *
@@ -100,11 +101,24 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-/* Device 1's buffers from device 0's context: still device 1's, and freed there. */
-static void *free_elsewhere(void)
+/* Device 1's buffers from device 0's context: copied to and from, still device 1's, freed. */
+static void *use_elsewhere(void)
 {
+	static uint64_t words[BUF_SIZE / 8];
+	uint64_t sums[BUFS];
 	unsigned d = 1;
 
+	for (unsigned b = 0; b < BUFS; b++) {
+		for (uint64_t i = 0; i < BUF_SIZE / 8; i++)
+			words[i] = shim_pattern(seed_of(d, ROUNDS + 1, b), i);
+		sums[b] = shim_sum(words, BUF_SIZE);
+		CHECK(cu.cuMemcpyHtoD_v2(bufs[1][b], words, BUF_SIZE));
+	}
+	for (unsigned b = 0; b < BUFS; b++) {
+		CHECK(cu.cuMemcpyDtoH_v2(words, bufs[1][b], BUF_SIZE));
+		if (shim_sum(words, BUF_SIZE) != sums[b])
+			fail(d, "cuMemcpyDtoH from device 0's context", "a buffer differs");
+	}
 	for (unsigned b = 0; b < BUFS; b++) {
 		CUdeviceptr base = 0;
 		size_t size = 0;
@@ -142,7 +156,7 @@ int main(void)
 		}
 	for (unsigned d = 0; d < DEVICES; d++)
 		pthread_join(threads[d], NULL);
-	free_elsewhere();
+	use_elsewhere();
 	printf("shim_devices: %d devices, %d rounds, %d failures\n", DEVICES, ROUNDS, failures);
 	return failures ? 1 : 0;
 }
