@@ -12,7 +12,8 @@
 
 SHIM_APPS_DIR := $(BUILD)/tests/apps
 SHIM_APP_NAMES := shim_cost shim_app shim_free shim_query shim_big_launch shim_fork shim_many shim_threads \
-	shim_dlsym shim_devices
+	shim_dlsym shim_devices \
+	shim_graph
 SHIM_APPS := $(SHIM_APP_NAMES:%=$(SHIM_APPS_DIR)/%)
 SHIM_APP_KERNELS := $(SHIM_APPS_DIR)/shim_app_kernels.so
 SHIM_APP_OBJS := $(patsubst %,$(BUILD)/obj/tests/apps/%.o,$(SHIM_APP_NAMES) shim_cuda)
@@ -35,11 +36,14 @@ $(SHIM_APP_KERNELS): tests/apps/shim_app_kernels.c tests/apps/shim_app_sum.h cud
 	$(Q)$(CC) -D_GNU_SOURCE -Icuda/sim $(CFLAGS_ALL) -shared $(LDFLAGS_ALL) -o $@ $<
 
 TEST_PREREQS += $(SHIM_APPS) $(SHIM_APP_KERNELS)
+# gpupager bench shim runs shim_cost and shim_app under gpupager exec.
+$(BENCH_BIN): | $(SHIM_APPS) $(SHIM_APP_KERNELS) $(SHIM_PRELOAD)
 
 # The Criterion tests run the programs (apps/shim_run.c), gpupager mkmodel and gpupager exec.
 SHIM_APP_TESTS := $(BUILD)/tests/test_shim_app $(BUILD)/tests/test_shim_faults \
 	$(BUILD)/tests/test_shim_dlsym $(BUILD)/tests/test_shim_weights \
-	$(BUILD)/tests/test_shim_devices
+	$(BUILD)/tests/test_shim_devices \
+	$(BUILD)/tests/test_shim_graph
 $(SHIM_APP_TESTS): $(BUILD)/obj/tests/apps/shim_run.o
 $(SHIM_APP_TESTS): | $(SHIM_APPS) $(SHIM_APP_KERNELS) $(BUILD)/bin/gpupager \
 		$(SHIM_SIM_DIR)/libcuda.so.1

@@ -167,8 +167,8 @@ static void scan_extra(struct shim_engine *e, struct shim_use *use, void **extra
  * The allocations a launch uses.  Without a parameter layout its words
  * cannot be read: refused while anything may be evicted (logged once).
  */
-static CUresult collect(struct shim_engine *e, const void *fn, void **params, void **extra,
-			struct shim_use *use)
+CUresult shim_launch_collect(struct shim_engine *e, const void *fn, void **params, void **extra,
+			     struct shim_use *use)
 {
 	static bool told;
 	struct param_layout l;
@@ -197,7 +197,7 @@ static CUresult collect(struct shim_engine *e, const void *fn, void **params, vo
 }
 
 #define SHIM_LAUNCH(call, fn, stream, params, extra, queue) \
-	SHIM_AROUND(call, stream, fres_ = collect(e_, (fn), (params), (extra), &use_), queue)
+	SHIM_AROUND(call, stream, fres_ = shim_launch_collect(e_, (fn), (params), (extra), &use_), queue)
 
 SHIM_EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy,
 				    unsigned int gz, unsigned int bx, unsigned int by,

@@ -12,6 +12,7 @@
  *   launch.c      kernel launches: parameter words that point into the heap
  *   copy.c        copies and memsets
  *   backing.c     copies from .safetensors views: the heap's file-backed chunks
+ *   graph.c       stream capture and graphs: allocations pinned while an exec exists
  *
  * Every exported driver entry point is in SHIM_ENTRIES, the one list:
  * dlsym, cuGetProcAddress and the real-function table are made from it.
@@ -52,7 +53,12 @@
 	X(cuMemsetD32_v2) X(cuMemsetD32_v2_ptds)                                          \
 	X(cuMemsetD8Async) X(cuMemsetD8Async_ptsz)                                        \
 	X(cuMemsetD16Async) X(cuMemsetD16Async_ptsz)                                      \
-	X(cuMemsetD32Async) X(cuMemsetD32Async_ptsz)
+	X(cuMemsetD32Async) X(cuMemsetD32Async_ptsz)                                      \
+	X(cuStreamBeginCapture_v2) X(cuStreamBeginCapture_v2_ptsz)                        \
+	X(cuStreamEndCapture) X(cuStreamEndCapture_ptsz)                                  \
+	X(cuGraphAddKernelNode_v2) X(cuGraphInstantiateWithFlags)                         \
+	X(cuGraphLaunch) X(cuGraphLaunch_ptsz)                                            \
+	X(cuGraphExecDestroy) X(cuGraphDestroy)
 
 #define SHIM_ID(name) SHIM_ID_##name,
 enum shim_entry_id { SHIM_ENTRIES(SHIM_ID) SHIM_N_ENTRIES };
@@ -197,8 +203,11 @@ void shim_use_end(struct shim_engine *e, struct shim_use *use, CUstream stream);
 #define SHIM_AROUND(call, stream, fill, queue)                                    \
 	do {                                                                        \
 		struct shim_engine *e_ = shim_engine_if_open();                     \
-		struct shim_use use_ = { .n = 0 };                                  \
+		struct shim_use use_; /* not zeroed: 4 KiB a call; n says what is set */ \
 		CUresult res_, fres_ = CUDA_SUCCESS;                                \
+                                                                                    \
+		use_.n = 0;                                                         \
+		use_.too_many = false;                                              \
                                                                                     \
 		if (shim_in_forked_child())                                         \
 			return CUDA_ERROR_NOT_INITIALIZED;                          \
@@ -209,6 +218,8 @@ void shim_use_end(struct shim_engine *e, struct shim_use *use, CUstream stream);
 			return fres_;                                               \
 		if (!use_.n && !use_.too_many)                                      \
 			return queue;                                               \
+		if (shim_graph_capture(&use_, (stream)))                          \
+			return queue;                                               \
 		res_ = shim_use_begin(e_, &use_, (stream), call);                   \
 		if (res_ != CUDA_SUCCESS)                                           \
 			return res_;                                                \
@@ -216,6 +227,17 @@ void shim_use_end(struct shim_engine *e, struct shim_use *use, CUstream stream);
 		shim_use_end(e_, &use_, (stream));                                  \
 		return res_;                                                        \
 	} while (0)
+
+/* launch.c: add the allocations a launch's parameters point into to use. */
+CUresult shim_launch_collect(struct shim_engine *e, const void *fn, void **params, void **extra,
+			     struct shim_use *use);
+
+/*
+ * graph.c: when stream is capturing, record use's allocations on the graph
+ * being captured (pinned once it is instantiated) and return true: the
+ * work only runs when the graph is launched.
+ */
+bool shim_graph_capture(const struct shim_use *use, CUstream stream);
 
 /* The stream a call means: a _ptsz/_ptds form's null stream is the thread's. */
 static inline CUstream shim_stream(CUstream s, bool per_thread)
