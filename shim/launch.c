@@ -197,7 +197,8 @@ CUresult shim_launch_collect(struct shim_engine *e, const void *fn, void **param
 }
 
 #define SHIM_LAUNCH(call, fn, stream, params, extra, queue) \
-	SHIM_AROUND(call, stream, fres_ = shim_launch_collect(e_, (fn), (params), (extra), &use_), queue)
+	SHIM_AROUND(call, stream,                                                    \
+		    fres_ = shim_launch_collect(e_, (fn), (params), (extra), &use_), queue)
 
 SHIM_EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy,
 				    unsigned int gz, unsigned int bx, unsigned int by,
