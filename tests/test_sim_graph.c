@@ -241,6 +241,13 @@ Test(sim_graph, waiting_calls_invalidate_the_capture)
 			  CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED);
 	sim_assert_result(cuStreamEndCapture(s, &graph), CUDA_ERROR_STREAM_CAPTURE_INVALIDATED);
 
+	/* An async copy to pageable memory is captured: it returns at once. */
+	sim_assert_ok(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_GLOBAL));
+	sim_assert_ok(cuMemcpyDtoHAsync(host, a, sizeof(host), s));
+	sim_assert_ok(cuStreamEndCapture(s, &graph));
+	cr_assert_not_null(graph);
+	sim_assert_ok(cuGraphDestroy(graph));
+
 	/* Relaxed mode allows it. */
 	sim_assert_ok(cuStreamBeginCapture(s, CU_STREAM_CAPTURE_MODE_RELAXED));
 	sim_assert_ok(cuMemcpyDtoH(host, a, sizeof(host)));

@@ -159,8 +159,8 @@ static CUresult submit(struct copy_op *c, CUstream hstream, bool async)
 	uint64_t seq;
 
 	err = check_ranges(c);
-	/* A call that returns only once done cannot be captured. */
-	if (!err && wait)
+	/* A synchronous call cannot be captured (an async one from pageable memory can). */
+	if (!err && !async)
 		err = sim_capture_check_unsafe(c->func);
 	if (!err)
 		err = sim_stream_get(hstream, &s);
