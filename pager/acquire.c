@@ -118,7 +118,17 @@ static int settle(struct gp_model *m, uint32_t first, uint32_t count, enum gp_ac
 		if (!newest || ch->ready_seq > newest->ready_seq)
 			newest = ch;
 	}
-	/* The copy stream runs in order: waiting on its newest copy covers the others. */
+	/*
+	 * The copy stream runs in order: waiting on its newest copy covers the
+	 * others, and once one copy is seen complete so are all before it.  A
+	 * range whose copies are done costs no driver call (one query at most).
+	 */
+	if (newest->ready_seq <= p->copy_done_seq)
+		return 0;
+	if (gp_event_query(p->gpu, newest->ready) == 1) {
+		p->copy_done_seq = newest->ready_seq;
+		return 0;
+	}
 	return gp_stream_wait_event(p->gpu, stream, newest->ready);
 }
 

@@ -101,6 +101,7 @@ struct gp_pager {
 	uint64_t n_created;             /* physical chunks created and not released */
 	uint64_t free_cap;              /* trim.c: free_chunks' slots (0: max_chunks, never raised) */
 	uint64_t copy_seq;              /* copies queued on copy_stream so far */
+	uint64_t copy_done_seq;         /* copies up to this one are known complete */
 	struct gp_dev_chunk **free_chunks;
 	uint64_t n_free;
 	struct gp_model *models;

@@ -492,14 +492,29 @@ static bool range_busy(const struct gp_model *m, uint32_t first, uint32_t count)
 	return false;
 }
 
+static bool all_resident(const struct gp_model *m, uint32_t first, uint32_t count)
+{
+	for (uint32_t c = first; c < first + count; c++)
+		if (m->chunks[c].state != GP_CHUNK_RESIDENT)
+			return false;
+	return true;
+}
+
 int gp_res_load(struct gp_model *m, uint32_t first, uint32_t count, bool pin, bool prefetch)
 {
 	struct gp_pager *p = m->pager;
-	uint32_t *list = malloc(sizeof(*list) * (count ? count : 1));
+	uint32_t *list;
 	size_t n;
 	int err = 0;
 	bool waiting;
 
+	/* All resident (the common case under the shim: every launch asks): nothing to queue. */
+	if (all_resident(m, first, count)) {
+		for (uint32_t c = first; pin && c < first + count; c++)
+			m->chunks[c].users++;
+		return 0;
+	}
+	list = malloc(sizeof(*list) * (count ? count : 1));
 	if (!list)
 		return gp_fail(GP_ENOMEM, "out of memory");
 	if (pin)

@@ -33,6 +33,23 @@ static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
 /* One past the highest device with an open engine: shim_engine_of looks no further. */
 static int engines_top;
 static pid_t engine_pid;
+/*
+ * Set in a child forked after an engine opened: every wrapped call asks, so
+ * a flag set by an atfork handler rather than a getpid() system call each time.
+ */
+static bool forked_child;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void mark_forked_child(void)
+{
+	__atomic_store_n(&forked_child, true, __ATOMIC_RELAXED);
+}
+
+static void register_atfork(void)
+{
+	pthread_atfork(NULL, NULL, mark_forked_child);
+}
+
 static bool stats_registered;
 /* Physical memory the app made itself with cuMemCreate, by handle. */
 struct outside {
@@ -178,6 +195,7 @@ static int engine_load(int dev)
 
 	if (!__atomic_load_n(&engine_pid, __ATOMIC_ACQUIRE))
 		__atomic_store_n(&engine_pid, getpid(), __ATOMIC_RELEASE);
+	pthread_once(&atfork_once, register_atfork);
 	e->device = dev;
 	err = gp_config_get(&cfg);
 	if (!err)
@@ -201,9 +219,7 @@ static int engine_load(int dev)
 
 bool shim_in_forked_child(void)
 {
-	pid_t pid = __atomic_load_n(&engine_pid, __ATOMIC_ACQUIRE);
-
-	return pid && getpid() != pid;
+	return __atomic_load_n(&forked_child, __ATOMIC_RELAXED);
 }
 
 struct shim_engine *shim_engine(void)
