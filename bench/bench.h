@@ -1,5 +1,5 @@
 /*
- * bench.h - gpupager-bench, the developer benchmarks (load, fault, policy).
+ * bench.h - gpupager-bench, the developer benchmarks (load, fault, policy, shim).
  * They measure internals (the reader, the host view, the policies through
  * decide.h's replay), so they are built with the library's internal headers,
  * like the tests; `gpupager bench ...` forwards here.
@@ -14,6 +14,7 @@
 int bench_load_main(int argc, char **argv);
 int bench_fault_main(int argc, char **argv);
 int bench_policy_main(int argc, char **argv);
+int bench_shim_main(int argc, char **argv);
 
 /* Print "gpupager CMD: <gp_last_error()>" to stderr; returns 1. */
 int cli_fail(const char *cmd, int err);

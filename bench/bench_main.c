@@ -1,5 +1,5 @@
 /*
- * bench_main.c - gpupager-bench: `gpupager bench load|fault|policy`
+ * bench_main.c - gpupager-bench: `gpupager bench load|fault|policy|shim`
  * dispatches here (the gpupager tool execs this program, argv unchanged
  * from "bench" on), and it can be run directly as `gpupager-bench load ...`.
  */
@@ -16,6 +16,7 @@ static void bench_usage(FILE *out)
 		"usage: gpupager bench load MODEL [OPTIONS]    disk -> host: io_uring vs pread, mmap, O_DIRECT\n"
 		"       gpupager bench fault MODEL [OPTIONS]   userfaultfd view vs plain mmap, first touch\n"
 		"       gpupager bench policy [OPTIONS]        bytes moved per step: lru, clock, static, auto, MIN\n"
+		"       gpupager bench shim [OPTIONS]          the LD_PRELOAD shim: call cost, paging vs gpupager run\n"
 		"\nEach takes --help for its options and --json for scripts.\n"
 		"The benchmarks are the developer program gpupager-bench (bench/), which\n"
 		"`gpupager bench` runs.  Results are recorded in tools/bench/RESULTS.md.\n");
@@ -58,5 +59,8 @@ int main(int argc, char **argv)
 		return bench_fault_main(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "policy"))
 		return bench_policy_main(argc - 1, argv + 1);
-	return cli_usage_error("bench", "unknown benchmark '%s' (load, fault or policy)", argv[1]);
+	if (!strcmp(argv[1], "shim"))
+		return bench_shim_main(argc - 1, argv + 1);
+	return cli_usage_error("bench", "unknown benchmark '%s' (load, fault, policy or shim)",
+			       argv[1]);
 }

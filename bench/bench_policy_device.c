@@ -9,19 +9,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "bench_child.h"
 #include "bench_policy_device.h"
 #include "error.h"
 #include "sample.h"
 #include "st_writer.h"
 
 #define SIM_DRIVER GP_BUILD_DIR "/lib/sim/libcuda.so.1"
-#define OUTPUT_MAX (1u << 20)
 
 /* The gpupager binary in this program's directory. */
 static int find_gpupager(struct bench_device *d)
@@ -81,103 +79,31 @@ void bench_device_close(struct bench_device *d)
 	d->dir[0] = '\0';
 }
 
-/* What the child wrote to fd (a memfd), NUL-terminated, malloc'ed; NULL when out of memory. */
-static char *slurp(int fd)
-{
-	char *buf = malloc(OUTPUT_MAX + 1);
-	size_t len = 0;
-	ssize_t n;
-
-	if (!buf)
-		return NULL;
-	while (len < OUTPUT_MAX && (n = pread(fd, buf + len, OUTPUT_MAX - len, (off_t)len)) > 0)
-		len += (size_t)n;
-	buf[len] = '\0';
-	return buf;
-}
-
-/* Run argv with GPUPAGER_CUDA_LIB=driver; its exit status and output. */
-static int run_child(const char *driver, char *const *argv, int *status, char **out, char **err)
-{
-	int fd_out = memfd_create("gp-bench-out", MFD_CLOEXEC);
-	int fd_err = memfd_create("gp-bench-err", MFD_CLOEXEC);
-	pid_t pid;
-	int rc = 0;
-
-	*out = *err = NULL;
-	if (fd_out < 0 || fd_err < 0) {
-		rc = gp_fail(GP_EIO, "memfd_create: %s", strerror(errno));
-		goto out;
-	}
-	pid = fork();
-	if (pid < 0) {
-		rc = gp_fail(GP_EIO, "fork: %s", strerror(errno));
-		goto out;
-	}
-	if (pid == 0) {
-		if (dup2(fd_out, STDOUT_FILENO) < 0 || dup2(fd_err, STDERR_FILENO) < 0 ||
-		    setenv("GPUPAGER_CUDA_LIB", driver, 1))
-			_exit(127);
-		execv(argv[0], argv);
-		fprintf(stderr, "%s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	while (waitpid(pid, status, 0) < 0) {
-		if (errno != EINTR) {
-			rc = gp_fail(GP_EIO, "waitpid: %s", strerror(errno));
-			goto out;
-		}
-	}
-	*out = slurp(fd_out);
-	*err = slurp(fd_err);
-	if (!*out || !*err)
-		rc = gp_fail(GP_ENOMEM, "out of memory");
-out:
-	if (fd_out >= 0)
-		close(fd_out);
-	if (fd_err >= 0)
-		close(fd_err);
-	return rc;
-}
-
-/* run's message without "gpupager run: " and the trailing newline. */
-static int run_failed(int status, char *err)
-{
-	const char *prefix = "gpupager run: ";
-	char *msg = err, *nl;
-
-	if (!strncmp(msg, prefix, strlen(prefix)))
-		msg += strlen(prefix);
-	nl = strchr(msg, '\n');
-	if (nl)
-		*nl = '\0';
-	if (WIFEXITED(status))
-		return gp_fail(GP_EIO, "%s", *msg ? msg : "gpupager run failed");
-	return gp_fail(GP_EIO, "gpupager run: killed by signal %d", WTERMSIG(status));
-}
-
 int bench_device_ratio(struct bench_device *d, const char *policy, double budget_pct,
 		       double compute_ms_per_gb, double *ratio)
 {
-	char budget[64], steps[16], compute[64], *out = NULL, *err_text = NULL;
+	char budget[64], steps[16], compute[64], driver[4200];
 	char *argv[] = { d->gpupager, "run", d->dir, "--budget", budget, "--policy",
 			 (char *)policy, "--steps", steps, "--compute-ms-per-gb", compute, "--json",
 			 NULL };
+	char *env[] = { driver, NULL };
+	struct bench_child c;
 	json_t *root = NULL, *v;
 	json_error_t jerr;
-	int status = 0, err;
+	int err;
 
 	snprintf(budget, sizeof(budget), "%.17g%%", budget_pct);
 	snprintf(steps, sizeof(steps), "%u", d->steps);
 	snprintf(compute, sizeof(compute), "%.17g", compute_ms_per_gb);
-	err = run_child(d->driver, argv, &status, &out, &err_text);
+	snprintf(driver, sizeof(driver), "GPUPAGER_CUDA_LIB=%s", d->driver);
+	err = bench_child_run(argv, env, &c);
 	if (err)
-		goto out;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-		err = run_failed(status, err_text);
+		return err;
+	if (!bench_child_ok(&c)) {
+		err = bench_child_failed(&c, "gpupager run", "gpupager run");
 		goto out;
 	}
-	root = json_loads(out, 0, &jerr);
+	root = json_loads(c.out, 0, &jerr);
 	v = root ? json_object_get(root, "ratio_to_bound") : NULL;
 	if (!json_is_number(v)) {
 		err = gp_fail(GP_EFORMAT, "gpupager run --json: no ratio_to_bound in its output (%s)",
@@ -187,7 +113,6 @@ int bench_device_ratio(struct bench_device *d, const char *policy, double budget
 	*ratio = json_number_value(v);
 out:
 	json_decref(root);
-	free(out);
-	free(err_text);
+	bench_child_free(&c);
 	return err;
 }

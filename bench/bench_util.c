@@ -1,6 +1,7 @@
 /* bench_util.c - clocks, checksum stream, page-cache control, tables and progress for bench. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -15,6 +16,27 @@
 #define WARM_BUFFER (4u << 20)
 #define PROGRESS_AFTER_S 2.0
 #define PROGRESS_INTERVAL_S 0.25
+
+int bench_parse_percents(const char *text, double *out, unsigned max, unsigned *n)
+{
+	const char *p = text;
+
+	*n = 0;
+	for (;;) {
+		char *end;
+		double v;
+
+		errno = 0;
+		v = strtod(p, &end);
+		if (end == p || errno || !isfinite(v) || v <= 0.0 || v > 100.0 ||
+		    (*end && *end != ',') || *n == max)
+			return -1;
+		out[(*n)++] = v;
+		if (!*end)
+			return 0;
+		p = end + 1;
+	}
+}
 
 double bench_now(void)
 {

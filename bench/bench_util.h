@@ -16,6 +16,9 @@ double bench_now(void);
 /* Decimal GB/s (1e9 bytes), 0 when seconds is 0. */
 double bench_gbps(uint64_t bytes, double seconds);
 
+/* "30,50,70": up to max percentages in (0, 100] into out; -1 when the text is not that. */
+int bench_parse_percents(const char *text, double *out, unsigned max, unsigned *n);
+
 /* Bytes of tensor data in the model: every file's [data_start, size). */
 uint64_t bench_data_bytes(const struct gp_model_desc *desc);
 

@@ -25,6 +25,7 @@
 #include "belady.h"
 #include "bench.h"
 #include "bench_policy_device.h"
+#include "bench_util.h"
 #include "config.h"
 #include "decide.h"
 #include "error.h"
@@ -49,7 +50,7 @@ struct bench_opts {
 	double scale;
 	uint64_t chunk_size;
 	double budgets[MAX_BUDGETS];
-	int n_budgets;
+	unsigned n_budgets;
 	unsigned steps;
 	int json;
 	double device_scale;    /* --device: also time each policy on the device; 0: not */
@@ -130,27 +131,6 @@ static void help(void)
 	       "Exit status: 0 success, 1 runtime error, 2 usage error.\n", MAX_STEPS, DEFAULT_STEPS);
 }
 
-static int parse_budgets(const char *text, struct bench_opts *o)
-{
-	const char *p = text;
-
-	o->n_budgets = 0;
-	for (;;) {
-		char *end;
-		double v;
-
-		errno = 0;
-		v = strtod(p, &end);
-		if (end == p || errno || !isfinite(v) || v <= 0.0 || v > 100.0 ||
-		    (*end && *end != ',') || o->n_budgets == MAX_BUDGETS)
-			return -1;
-		o->budgets[o->n_budgets++] = v;
-		if (!*end)
-			return 0;
-		p = end + 1;
-	}
-}
-
 static int parse_args(int argc, char **argv, struct bench_opts *o)
 {
 	static const struct option opts[] = {
@@ -187,7 +167,7 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 				return cli_usage_error("bench", "bad --chunk-size: %s", gp_last_error());
 			break;
 		case 'b':
-			if (parse_budgets(optarg, o))
+			if (bench_parse_percents(optarg, o->budgets, MAX_BUDGETS, &o->n_budgets))
 				return cli_usage_error("bench", "bad --budgets '%s': expected up to %d "
 						       "percentages 0 < P <= 100, comma-separated",
 						       optarg, MAX_BUDGETS);
@@ -659,7 +639,7 @@ static int bench_model(const char *arch, const struct bench_opts *o, json_t *res
 		goto out;
 	if (!o->json)
 		print_model(&m);
-	for (int b = 0; b < o->n_budgets; b++) {
+	for (unsigned b = 0; b < o->n_budgets; b++) {
 		struct bench_case bc = { .percent = o->budgets[b] };
 
 		bc.capacity = (uint64_t)(o->budgets[b] / 100.0 * m.layout.n_chunks);

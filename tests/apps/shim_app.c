@@ -12,9 +12,11 @@
  *
  *   shim_app MODEL.safetensors [--passes N] [--streams N] [--acts N]
  *            [--act-size BYTES] [--resolve link|dlsym|procaddr|procaddr-ptds]
- *            [--extra] [--write-weight T] [--after-pass1 replace|truncate]
+ *            [--extra] [--write-weight T] [--after-pass1 replace|truncate] [--time]
  *
  * --extra passes kernel parameters in the packed `extra` buffer.
+ * --time prints each pass's wall time on stderr ("shim_app: pass N seconds S",
+ * for gpupager bench shim; stdout stays the same).
  * --write-weight T overwrites tensor T (in offset order) on the device with
  * a kernel before the first pass; the passes then expect its new bytes.
  * --after-pass1 renames a different file over MODEL, or truncates MODEL in
@@ -30,6 +32,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shim_app_sum.h"
@@ -53,6 +56,7 @@ struct app {
 	const unsigned char *data; /* the file's data section */
 	uint64_t passes, n_streams, n_acts, act_size;
 	int extra;
+	int time_passes;
 	int64_t write_weight;           /* -1: none */
 	const char *after_pass1, *path;
 	CUstream streams[MAX_STREAMS + 1]; /* the last one is the default stream */
@@ -62,12 +66,20 @@ struct app {
 	uint64_t bad;
 };
 
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static void usage_exit(const char *why)
 {
 	fprintf(stderr,
 		"shim_app: %s\nusage: shim_app MODEL.safetensors [--passes N] [--streams N] "
 		"[--acts N] [--act-size BYTES] [--resolve link|dlsym|procaddr|procaddr-ptds] "
-		"[--extra] [--write-weight T] [--after-pass1 replace|truncate]\n",
+		"[--extra] [--write-weight T] [--after-pass1 replace|truncate] [--time]\n",
 		why);
 	exit(2);
 }
@@ -250,6 +262,10 @@ static void parse_args(struct app *app, int argc, char **argv, const char **mode
 			app->extra = 1;
 			continue;
 		}
+		if (strcmp(opt, "--time") == 0) {
+			app->time_passes = 1;
+			continue;
+		}
 		if (opt[0] != '-') {
 			if (*model)
 				usage_exit("one MODEL expected");
@@ -330,7 +346,12 @@ int main(int argc, char **argv)
 	if (app.write_weight >= 0)
 		write_weight(&app);
 	for (uint64_t p = 1; p <= app.passes; p++) {
+		double start = now();
+
 		run_pass(&app, p);
+		if (app.time_passes)
+			fprintf(stderr, "shim_app: pass %llu seconds %.9f\n", (unsigned long long)p,
+				now() - start);
 		if (p == 1 && app.after_pass1)
 			change_file(&app);
 	}
