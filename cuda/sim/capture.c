@@ -355,7 +355,10 @@ out:
 	return err;
 }
 
-/* With the lock held: s's status; the legacy stream's is IMPLICIT while a blocking stream captures. */
+/*
+ * With the lock held: s's status and capture state.  Asking about the
+ * legacy stream while a blocking stream captures is IMPLICIT.
+ */
 static CUresult status_of(CUstream s, CUstreamCaptureStatus *status,
 			  struct sim_capture_stream **cs)
 {
@@ -383,7 +386,8 @@ CUresult cuStreamIsCapturing(CUstream hstream, CUstreamCaptureStatus *status)
 	if (err)
 		return err;
 	if (!status)
-		return sim_error(CUDA_ERROR_INVALID_VALUE, "cuStreamIsCapturing: no status pointer");
+		return sim_error(CUDA_ERROR_INVALID_VALUE,
+				 "cuStreamIsCapturing: no status pointer");
 	sim_sched_lock();
 	err = status_of(s, status, &cs);
 	sim_sched_unlock();
@@ -433,7 +437,7 @@ CUresult cuStreamGetCaptureInfo_v2(CUstream hstream, CUstreamCaptureStatus *stat
 	return cuStreamGetCaptureInfo(hstream, status, id, graph, deps, NULL, n_deps);
 }
 
-/* The per-thread-default-stream forms (sim.h). */
+/* The per-thread-default-stream forms (graph.h, sim.h). */
 
 CUresult cuStreamBeginCapture_v2_ptsz(CUstream hstream, CUstreamCaptureMode mode)
 {

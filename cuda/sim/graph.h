@@ -42,8 +42,6 @@ void sim_stream_set_capture(CUstream s, struct sim_capture_stream *cs);
 /* Whether s is a blocking stream (the legacy stream synchronises with it). */
 bool sim_stream_is_blocking(const struct CUstream_st *s);
 bool sim_stream_is_legacy(const struct CUstream_st *s);
-/* Run the callback for every stream with a worker; sched lock held. */
-void sim_streams_each_locked(void (*fn)(CUstream s, void *arg), void *arg);
 
 /* Record op as a node of s's capture (taking ownership); sched lock held. */
 CUresult sim_capture_record_locked(CUstream s, struct sim_op *op);
@@ -60,7 +58,6 @@ void sim_capture_mark_clear(struct sim_capture_mark *mark);
 
 /* ---------------------------------------------- op builders (launch.c, copy.c) */
 
-struct gp_sim_launch;
 CUresult sim_launch_op_new(const char *func, CUfunction f, const struct gp_sim_launch *dims,
 			   void **kernel_params, void **extra, struct sim_op **out);
 /* A kernel node's parameters from its template op (kernelParams point into it). */

@@ -84,12 +84,6 @@ void sim_stream_set_capture(CUstream s, struct sim_capture_stream *cs)
 	s->capture = cs;
 }
 
-void sim_streams_each_locked(void (*fn)(CUstream s, void *arg), void *arg)
-{
-	for (CUstream t = streams; t; t = t->next)
-		fn(t, arg);
-}
-
 static void unlink_stream(CUstream s)
 {
 	for (CUstream *p = &streams; *p; p = &(*p)->next) {
