@@ -106,3 +106,27 @@ int bench_child_failed(const struct bench_child *c, const char *what, const char
 		return gp_fail(GP_EIO, "%s: %.*s", what, (int)len, msg);
 	return gp_fail(GP_EIO, "%s: exit status %d", what, WEXITSTATUS(c->status));
 }
+
+int bench_child_json(char *const *argv, char *const *env, const char *prefix, json_t **root)
+{
+	struct bench_child c;
+	json_error_t jerr;
+	int err;
+
+	*root = NULL;
+	err = bench_child_run(argv, env, &c);
+	if (err)
+		return err;
+	if (!bench_child_ok(&c)) {
+		err = bench_child_failed(&c, prefix, prefix);
+	} else {
+		*root = json_loads(c.out, 0, &jerr);
+		if (!json_is_object(*root)) {
+			json_decref(*root);
+			*root = NULL;
+			err = gp_fail(GP_EFORMAT, "%s --json: %s", prefix, jerr.text);
+		}
+	}
+	bench_child_free(&c);
+	return err;
+}

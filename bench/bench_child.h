@@ -6,6 +6,8 @@
 #ifndef GP_BENCH_CHILD_H
 #define GP_BENCH_CHILD_H
 
+#include <jansson.h>
+
 struct bench_child {
 	int status;             /* as waitpid() gives it */
 	char *out, *err;        /* stdout and stderr, NUL-terminated (malloc'ed) */
@@ -27,5 +29,12 @@ int bench_child_ok(const struct bench_child *c);
  * "PREFIX: " cut, else what killed it or its exit status; what names it.
  */
 int bench_child_failed(const struct bench_child *c, const char *what, const char *prefix);
+
+/*
+ * Run a program that prints one JSON object (`gpupager run --json`): the
+ * object (json_decref it), or GP_E* with its own message (its stderr line
+ * without "PREFIX: ") when it fails or prints something else.
+ */
+int bench_child_json(char *const *argv, char *const *env, const char *prefix, json_t **root);
 
 #endif

@@ -87,32 +87,21 @@ int bench_device_ratio(struct bench_device *d, const char *policy, double budget
 			 (char *)policy, "--steps", steps, "--compute-ms-per-gb", compute, "--json",
 			 NULL };
 	char *env[] = { driver, NULL };
-	struct bench_child c;
-	json_t *root = NULL, *v;
-	json_error_t jerr;
+	json_t *root, *v;
 	int err;
 
 	snprintf(budget, sizeof(budget), "%.17g%%", budget_pct);
 	snprintf(steps, sizeof(steps), "%u", d->steps);
 	snprintf(compute, sizeof(compute), "%.17g", compute_ms_per_gb);
 	snprintf(driver, sizeof(driver), "GPUPAGER_CUDA_LIB=%s", d->driver);
-	err = bench_child_run(argv, env, &c);
+	err = bench_child_json(argv, env, "gpupager run", &root);
 	if (err)
 		return err;
-	if (!bench_child_ok(&c)) {
-		err = bench_child_failed(&c, "gpupager run", "gpupager run");
-		goto out;
-	}
-	root = json_loads(c.out, 0, &jerr);
-	v = root ? json_object_get(root, "ratio_to_bound") : NULL;
-	if (!json_is_number(v)) {
-		err = gp_fail(GP_EFORMAT, "gpupager run --json: no ratio_to_bound in its output (%s)",
-			      root ? "key missing" : jerr.text);
-		goto out;
-	}
-	*ratio = json_number_value(v);
-out:
+	v = json_object_get(root, "ratio_to_bound");
+	if (json_is_number(v))
+		*ratio = json_number_value(v);
+	else
+		err = gp_fail(GP_EFORMAT, "gpupager run --json: no ratio_to_bound in its output");
 	json_decref(root);
-	bench_child_free(&c);
 	return err;
 }

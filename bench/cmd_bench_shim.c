@@ -373,34 +373,21 @@ static int run_once(struct shim_env *s, const struct shim_opts *o, double percen
 	char *argv[] = { s->dev.gpupager, "run", s->dev.dir, "--budget", budget, "--steps", steps,
 			 "--compute-ms-per-gb", "0", "--json", NULL };
 	char *env[] = { s->driver_env, "GPUPAGER_VRAM_HEADROOM=0", NULL };
-	struct bench_child c;
-	json_error_t jerr;
-	json_t *root = NULL;
+	json_t *root;
 	int err;
 
 	snprintf(budget, sizeof(budget), "%g%%", percent);
 	snprintf(steps, sizeof(steps), "%u", o->passes + 1);
-	err = bench_child_run(argv, env, &c);
+	err = bench_child_json(argv, env, "gpupager run", &root);
 	if (err)
 		return err;
-	if (!bench_child_ok(&c)) {
-		err = bench_child_failed(&c, "gpupager run", "gpupager run");
-		goto out;
-	}
-	root = json_loads(c.out, 0, &jerr);
-	if (!json_is_object(root)) {
-		err = gp_fail(GP_EFORMAT, "gpupager run --json: %s", jerr.text);
-		goto out;
-	}
 	*model_bytes = (uint64_t)json_integer_value(json_object_get(root, "model_bytes"));
 	r->run_h2d = json_number_value(json_object_get(root, "h2d_bytes_per_step"));
 	r->run_seconds = json_number_value(json_object_get(root, "step_seconds"));
 	r->run_ratio = json_number_value(json_object_get(root, "ratio_to_bound"));
 	r->link_gbps = json_number_value(json_object_get(root, "link_gbps"));
-out:
 	json_decref(root);
-	bench_child_free(&c);
-	return err;
+	return 0;
 }
 
 static int measure_paging(struct shim_env *s, const struct shim_opts *o, double percent,

@@ -15,3 +15,5 @@ all: $(BENCH_BIN)
 
 # test_bench_io runs `gpupager bench`: building the test builds both programs.
 $(BUILD)/tests/test_bench_io: | $(BUILD)/bin/gpupager $(BENCH_BIN)
+# test_bench_shim runs `gpupager bench shim`, which runs the shim's test programs.
+$(BUILD)/tests/test_bench_shim: | $(BUILD)/bin/gpupager $(BENCH_BIN)

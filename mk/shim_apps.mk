@@ -40,7 +40,7 @@ TEST_PREREQS += $(SHIM_APPS) $(SHIM_APP_KERNELS)
 $(BENCH_BIN): | $(SHIM_APPS) $(SHIM_APP_KERNELS) $(SHIM_PRELOAD)
 
 # The Criterion tests run the programs (apps/shim_run.c), gpupager mkmodel and gpupager exec.
-SHIM_APP_TESTS := $(BUILD)/tests/test_shim_app $(BUILD)/tests/test_shim_faults \
+SHIM_APP_TESTS := $(BUILD)/tests/test_bench_shim $(BUILD)/tests/test_shim_app $(BUILD)/tests/test_shim_faults \
 	$(BUILD)/tests/test_shim_dlsym $(BUILD)/tests/test_shim_weights \
 	$(BUILD)/tests/test_shim_devices \
 	$(BUILD)/tests/test_shim_graph
