@@ -520,7 +520,7 @@ static void print_json(const struct shim_opts *o, const struct shim_env *s,
 		if (p[i].failed) {
 			json_object_set_new(row, "error", json_string(p[i].why));
 		} else {
-			json_object_update(row, json_pack(
+			json_t *figures = json_pack(
 				"{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}",
 				"h2d_bytes_per_pass", p[i].h2d, "run_h2d_bytes_per_step", p[i].run_h2d,
 				"d2h_bytes_per_pass", p[i].d2h, "disk_bytes_per_pass", p[i].disk,
@@ -528,7 +528,10 @@ static void print_json(const struct shim_opts *o, const struct shim_env *s,
 				"pass_seconds", p[i].seconds, "run_step_seconds", p[i].run_seconds,
 				"ratio_to_bound", p[i].ratio, "lower_bound_seconds", p[i].bound,
 				"run_ratio_to_bound", p[i].run_ratio,
-				"link_gbps", p[i].link_gbps));
+				"link_gbps", p[i].link_gbps);
+
+			json_object_update(row, figures);       /* copies: figures is ours to drop */
+			json_decref(figures);
 		}
 		json_array_append_new(rows, row);
 	}
