@@ -105,15 +105,14 @@ static const struct view *find_view(struct shim_engine *e, uintptr_t src, size_t
 	return found;
 }
 
-void shim_backing_copy(struct shim_engine *e, CUdeviceptr dst, const void *src, size_t n)
+void shim_backing_copy(CUdeviceptr dst, const void *src, size_t n)
 {
+	/* The heap holding dst, whichever device's context made the call. */
+	struct shim_engine *e = shim_engine_of(dst);
 	uintptr_t s = (uintptr_t)src;
 	const struct view *v;
 	uint64_t off;
 
-	/* The heap holding dst, whichever device's context made the call. */
-	if (!e || dst < e->heap_base || dst - e->heap_base >= e->heap_size)
-		e = shim_engine_of(dst);
 	if (!e || !n)
 		return;
 	off = dst - e->heap_base;

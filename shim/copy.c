@@ -7,26 +7,25 @@
 #include "shim.h"
 
 /* Both ends of a copy; a host pointer is simply not in the heap. */
-#define ENDS(a, b) (shim_use_add(e_, &use_, (uint64_t)(a)), shim_use_add(e_, &use_, (uint64_t)(b)))
-#define END(a) shim_use_add(e_, &use_, (uint64_t)(a))
+#define ENDS(a, b) (shim_use_add(&use_, (uint64_t)(a)), shim_use_add(&use_, (uint64_t)(b)))
+#define END(a) shim_use_add(&use_, (uint64_t)(a))
 
 /*
  * What a queued copy or memset put into the heap (backing.c): src is the
  * host bytes copied to dst, NULL for anything else (a memset, a copy from
  * device memory).  The call's result is passed through.
  */
-static CUresult noted(CUresult res, struct shim_engine *e, CUdeviceptr dst, const void *src,
-		      size_t n)
+static CUresult noted(CUresult res, CUdeviceptr dst, const void *src, size_t n)
 {
 	if (res == CUDA_SUCCESS)
-		shim_backing_copy(e, dst, src, n);
+		shim_backing_copy(dst, src, n);
 	return res;
 }
 
-/* cuMemcpy with unified addressing: a source outside the heap is host memory. */
-static const void *host_src(struct shim_engine *e, CUdeviceptr src)
+/* cuMemcpy with unified addressing: a source in no device's heap is host memory. */
+static const void *host_src(CUdeviceptr src)
 {
-	return e && src - e->heap_base >= e->heap_size ? (const void *)src : NULL;
+	return shim_engine_of(src) ? NULL : (const void *)src;
 }
 
 /*
@@ -51,37 +50,37 @@ static const void *host_src(struct shim_engine *e, CUdeviceptr src)
 	PAIR(name, ptsz, params, fill, queue, s, shim_stream(s, true))
 
 SYNC_PAIR(cuMemcpy, cuMemcpy_ptds, (CUdeviceptr dst, CUdeviceptr src, size_t n),
-	  ENDS(dst, src), noted(real(dst, src, n), e_, dst, host_src(e_, src), n))
+	  ENDS(dst, src), noted(real(dst, src, n), dst, host_src(src), n))
 SYNC_PAIR(cuMemcpyHtoD_v2, cuMemcpyHtoD_v2_ptds, (CUdeviceptr dst, const void *src, size_t n),
-	  END(dst), noted(real(dst, src, n), e_, dst, src, n))
+	  END(dst), noted(real(dst, src, n), dst, src, n))
 SYNC_PAIR(cuMemcpyDtoH_v2, cuMemcpyDtoH_v2_ptds, (void *dst, CUdeviceptr src, size_t n),
 	  END(src), real(dst, src, n))
 SYNC_PAIR(cuMemcpyDtoD_v2, cuMemcpyDtoD_v2_ptds, (CUdeviceptr dst, CUdeviceptr src, size_t n),
-	  ENDS(dst, src), noted(real(dst, src, n), e_, dst, NULL, n))
+	  ENDS(dst, src), noted(real(dst, src, n), dst, NULL, n))
 SYNC_PAIR(cuMemsetD8_v2, cuMemsetD8_v2_ptds, (CUdeviceptr dst, unsigned char v, size_t n),
-	  END(dst), noted(real(dst, v, n), e_, dst, NULL, n * 1))
+	  END(dst), noted(real(dst, v, n), dst, NULL, n * 1))
 SYNC_PAIR(cuMemsetD16_v2, cuMemsetD16_v2_ptds, (CUdeviceptr dst, unsigned short v, size_t n),
-	  END(dst), noted(real(dst, v, n), e_, dst, NULL, n * 2))
+	  END(dst), noted(real(dst, v, n), dst, NULL, n * 2))
 SYNC_PAIR(cuMemsetD32_v2, cuMemsetD32_v2_ptds, (CUdeviceptr dst, unsigned int v, size_t n),
-	  END(dst), noted(real(dst, v, n), e_, dst, NULL, n * 4))
+	  END(dst), noted(real(dst, v, n), dst, NULL, n * 4))
 
 ASYNC_PAIR(cuMemcpyAsync, cuMemcpyAsync_ptsz,
 	   (CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s), ENDS(dst, src),
-	   noted(real(dst, src, n, s), e_, dst, host_src(e_, src), n))
+	   noted(real(dst, src, n, s), dst, host_src(src), n))
 ASYNC_PAIR(cuMemcpyHtoDAsync_v2, cuMemcpyHtoDAsync_v2_ptsz,
 	   (CUdeviceptr dst, const void *src, size_t n, CUstream s), END(dst),
-	   noted(real(dst, src, n, s), e_, dst, src, n))
+	   noted(real(dst, src, n, s), dst, src, n))
 ASYNC_PAIR(cuMemcpyDtoHAsync_v2, cuMemcpyDtoHAsync_v2_ptsz,
 	   (void *dst, CUdeviceptr src, size_t n, CUstream s), END(src), real(dst, src, n, s))
 ASYNC_PAIR(cuMemcpyDtoDAsync_v2, cuMemcpyDtoDAsync_v2_ptsz,
 	   (CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s), ENDS(dst, src),
-	   noted(real(dst, src, n, s), e_, dst, NULL, n))
+	   noted(real(dst, src, n, s), dst, NULL, n))
 ASYNC_PAIR(cuMemsetD8Async, cuMemsetD8Async_ptsz,
 	   (CUdeviceptr dst, unsigned char v, size_t n, CUstream s), END(dst),
-	   noted(real(dst, v, n, s), e_, dst, NULL, n * 1))
+	   noted(real(dst, v, n, s), dst, NULL, n * 1))
 ASYNC_PAIR(cuMemsetD16Async, cuMemsetD16Async_ptsz,
 	   (CUdeviceptr dst, unsigned short v, size_t n, CUstream s), END(dst),
-	   noted(real(dst, v, n, s), e_, dst, NULL, n * 2))
+	   noted(real(dst, v, n, s), dst, NULL, n * 2))
 ASYNC_PAIR(cuMemsetD32Async, cuMemsetD32Async_ptsz,
 	   (CUdeviceptr dst, unsigned int v, size_t n, CUstream s), END(dst),
-	   noted(real(dst, v, n, s), e_, dst, NULL, n * 4))
+	   noted(real(dst, v, n, s), dst, NULL, n * 4))

@@ -25,7 +25,6 @@ struct graph_refs {
 /* The pins an executable graph holds. */
 struct exec_pins {
 	CUgraphExec exec;
-	struct shim_engine *e;
 	struct shim_use use;
 	CUstream last;          /* stream of the newest launch; pins are released on it */
 	struct exec_pins *next;
@@ -221,12 +220,11 @@ SHIM_EXPORT CUresult cuGraphInstantiateWithFlags(CUgraphExec *exec, CUgraph g,
 	if (r)
 		pins->use = r->use;
 	pthread_mutex_unlock(&graph_lock);
-	pins->e = pins->use.n ? pins->use.engine[0] : NULL;
-	if (!pins->e) {
+	if (!pins->use.n) {
 		free(pins);
 		return CUDA_SUCCESS;
 	}
-	res = shim_use_begin(pins->e, &pins->use, NULL, "cuGraphInstantiate (pinning its memory)");
+	res = shim_use_begin(&pins->use, NULL, "cuGraphInstantiate (pinning its memory)");
 	if (res != CUDA_SUCCESS)
 		goto fail;
 	pins->exec = *exec;
@@ -265,11 +263,11 @@ static CUresult launch(CUgraphExec exec, CUstream s, CUstream stream,
 		return CUDA_ERROR_NOT_INITIALIZED;
 	if (!pins)
 		return real(exec, s);
-	res = shim_use_begin(pins->e, &pins->use, stream, "cuGraphLaunch");
+	res = shim_use_begin(&pins->use, stream, "cuGraphLaunch");
 	if (res != CUDA_SUCCESS)
 		return res;
 	res = real(exec, s);
-	shim_use_end(pins->e, &pins->use, stream);
+	shim_use_end(&pins->use, stream);
 	if (res == CUDA_SUCCESS)
 		__atomic_store_n(&pins->last, stream, __ATOMIC_RELEASE);
 	return res;
@@ -307,7 +305,7 @@ SHIM_EXPORT CUresult cuGraphExecDestroy(CUgraphExec exec)
 	}
 	pthread_mutex_unlock(&graph_lock);
 	if (pins) {
-		shim_use_end(pins->e, &pins->use, __atomic_load_n(&pins->last, __ATOMIC_ACQUIRE));
+		shim_use_end(&pins->use, __atomic_load_n(&pins->last, __ATOMIC_ACQUIRE));
 		free(pins);
 	}
 	return CUDA_SUCCESS;

@@ -10,9 +10,10 @@
  * from allocation to free, so nothing is evicted and the budget bounds
  * what the app may allocate.
  *
- * Each device's engine has its own tables; one lock guards them; it is held across a discard, which waits for
- * the GPU's last use of the chunk, so a chunk is never handed out again
- * while its old contents are still being dropped.
+ * Each device's engine has its own tables, guarded by one lock.  The lock
+ * is held across a discard, which waits for the GPU's last use of the
+ * chunk, so a chunk is never handed out again while its old contents are
+ * still being dropped.
  */
 #include <pthread.h>
 #include <stdlib.h>

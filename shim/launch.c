@@ -142,25 +142,24 @@ static CUresult layout_of(const void *fn, struct param_layout *out)
 }
 
 /* Words at 8-byte aligned offsets of the parameter block (base is the block offset of bytes). */
-static void scan_bytes(struct shim_engine *e, struct shim_use *use, const uint8_t *bytes,
-		       size_t base, size_t len)
+static void scan_bytes(struct shim_use *use, const uint8_t *bytes, size_t base, size_t len)
 {
 	for (size_t off = (base + 7) / 8 * 8; off + 8 <= base + len; off += 8) {
 		uint64_t word;
 
 		memcpy(&word, bytes + (off - base), sizeof(word));
-		shim_use_add(e, use, word);
+		shim_use_add(use, word);
 	}
 }
 
 /* The packed form (launch_extra.h); a malformed one is the driver's to refuse. */
-static void scan_extra(struct shim_engine *e, struct shim_use *use, void **extra)
+static void scan_extra(struct shim_use *use, void **extra)
 {
 	const void *buffer, *unknown;
 	const size_t *size;
 
 	if (gp_launch_extra_parse(extra, &buffer, &size, &unknown) && buffer && size)
-		scan_bytes(e, use, buffer, 0, *size);
+		scan_bytes(use, buffer, 0, *size);
 }
 
 /*
@@ -175,7 +174,7 @@ CUresult shim_launch_collect(struct shim_engine *e, const void *fn, void **param
 	CUresult res;
 
 	if (extra) {
-		scan_extra(e, use, extra);
+		scan_extra(use, extra);
 		return CUDA_SUCCESS;
 	}
 	if (!params)
@@ -192,7 +191,7 @@ CUresult shim_launch_collect(struct shim_engine *e, const void *fn, void **param
 		return res;
 	for (uint32_t i = 0; i < l.n; i++)
 		if (params[i])
-			scan_bytes(e, use, params[i], l.offset[i], l.size[i]);
+			scan_bytes(use, params[i], l.offset[i], l.size[i]);
 	return CUDA_SUCCESS;
 }
 

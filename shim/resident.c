@@ -16,15 +16,13 @@
 #define BUSY_TRIES 2000
 #define BUSY_WAIT_NS 1000000
 
-bool shim_use_add(struct shim_engine *e, struct shim_use *use, uint64_t ptr)
+bool shim_use_add(struct shim_use *use, uint64_t ptr)
 {
+	struct shim_engine *e = shim_engine_of(ptr);
 	struct shim_alloc a;
 
-	if (!shim_heap_lookup(e, ptr, &a)) {
-		e = shim_engine_of(ptr);
-		if (!e || !shim_heap_lookup(e, ptr, &a))
-			return false;
-	}
+	if (!e || !shim_heap_lookup(e, ptr, &a))
+		return false;
 	for (uint32_t i = 0; i < use->n; i++)
 		if (use->off[i] == a.span_off && use->engine[i] == e)
 			return true;
@@ -74,8 +72,7 @@ static bool fits(struct shim_engine *e, const struct shim_use *use, const char *
 	return false;
 }
 
-CUresult shim_use_begin(struct shim_engine *e, struct shim_use *use, CUstream stream,
-			const char *call)
+CUresult shim_use_begin(struct shim_use *use, CUstream stream, const char *call)
 {
 	int err = 0;
 
@@ -84,7 +81,6 @@ CUresult shim_use_begin(struct shim_engine *e, struct shim_use *use, CUstream st
 			     "it rather than run it with some of them evicted", call, SHIM_MAX_SPANS);
 		return CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES;
 	}
-	(void)e;
 	/* Each engine its spans come from (the first of each) checks its own budget. */
 	for (uint32_t i = 0; i < use->n; i++) {
 		uint32_t j = 0;
@@ -116,8 +112,7 @@ CUresult shim_use_begin(struct shim_engine *e, struct shim_use *use, CUstream st
 	return shim_cu_error(err);
 }
 
-void shim_use_end(struct shim_engine *e, struct shim_use *use, CUstream stream)
+void shim_use_end(struct shim_use *use, CUstream stream)
 {
-	(void)e;
 	release_first(use, use->n, stream);
 }

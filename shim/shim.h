@@ -178,20 +178,19 @@ struct shim_use {
 	struct shim_engine *engine[SHIM_MAX_SPANS]; /* whose heap: a copy may join two devices */
 };
 /*
- * Add the allocation holding ptr, if any, to use; true if ptr is in e's
- * heap or another device's (unified addressing: a copy or a kernel may
- * touch another device's memory).
+ * Add the allocation holding ptr, if any, to use; true if ptr is in any
+ * device's heap (unified addressing: a copy or a kernel may touch another
+ * device's memory).
  */
-bool shim_use_add(struct shim_engine *e, struct shim_use *use, uint64_t ptr);
+bool shim_use_add(struct shim_use *use, uint64_t ptr);
 /*
  * Make use's spans resident for work about to be queued on stream, which
  * waits for their copies (the host does not).  CUDA_SUCCESS, or
  * CUDA_ERROR_OUT_OF_MEMORY (logged, naming call) when they cannot fit.
  */
-CUresult shim_use_begin(struct shim_engine *e, struct shim_use *use, CUstream stream,
-			const char *call);
+CUresult shim_use_begin(struct shim_use *use, CUstream stream, const char *call);
 /* The work is queued on stream: record it as the spans' last use and let them go. */
-void shim_use_end(struct shim_engine *e, struct shim_use *use, CUstream stream);
+void shim_use_end(struct shim_use *use, CUstream stream);
 
 /*
  * The body of a wrapper: fill (a statement adding to use_ with e_; it may
@@ -220,11 +219,11 @@ void shim_use_end(struct shim_engine *e, struct shim_use *use, CUstream stream);
 			return queue;                                               \
 		if (shim_graph_capture(&use_, (stream)))                          \
 			return queue;                                               \
-		res_ = shim_use_begin(e_, &use_, (stream), call);                   \
+		res_ = shim_use_begin(&use_, (stream), call);                       \
 		if (res_ != CUDA_SUCCESS)                                           \
 			return res_;                                                \
 		res_ = queue;                                                       \
-		shim_use_end(e_, &use_, (stream));                                  \
+		shim_use_end(&use_, (stream));                                      \
 		return res_;                                                        \
 	} while (0)
 
@@ -247,7 +246,7 @@ static inline CUstream shim_stream(CUstream s, bool per_thread)
 
 /* backing.c (file-backed weights): the heap learns what a queued copy or memset wrote. */
 /* n bytes at dst (if in the heap) came from host memory src, or from anything else when NULL. */
-void shim_backing_copy(struct shim_engine *e, CUdeviceptr dst, const void *src, size_t n);
+void shim_backing_copy(CUdeviceptr dst, const void *src, size_t n);
 
 /* gp_log_* with the "shim: " prefix lives in engine.c's messages; errors as CUresult. */
 CUresult shim_cu_error(int gp_err);
