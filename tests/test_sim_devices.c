@@ -1,10 +1,13 @@
 /*
  * test_sim_devices.c - simulated device: several devices
  * (GPUPAGER_SIM_DEVICES), each with its own primary context, capacity,
- * NUMA node and PCI address, one unified address space; and the entry
- * points numba-cuda and cuda.core need (UUIDs, stream priorities).
+ * NUMA node and PCI address, one unified address space; peer access
+ * between their contexts (copies without it, kernels only with it); and
+ * the entry points numba-cuda and cuda.core need (UUIDs, stream
+ * priorities).
  */
 #include <criterion/criterion.h>
+#include <cudaTypedefs.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,6 +235,195 @@ Test(sim_devices, one_address_space)
 	cr_assert_arr_eq(back, host, sizeof(host));
 	for (int d = 0; d < 3; d++)
 		sim_assert_ok(cuMemFree(p[d]));
+}
+
+/* Any two devices are peers; a device is not its own. */
+Test(sim_devices, peer_queries)
+{
+	int v = -1;
+
+	sim_assert_ok(cuDeviceCanAccessPeer(&v, 0, 2));
+	cr_assert_eq(v, 1);
+	sim_assert_ok(cuDeviceCanAccessPeer(&v, 1, 1));
+	cr_assert_eq(v, 0);
+	sim_assert_result(cuDeviceCanAccessPeer(&v, 0, 3), CUDA_ERROR_INVALID_DEVICE);
+	sim_assert_result(cuDeviceCanAccessPeer(NULL, 0, 1), CUDA_ERROR_INVALID_VALUE);
+
+	sim_assert_ok(cuDeviceGetP2PAttribute(&v, CU_DEVICE_P2P_ATTRIBUTE_ACCESS_SUPPORTED, 0, 1));
+	cr_assert_eq(v, 1);
+	v = -1;
+	sim_assert_ok(cuDeviceGetP2PAttribute(&v, CU_DEVICE_P2P_ATTRIBUTE_PERFORMANCE_RANK, 2, 0));
+	cr_assert_eq(v, 0);
+	sim_assert_ok(cuDeviceGetP2PAttribute(&v, CU_DEVICE_P2P_ATTRIBUTE_CUDA_ARRAY_ACCESS_SUPPORTED,
+					      1, 2));
+	cr_assert_eq(v, 0, "no CUDA arrays are simulated");
+	sim_assert_result(cuDeviceGetP2PAttribute(&v, CU_DEVICE_P2P_ATTRIBUTE_ACCESS_SUPPORTED, 1, 1),
+			  CUDA_ERROR_INVALID_DEVICE);
+	sim_assert_result(cuDeviceGetP2PAttribute(&v, CU_DEVICE_P2P_ATTRIBUTE_ACCESS_SUPPORTED, 0, 3),
+			  CUDA_ERROR_INVALID_DEVICE);
+	sim_assert_result(cuDeviceGetP2PAttribute(&v, (CUdevice_P2PAttribute)99, 0, 1),
+			  CUDA_ERROR_INVALID_VALUE);
+	sim_assert_result(cuDeviceGetP2PAttribute(NULL, CU_DEVICE_P2P_ATTRIBUTE_ACCESS_SUPPORTED, 0,
+						  1), CUDA_ERROR_INVALID_VALUE);
+}
+
+/* Enabled one way, from the current context, once; the documented errors otherwise. */
+Test(sim_devices, enable_and_disable_peer_access)
+{
+	CUcontext c0, c1, c2;
+
+	sim_assert_ok(cuDevicePrimaryCtxRetain(&c1, 1));
+	sim_assert_result(cuCtxEnablePeerAccess(c1, 0), CUDA_ERROR_INVALID_CONTEXT);
+	sim_assert_result(cuCtxDisablePeerAccess(c1), CUDA_ERROR_INVALID_CONTEXT);
+	c0 = use_device(0);
+	sim_assert_result(cuCtxEnablePeerAccess(c0, 0), CUDA_ERROR_INVALID_CONTEXT);
+	sim_assert_result(cuCtxEnablePeerAccess(NULL, 0), CUDA_ERROR_INVALID_CONTEXT);
+	sim_assert_result(cuCtxEnablePeerAccess((CUcontext)&c1, 0), CUDA_ERROR_INVALID_CONTEXT);
+	sim_assert_result(cuCtxEnablePeerAccess(c1, 1), CUDA_ERROR_INVALID_VALUE);
+	sim_assert_result(cuCtxDisablePeerAccess(c1), CUDA_ERROR_PEER_ACCESS_NOT_ENABLED);
+	sim_assert_ok(cuCtxEnablePeerAccess(c1, 0));
+	sim_assert_result(cuCtxEnablePeerAccess(c1, 0), CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED);
+	/* One way: device 1's context has none to device 0. */
+	sim_assert_ok(cuCtxSetCurrent(c1));
+	sim_assert_result(cuCtxDisablePeerAccess(c0), CUDA_ERROR_PEER_ACCESS_NOT_ENABLED);
+	sim_assert_ok(cuCtxSetCurrent(c0));
+	sim_assert_ok(cuCtxDisablePeerAccess(c1));
+	sim_assert_result(cuCtxDisablePeerAccess(c1), CUDA_ERROR_PEER_ACCESS_NOT_ENABLED);
+	/* A context nobody retains is no peer; a released one takes its peer access along. */
+	sim_assert_ok(cuDevicePrimaryCtxRetain(&c2, 2));
+	sim_assert_ok(cuDevicePrimaryCtxRelease(2));
+	sim_assert_result(cuCtxEnablePeerAccess(c2, 0), CUDA_ERROR_INVALID_CONTEXT);
+	sim_assert_ok(cuCtxEnablePeerAccess(c1, 0));
+	sim_assert_ok(cuDevicePrimaryCtxRelease(1));
+	sim_assert_ok(cuDevicePrimaryCtxRetain(&c1, 1));
+	sim_assert_ok(cuCtxEnablePeerAccess(c1, 0));
+}
+
+static void fill_pattern(unsigned char *p, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (unsigned char)(i * 31 + seed);
+}
+
+/* Peer copies, and unified-addressing ones, need no peer access, from any context. */
+Test(sim_devices, copies_between_devices_without_peer_access)
+{
+	static unsigned char host[3 * MIB], back[3 * MIB];
+	PFN_cuMemcpyPeer_v7000_ptds peer_pt = NULL;
+	PFN_cuMemcpyPeerAsync_v7000_ptsz peer_async_pt = NULL;
+	CUdeviceptr p0, p1;
+	CUcontext c0, c1;
+	CUstream s;
+
+	c0 = use_device(0);
+	sim_assert_ok(cuMemAlloc(&p0, sizeof(host)));
+	c1 = use_device(1);
+	sim_assert_ok(cuMemAlloc(&p1, sizeof(host)));
+	use_device(2);
+	sim_assert_ok(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+
+	fill_pattern(host, sizeof(host), 1);
+	sim_assert_ok(cuMemcpyHtoD(p1, host, sizeof(host)));
+	sim_assert_ok(cuMemcpyPeer(p0, c0, p1, c1, sizeof(host)));
+	sim_assert_ok(cuMemcpyDtoH(back, p0, sizeof(back)));
+	cr_assert_arr_eq(back, host, sizeof(host), "cuMemcpyPeer 1 -> 0");
+
+	fill_pattern(host, sizeof(host), 2);
+	sim_assert_ok(cuMemcpyHtoD(p0, host, sizeof(host)));
+	sim_assert_ok(cuMemcpyPeerAsync(p1, c1, p0, c0, sizeof(host), s));
+	sim_assert_ok(cuStreamSynchronize(s));
+	sim_assert_ok(cuMemcpyDtoH(back, p1, sizeof(back)));
+	cr_assert_arr_eq(back, host, sizeof(host), "cuMemcpyPeerAsync 0 -> 1");
+
+	/* The per-thread forms are functions of their own, and copy the same way. */
+	sim_assert_ok(cuGetProcAddress("cuMemcpyPeer", (void **)&peer_pt, 7000,
+				       CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, NULL));
+	sim_assert_ok(cuGetProcAddress("cuMemcpyPeerAsync", (void **)&peer_async_pt, 7000,
+				       CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, NULL));
+	cr_assert(peer_pt && (void *)peer_pt != (void *)cuMemcpyPeer);
+	cr_assert(peer_async_pt && (void *)peer_async_pt != (void *)cuMemcpyPeerAsync);
+	fill_pattern(host, sizeof(host), 3);
+	sim_assert_ok(cuMemcpyHtoD(p1, host, sizeof(host)));
+	sim_assert_ok(peer_pt(p0, c0, p1, c1, sizeof(host)));
+	sim_assert_ok(cuMemcpyDtoH(back, p0, sizeof(back)));
+	cr_assert_arr_eq(back, host, sizeof(host), "cuMemcpyPeer_ptds");
+	fill_pattern(host, sizeof(host), 4);
+	sim_assert_ok(cuMemcpyHtoD(p0, host, sizeof(host)));
+	sim_assert_ok(peer_async_pt(p1, c1, p0, c0, sizeof(host), NULL));
+	sim_assert_ok(cuCtxSynchronize());
+	sim_assert_ok(cuMemcpyDtoH(back, p1, sizeof(back)));
+	cr_assert_arr_eq(back, host, sizeof(host), "cuMemcpyPeerAsync_ptsz");
+
+	/* cuMemcpy between devices: unified addressing, no peer access either. */
+	fill_pattern(host, sizeof(host), 5);
+	sim_assert_ok(cuMemcpyHtoD(p1, host, sizeof(host)));
+	sim_assert_ok(cuMemcpy(p0, p1, sizeof(host)));
+	sim_assert_ok(cuMemcpyDtoH(back, p0, sizeof(back)));
+	cr_assert_arr_eq(back, host, sizeof(host), "cuMemcpy 1 -> 0");
+
+	/* Both contexts must be live ones; both sides device memory. */
+	sim_assert_result(cuMemcpyPeer(p0, NULL, p1, c1, 16), CUDA_ERROR_INVALID_CONTEXT);
+	sim_assert_result(cuMemcpyPeer(p0, c0, p1, (CUcontext)&c1, 16),
+			  CUDA_ERROR_INVALID_CONTEXT);
+	sim_assert_result(cuMemcpyPeer((CUdeviceptr)(uintptr_t)back, c0, p1, c1, 16),
+			  CUDA_ERROR_INVALID_VALUE);
+	sim_assert_result(cuMemcpyPeerAsync(p0, c0, (CUdeviceptr)(uintptr_t)host, c1, 16, s),
+			  CUDA_ERROR_INVALID_VALUE);
+	sim_assert_ok(cuMemcpyPeer(p0, c0, p1, c1, 0));
+	sim_assert_ok(cuStreamDestroy(s));
+	sim_assert_ok(cuMemFree(p0));
+	sim_assert_ok(cuMemFree(p1));
+}
+
+/* fill_u32 on the current device, writing count words of value at dst. */
+static void launch_fill(CUmodule module, CUdeviceptr dst, uint32_t value, uint64_t count)
+{
+	CUfunction fill;
+	void *params[] = { &dst, &value, &count };
+
+	sim_assert_ok(cuModuleGetFunction(&fill, module, "fill_u32"));
+	sim_assert_ok(cuLaunchKernel(fill, 1, 1, 1, 1, 1, 1, 0, NULL, params, NULL));
+}
+
+/* A kernel may use another device's memory only while peer access to it is enabled. */
+Test(sim_devices, kernel_reaches_a_peer_only_with_access)
+{
+	uint32_t words[1024];
+	CUdeviceptr p1;
+	CUcontext c1;
+	CUmodule module;
+
+	c1 = use_device(1);
+	sim_assert_ok(cuMemAlloc(&p1, sizeof(words)));
+	use_device(0);
+	sim_assert_ok(cuModuleLoad(&module, SIM_TEST_KERNELS));
+	sim_assert_ok(cuCtxEnablePeerAccess(c1, 0));
+	launch_fill(module, p1, 0xfeedf00du, 1024);
+	sim_assert_ok(cuCtxSynchronize());
+	sim_assert_ok(cuMemcpyDtoH(words, p1, sizeof(words)));
+	for (size_t i = 0; i < 1024; i++)
+		cr_assert_eq(words[i], 0xfeedf00du, "word %zu", i);
+	/* Without it the GPU faults: an illegal address that sticks. */
+	sim_assert_ok(cuCtxDisablePeerAccess(c1));
+	launch_fill(module, p1 + 64, 7, 1);
+	sim_assert_result(cuCtxSynchronize(), CUDA_ERROR_ILLEGAL_ADDRESS);
+}
+
+/* Device 1's own kernels use its memory, and device 0's peer access does not go both ways. */
+Test(sim_devices, peer_access_is_one_way)
+{
+	CUdeviceptr p0;
+	CUcontext c1;
+	CUmodule module;
+
+	c1 = use_device(1);
+	use_device(0);
+	sim_assert_ok(cuMemAlloc(&p0, 4096));
+	sim_assert_ok(cuCtxEnablePeerAccess(c1, 0));
+	sim_assert_ok(cuCtxSetCurrent(c1));
+	sim_assert_ok(cuModuleLoad(&module, SIM_TEST_KERNELS));
+	launch_fill(module, p0, 1, 1);
+	sim_assert_result(cuCtxSynchronize(), CUDA_ERROR_ILLEGAL_ADDRESS);
 }
 
 /* No stream priorities: the range is [0, 0] and any priority is clamped to 0. */

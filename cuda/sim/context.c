@@ -1,14 +1,15 @@
 /*
- * context.c - the primary context of each device and each thread's stack
- * of current contexts.  Calls that need a context fail with
- * CUDA_ERROR_INVALID_CONTEXT on a thread that has not made one current, as
- * with a real driver.
+ * context.c - the primary context of each device, each thread's stack of
+ * current contexts, and peer access between contexts.  Calls that need a
+ * context fail with CUDA_ERROR_INVALID_CONTEXT on a thread that has not
+ * made one current, as with a real driver.
  */
 #include "sim.h"
 
 /* The opaque type behind CUcontext. */
 struct CUctx_st {
-	int refs; /* primary-context retains */
+	int refs;       /* primary-context retains */
+	unsigned peers; /* bit d: cuCtxEnablePeerAccess of device d's context done here */
 };
 
 static struct CUctx_st primaries[SIM_MAX_DEVICES];
@@ -78,6 +79,23 @@ CUresult sim_context_check(void)
 	return CUDA_SUCCESS;
 }
 
+CUresult sim_context_live(CUcontext ctx, const char *func)
+{
+	if (!ctx || !known(ctx))
+		return sim_error(CUDA_ERROR_INVALID_CONTEXT, "%s: unknown context %p", func,
+				 (void *)ctx);
+	if (__atomic_load_n(&ctx->refs, __ATOMIC_ACQUIRE) == 0)
+		return sim_error(CUDA_ERROR_INVALID_CONTEXT, "%s: context %p is not retained",
+				 func, (void *)ctx);
+	return CUDA_SUCCESS;
+}
+
+bool sim_peer_enabled(int dev, int peer)
+{
+	return dev == peer ||
+	       (__atomic_load_n(&primaries[dev].peers, __ATOMIC_ACQUIRE) >> peer & 1u);
+}
+
 CUcontext sim_primary_context(int dev)
 {
 	return &primaries[dev];
@@ -106,6 +124,14 @@ CUresult cuDevicePrimaryCtxRetain(CUcontext *pctx, CUdevice dev)
 	return CUDA_SUCCESS;
 }
 
+/* A destroyed context's peer access, both ways, goes with it: a new one starts with none. */
+static void forget_peers(int dev)
+{
+	__atomic_store_n(&primaries[dev].peers, 0, __ATOMIC_RELEASE);
+	for (int d = 0; d < sim_device_count(); d++)
+		__atomic_and_fetch(&primaries[d].peers, ~(1u << dev), __ATOMIC_ACQ_REL);
+}
+
 /*
  * The last release makes the context unusable until it is retained again;
  * unlike a real driver, allocations and streams survive it.
@@ -127,6 +153,8 @@ CUresult cuDevicePrimaryCtxRelease_v2(CUdevice dev)
 					 "cuDevicePrimaryCtxRelease: primary context not retained");
 	} while (!__atomic_compare_exchange_n(&primaries[dev].refs, &refs, refs - 1, false,
 					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	if (refs == 1)
+		forget_peers(dev);
 	return CUDA_SUCCESS;
 }
 
@@ -269,4 +297,50 @@ CUresult cuCtxSynchronize_v2(CUcontext ctx)
 	if (__atomic_load_n(&ctx->refs, __ATOMIC_ACQUIRE) == 0)
 		return CUDA_ERROR_CONTEXT_IS_DESTROYED;
 	return synchronize();
+}
+
+/*
+ * Access from the current context to peer_ctx's memory (one way, as
+ * documented).  Every pair of devices here can, so PEER_ACCESS_UNSUPPORTED
+ * never arises: the only unsupported pair is a device with itself, whose
+ * one context is then the current one (INVALID_CONTEXT, as documented).
+ */
+CUresult cuCtxEnablePeerAccess(CUcontext peer_ctx, unsigned int flags)
+{
+	CUresult err = sim_enter("cuCtxEnablePeerAccess", SIM_NEED_CTX);
+	unsigned bit;
+
+	if (!err)
+		err = sim_context_live(peer_ctx, "cuCtxEnablePeerAccess");
+	if (err)
+		return err;
+	if (peer_ctx == top())
+		return sim_error(CUDA_ERROR_INVALID_CONTEXT,
+				 "cuCtxEnablePeerAccess: the current context is the peer");
+	if (flags)
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "cuCtxEnablePeerAccess: flags %#x",
+				 flags);
+	bit = 1u << device_of(peer_ctx);
+	if (__atomic_fetch_or(&top()->peers, bit, __ATOMIC_ACQ_REL) & bit)
+		return sim_error(CUDA_ERROR_PEER_ACCESS_ALREADY_ENABLED,
+				 "cuCtxEnablePeerAccess: already enabled to device %d",
+				 device_of(peer_ctx));
+	return CUDA_SUCCESS;
+}
+
+CUresult cuCtxDisablePeerAccess(CUcontext peer_ctx)
+{
+	CUresult err = sim_enter("cuCtxDisablePeerAccess", SIM_NEED_CTX);
+	unsigned bit;
+
+	if (!err)
+		err = sim_context_live(peer_ctx, "cuCtxDisablePeerAccess");
+	if (err)
+		return err;
+	bit = 1u << device_of(peer_ctx);
+	if (!(__atomic_fetch_and(&top()->peers, ~bit, __ATOMIC_ACQ_REL) & bit))
+		return sim_error(CUDA_ERROR_PEER_ACCESS_NOT_ENABLED,
+				 "cuCtxDisablePeerAccess: not enabled to device %d",
+				 device_of(peer_ctx));
+	return CUDA_SUCCESS;
 }

@@ -2,6 +2,9 @@
  * copy.c - memory copies and sets, synchronous and asynchronous, linear
  * or 2D (rows a pitch apart; CUDA arrays are not simulated).
  *
+ * cuMemcpyPeer* copy between contexts (context.c checks them) whether or
+ * not peer access is enabled, as a driver does.
+ *
  * Device ranges are checked when a copy is queued (not mapped: invalid
  * value; mapped without access: illegal address) and again when it runs,
  * since the range may have been unmapped in between; a failure then is an
@@ -207,14 +210,16 @@ static struct copy_op *copy_op_new(const char *func, void *dst, const void *src,
 
 enum side { ANY, DEVICE };
 
-static CUresult copy(const char *func, void *dst, enum side dst_side, const void *src,
-		     enum side src_side, size_t bytes, CUstream hstream, bool async)
+#define DEV(p) ((void *)(uintptr_t)(p))
+
+/* A linear copy, once sim_enter has let the call in. */
+static CUresult copy_entered(const char *func, void *dst, enum side dst_side, const void *src,
+			     enum side src_side, size_t bytes, CUstream hstream, bool async)
 {
-	CUresult err = sim_enter(func, SIM_NEED_CTX);
 	struct copy_op *c;
 
-	if (err || bytes == 0)
-		return err;
+	if (bytes == 0)
+		return CUDA_SUCCESS;
 	if (!dst || !src)
 		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: NULL pointer", func);
 	if ((dst_side == DEVICE && !sim_vspace_contains((uintptr_t)dst)) ||
@@ -227,6 +232,34 @@ static CUresult copy(const char *func, void *dst, enum side dst_side, const void
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	c->kind = classify(c);
 	return submit(c, hstream, async);
+}
+
+static CUresult copy(const char *func, void *dst, enum side dst_side, const void *src,
+		     enum side src_side, size_t bytes, CUstream hstream, bool async)
+{
+	CUresult err = sim_enter(func, SIM_NEED_CTX);
+
+	return err ? err : copy_entered(func, dst, dst_side, src, src_side, bytes, hstream, async);
+}
+
+/*
+ * Between two contexts: both must be live; the pointers name their devices
+ * (unified addressing), as in cuMemcpyDtoD.  Without peer access a driver
+ * stages the copy through the host, with it the link carries it: either
+ * way the bytes arrive, booked here as one device-to-device copy.
+ */
+static CUresult copy_peer(const char *func, CUdeviceptr dst, CUcontext dst_ctx, CUdeviceptr src,
+			  CUcontext src_ctx, size_t bytes, CUstream hstream, bool async)
+{
+	CUresult err = sim_enter(func, SIM_NEED_CTX);
+
+	if (!err)
+		err = sim_context_live(dst_ctx, func);
+	if (!err)
+		err = sim_context_live(src_ctx, func);
+	if (err)
+		return err;
+	return copy_entered(func, DEV(dst), DEVICE, DEV(src), DEVICE, bytes, hstream, async);
 }
 
 /* A memset operation, checked; *out NULL when there is nothing to set. */
@@ -371,7 +404,6 @@ static CUresult copy_2d(const char *func, const CUDA_MEMCPY2D *p, CUstream hstre
 	return submit((struct copy_op *)op, hstream, async);
 }
 
-#define DEV(p) ((void *)(uintptr_t)(p))
 #define PT CU_STREAM_PER_THREAD
 
 CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t bytes)
@@ -413,6 +445,18 @@ CUresult cuMemcpy(CUdeviceptr dst, CUdeviceptr src, size_t bytes)
 CUresult cuMemcpyAsync(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUstream hstream)
 {
 	return copy("cuMemcpyAsync", DEV(dst), ANY, DEV(src), ANY, bytes, hstream, true);
+}
+
+CUresult cuMemcpyPeer(CUdeviceptr dst, CUcontext dst_ctx, CUdeviceptr src, CUcontext src_ctx,
+		      size_t bytes)
+{
+	return copy_peer("cuMemcpyPeer", dst, dst_ctx, src, src_ctx, bytes, NULL, false);
+}
+
+CUresult cuMemcpyPeerAsync(CUdeviceptr dst, CUcontext dst_ctx, CUdeviceptr src,
+			   CUcontext src_ctx, size_t bytes, CUstream hstream)
+{
+	return copy_peer("cuMemcpyPeerAsync", dst, dst_ctx, src, src_ctx, bytes, hstream, true);
 }
 
 CUresult cuMemcpy2D_v2(const CUDA_MEMCPY2D *p)
@@ -517,6 +561,19 @@ CUresult cuMemcpyAsync_ptsz(CUdeviceptr dst, CUdeviceptr src, size_t bytes, CUst
 {
 	return copy("cuMemcpyAsync", DEV(dst), ANY, DEV(src), ANY, bytes, sim_per_thread(hstream),
 		    true);
+}
+
+CUresult cuMemcpyPeer_ptds(CUdeviceptr dst, CUcontext dst_ctx, CUdeviceptr src, CUcontext src_ctx,
+			   size_t bytes)
+{
+	return copy_peer("cuMemcpyPeer", dst, dst_ctx, src, src_ctx, bytes, PT, false);
+}
+
+CUresult cuMemcpyPeerAsync_ptsz(CUdeviceptr dst, CUcontext dst_ctx, CUdeviceptr src,
+				CUcontext src_ctx, size_t bytes, CUstream hstream)
+{
+	return copy_peer("cuMemcpyPeerAsync", dst, dst_ctx, src, src_ctx, bytes,
+			 sim_per_thread(hstream), true);
 }
 
 CUresult cuMemcpy2D_v2_ptds(const CUDA_MEMCPY2D *p)

@@ -3,7 +3,7 @@
  * simulator never passes for a GPU: its name says it is simulated, and
  * device d's PCI address is 0000:00:<d>.0 (device 0 at 0000:00:00.0, on
  * most hosts the host bridge, never a GPU).  Each device has its own
- * capacity and host NUMA node (none unless given).
+ * capacity and host NUMA node (none unless given); any two can be peers.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -292,4 +292,66 @@ CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attribute, CUdevice
 	}
 	return sim_error(CUDA_ERROR_INVALID_VALUE,
 			 "cuDeviceGetAttribute: attribute %d is not simulated", (int)attribute);
+}
+
+/* Both devices of a pair exist. */
+static CUresult check_pair(CUdevice a, CUdevice b, const char *func)
+{
+	CUresult err = sim_check_device(a, func);
+
+	return err ? err : sim_check_device(b, func);
+}
+
+/*
+ * Any two devices reach each other's memory: they share one host and one
+ * address space.  A device is not its own peer.
+ */
+CUresult cuDeviceCanAccessPeer(int *can_access, CUdevice dev, CUdevice peer)
+{
+	CUresult err = sim_enter("cuDeviceCanAccessPeer", SIM_NEED_INIT);
+
+	if (!err)
+		err = check_pair(dev, peer, "cuDeviceCanAccessPeer");
+	if (err)
+		return err;
+	if (!can_access)
+		return CUDA_ERROR_INVALID_VALUE;
+	*can_access = dev != peer;
+	return CUDA_SUCCESS;
+}
+
+/*
+ * The link between two devices: access supported, one rank for every
+ * pair; no claim about atomics over it, and no CUDA arrays to reach.
+ */
+CUresult cuDeviceGetP2PAttribute(int *value, CUdevice_P2PAttribute attribute, CUdevice src,
+				 CUdevice dst)
+{
+	CUresult err = sim_enter("cuDeviceGetP2PAttribute", SIM_NEED_INIT);
+
+	if (!err)
+		err = check_pair(src, dst, "cuDeviceGetP2PAttribute");
+	if (err)
+		return err;
+	if (src == dst)
+		return sim_error(CUDA_ERROR_INVALID_DEVICE,
+				 "cuDeviceGetP2PAttribute: device %d and itself", src);
+	if (!value)
+		return CUDA_ERROR_INVALID_VALUE;
+	switch (attribute) {
+	case CU_DEVICE_P2P_ATTRIBUTE_PERFORMANCE_RANK:
+		*value = 0;
+		return CUDA_SUCCESS;
+	case CU_DEVICE_P2P_ATTRIBUTE_ACCESS_SUPPORTED:
+		*value = 1;
+		return CUDA_SUCCESS;
+	case CU_DEVICE_P2P_ATTRIBUTE_NATIVE_ATOMIC_SUPPORTED:
+	case CU_DEVICE_P2P_ATTRIBUTE_CUDA_ARRAY_ACCESS_SUPPORTED:
+	case CU_DEVICE_P2P_ATTRIBUTE_ONLY_PARTIAL_NATIVE_ATOMIC_SUPPORTED:
+		*value = 0;
+		return CUDA_SUCCESS;
+	default:
+		return sim_error(CUDA_ERROR_INVALID_VALUE,
+				 "cuDeviceGetP2PAttribute: attribute %d", (int)attribute);
+	}
 }

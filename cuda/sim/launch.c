@@ -21,6 +21,7 @@ struct launch_op {
 	CUfunction f;
 	gp_sim_kernel_fn fn;
 	struct gp_sim_launch launch;
+	int device;           /* of the context it was launched from */
 	void *params[GP_SIM_MAX_PARAMS];
 	unsigned char args[]; /* the parameter block */
 };
@@ -36,7 +37,11 @@ static uint64_t run_launch(struct sim_op *op, uint64_t start_ns)
 	struct launch_op *l = (struct launch_op *)op;
 
 	(void)start_ns;
-	l->fn(l->params, &l->launch);
+	/* Checked as it runs: peer access may change between the launch and then. */
+	if (sim_launch_peer_fault(l->device, l->f->desc, l->params))
+		sim_set_sticky_error(CUDA_ERROR_ILLEGAL_ADDRESS);
+	else
+		l->fn(l->params, &l->launch);
 	free(l);
 	return sim_now_ns();
 }
@@ -132,6 +137,7 @@ CUresult sim_launch_op_new(const char *func_name, CUfunction f, const struct gp_
 	l->f = f;
 	l->fn = desc->fn;
 	l->launch = *dims;
+	l->device = sim_current_device();
 	for (unsigned i = 0; i < desc->n_params; i++) {
 		l->params[i] = l->args + f->offsets[i];
 		if (kernel_params)

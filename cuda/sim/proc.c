@@ -37,6 +37,8 @@ struct proc {
 
 /* Grouped by name, oldest form first. */
 static const struct proc procs[] = {
+	PROC("cuCtxDisablePeerAccess", 4000, cuCtxDisablePeerAccess),
+	PROC("cuCtxEnablePeerAccess", 4000, cuCtxEnablePeerAccess),
 	PROC("cuCtxGetCurrent", 4000, cuCtxGetCurrent),
 	PROC("cuCtxGetDevice", 2000, cuCtxGetDevice),
 	PROC("cuCtxGetDevice", 13000, cuCtxGetDevice_v2),
@@ -46,11 +48,13 @@ static const struct proc procs[] = {
 	PROC("cuCtxSetCurrent", 4000, cuCtxSetCurrent),
 	PROC("cuCtxSynchronize", 2000, cuCtxSynchronize),
 	PROC("cuCtxSynchronize", 13000, cuCtxSynchronize_v2),
+	PROC("cuDeviceCanAccessPeer", 4000, cuDeviceCanAccessPeer),
 	PROC("cuDeviceGet", 2000, cuDeviceGet),
 	PROC("cuDeviceGetAttribute", 2000, cuDeviceGetAttribute),
 	PROC("cuDeviceGetCount", 2000, cuDeviceGetCount),
 	PROC("cuDeviceGetDefaultMemPool", 11020, cuDeviceGetDefaultMemPool),
 	PROC("cuDeviceGetName", 2000, cuDeviceGetName),
+	PROC("cuDeviceGetP2PAttribute", 8000, cuDeviceGetP2PAttribute),
 	PROC("cuDeviceGetPCIBusId", 4010, cuDeviceGetPCIBusId),
 	PROC("cuDeviceGetUuid", 9020, sim_device_get_uuid_v9020),
 	PROC("cuDeviceGetUuid", 11040, cuDeviceGetUuid_v2),
@@ -127,6 +131,8 @@ static const struct proc procs[] = {
 	PROC_PTSZ("cuMemcpyDtoHAsync", 3020, cuMemcpyDtoHAsync_v2),
 	PROC_PTDS("cuMemcpyHtoD", 3020, cuMemcpyHtoD_v2),
 	PROC_PTSZ("cuMemcpyHtoDAsync", 3020, cuMemcpyHtoDAsync_v2),
+	PROC_PTDS("cuMemcpyPeer", 4000, cuMemcpyPeer),
+	PROC_PTSZ("cuMemcpyPeerAsync", 4000, cuMemcpyPeerAsync),
 	PROC_PTDS("cuMemsetD16", 3020, cuMemsetD16_v2),
 	PROC_PTSZ("cuMemsetD16Async", 3020, cuMemsetD16Async),
 	PROC_PTDS("cuMemsetD2D8", 3020, cuMemsetD2D8_v2),

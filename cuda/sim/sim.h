@@ -86,6 +86,19 @@ CUresult sim_context_check(void);
 CUcontext sim_primary_context(int dev);
 /* The device of the calling thread's current context; 0 without one. */
 int sim_current_device(void);
+/* 0 when ctx is a retained (live) context; INVALID_CONTEXT otherwise (logged for func). */
+CUresult sim_context_live(CUcontext ctx, const char *func);
+/* Whether device dev's context may touch device peer's memory (always its own). */
+bool sim_peer_enabled(int dev, int peer);
+
+/* ----------------------------------------------------------- peer.c */
+
+/*
+ * Whether a kernel launched from device dev's context with these
+ * parameters would touch another device's cuMemAlloc memory without peer
+ * access (logged): the GPU would fault.
+ */
+bool sim_launch_peer_fault(int dev, const struct gp_sim_kernel_desc *desc, void *const *params);
 
 /* --------------------------------------------------------- fault.c */
 
@@ -338,6 +351,10 @@ CUresult cuMemcpyDtoH_v2_ptds(void *dst, CUdeviceptr src, size_t bytes);
 CUresult cuMemcpyDtoD_v2_ptds(CUdeviceptr dst, CUdeviceptr src, size_t bytes);
 CUresult cuMemcpy_ptds(CUdeviceptr dst, CUdeviceptr src, size_t bytes);
 CUresult cuMemcpy2D_v2_ptds(const CUDA_MEMCPY2D *p);
+CUresult cuMemcpyPeer_ptds(CUdeviceptr dst, CUcontext dst_ctx, CUdeviceptr src, CUcontext src_ctx,
+			   size_t bytes);
+CUresult cuMemcpyPeerAsync_ptsz(CUdeviceptr dst, CUcontext dst_ctx, CUdeviceptr src,
+				CUcontext src_ctx, size_t bytes, CUstream hstream);
 CUresult cuMemcpyHtoDAsync_v2_ptsz(CUdeviceptr dst, const void *src, size_t bytes,
 				   CUstream hstream);
 CUresult cuMemcpyDtoHAsync_v2_ptsz(void *dst, CUdeviceptr src, size_t bytes, CUstream hstream);
