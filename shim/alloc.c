@@ -224,6 +224,21 @@ SHIM_EXPORT CUresult cuMemGetAddressRange_v2(CUdeviceptr *base, size_t *size, CU
 }
 
 /*
+ * The context of device memory on dev, whatever context is current: the
+ * device's primary one (the engine's pager holds it retained, so this
+ * retain and release leave it as it was).  An app's own contexts
+ * (cuCtxCreate) are not told apart: the heap is the device's.
+ */
+static CUresult device_context(int dev, CUcontext *out)
+{
+	CUresult res = shim_real.cuDevicePrimaryCtxRetain(out, dev);
+
+	if (res == CUDA_SUCCESS)
+		shim_real.cuDevicePrimaryCtxRelease(dev);
+	return res;
+}
+
+/*
  * A heap pointer is device memory of its engine's device: the driver
  * answers for the heap's own mapping, except the range attributes, which
  * are the allocation's.
@@ -253,13 +268,8 @@ static CUresult heap_attribute(struct shim_engine *e, const struct shim_alloc *a
 	case CU_POINTER_ATTRIBUTE_MAPPED:
 		*(int *)data = 1;
 		return CUDA_SUCCESS;
-	case CU_POINTER_ATTRIBUTE_CONTEXT: {
-		CUcontext ctx = NULL;
-
-		shim_real.cuCtxGetCurrent(&ctx);
-		*(CUcontext *)data = ctx;
-		return CUDA_SUCCESS;
-	}
+	case CU_POINTER_ATTRIBUTE_CONTEXT:
+		return device_context(e->device, data);
 	case CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL:
 		*(int *)data = e->device;
 		return CUDA_SUCCESS;

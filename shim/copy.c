@@ -75,6 +75,14 @@ ASYNC_PAIR(cuMemcpyDtoHAsync_v2, cuMemcpyDtoHAsync_v2_ptsz,
 ASYNC_PAIR(cuMemcpyDtoDAsync_v2, cuMemcpyDtoDAsync_v2_ptsz,
 	   (CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s), ENDS(dst, src),
 	   noted(real(dst, src, n, s), dst, NULL, n))
+/* Between contexts: each side's span made resident by its own device's engine. */
+SYNC_PAIR(cuMemcpyPeer, cuMemcpyPeer_ptds,
+	  (CUdeviceptr dst, CUcontext dst_ctx, CUdeviceptr src, CUcontext src_ctx, size_t n),
+	  ENDS(dst, src), noted(real(dst, dst_ctx, src, src_ctx, n), dst, NULL, n))
+ASYNC_PAIR(cuMemcpyPeerAsync, cuMemcpyPeerAsync_ptsz,
+	   (CUdeviceptr dst, CUcontext dst_ctx, CUdeviceptr src, CUcontext src_ctx, size_t n,
+	    CUstream s),
+	   ENDS(dst, src), noted(real(dst, dst_ctx, src, src_ctx, n, s), dst, NULL, n))
 ASYNC_PAIR(cuMemsetD8Async, cuMemsetD8Async_ptsz,
 	   (CUdeviceptr dst, unsigned char v, size_t n, CUstream s), END(dst),
 	   noted(real(dst, v, n, s), dst, NULL, n * 1))

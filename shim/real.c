@@ -80,6 +80,8 @@ static void real_load(void)
 	*(void **)&shim_real.cuCtxSetCurrent = own("cuCtxSetCurrent");
 	*(void **)&shim_real.cuCtxGetDevice = own("cuCtxGetDevice");
 	*(void **)&shim_real.cuDeviceGetDefaultMemPool = own("cuDeviceGetDefaultMemPool");
+	*(void **)&shim_real.cuDevicePrimaryCtxRetain = own("cuDevicePrimaryCtxRetain");
+	*(void **)&shim_real.cuDevicePrimaryCtxRelease = own("cuDevicePrimaryCtxRelease_v2");
 	*(void **)&shim_real.cuEventCreate = own("cuEventCreate");
 	*(void **)&shim_real.cuEventRecord = own("cuEventRecord");
 	*(void **)&shim_real.cuEventQuery = own("cuEventQuery");

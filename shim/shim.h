@@ -48,6 +48,7 @@
 	X(cuMemcpyHtoDAsync_v2) X(cuMemcpyHtoDAsync_v2_ptsz)                              \
 	X(cuMemcpyDtoHAsync_v2) X(cuMemcpyDtoHAsync_v2_ptsz)                              \
 	X(cuMemcpyDtoDAsync_v2) X(cuMemcpyDtoDAsync_v2_ptsz)                              \
+	X(cuMemcpyPeer) X(cuMemcpyPeer_ptds) X(cuMemcpyPeerAsync) X(cuMemcpyPeerAsync_ptsz) \
 	X(cuMemsetD8_v2) X(cuMemsetD8_v2_ptds)                                            \
 	X(cuMemsetD16_v2) X(cuMemsetD16_v2_ptds)                                          \
 	X(cuMemsetD32_v2) X(cuMemsetD32_v2_ptds)                                          \
@@ -83,6 +84,8 @@ struct shim_real {
 	CUresult (*cuCtxSetCurrent)(CUcontext);
 	CUresult (*cuCtxGetDevice)(CUdevice *);
 	CUresult (*cuDeviceGetDefaultMemPool)(CUmemoryPool *, CUdevice);
+	CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
+	CUresult (*cuDevicePrimaryCtxRelease)(CUdevice);
 	CUresult (*cuEventCreate)(CUevent *, unsigned int);
 	CUresult (*cuEventRecord)(CUevent, CUstream);
 	CUresult (*cuEventQuery)(CUevent);

@@ -4,7 +4,9 @@
  * more than its device holds.  Without the shim it runs out of memory;
  * under `gpupager exec` every checksum matches, each device has its own
  * budget (a size, or a percentage of each device's memory) and evicts
- * within it, device 1's buffers are found and freed from device 0's
+ * within it, peer copies both ways between evicted buffers arrive byte
+ * for byte (plain and per-thread forms), device 1's buffers are found,
+ * named device 1's (ordinal and context) and freed from device 0's
  * context, and the exit stats give a line per device.
  */
 #include <criterion/criterion.h>
@@ -95,5 +97,21 @@ Test(shim_devices, percentage_budget_per_device)
 	cr_expect_str_eq(budget, "16.0 MiB", "%s", r.err);
 	cr_expect_gt(evictions(r.err, 1, budget), 0, "%s", r.err);
 	cr_expect_str_eq(budget, "12.0 MiB", "%s", r.err);
+	gp_test_cli_free(&r);
+}
+
+/* The same through cuGetProcAddress's per-thread forms: cuMemcpyPeer_ptds, cuMemcpyPeerAsync_ptsz. */
+Test(shim_devices, peer_copies_through_the_per_thread_forms)
+{
+	char budget[32];
+	struct gp_test_cli r;
+
+	shim_test_require_shim();
+	setenv("GPUPAGER_SIM_DEVICES", "2", 1);
+	r = shim_test_run("64M", "16M", "shim_devices",
+			  (const char *const[]){ "--resolve", "procaddr-ptds", NULL });
+	expect_run_ok(&r);
+	for (int d = 0; d < 2; d++)
+		cr_expect_gt(evictions(r.err, d, budget), 0, "device %d:\n%s", d, r.err);
 	gp_test_cli_free(&r);
 }

@@ -40,6 +40,9 @@
 	X(cuMemGetInfo_v2, cuMemGetInfo, 3020)                            \
 	X(cuMemGetAddressRange_v2, cuMemGetAddressRange, 3020)            \
 	X(cuPointerGetAttribute, cuPointerGetAttribute, 4000)             \
+	X(cuPointerGetAttributes, cuPointerGetAttributes, 7000)           \
+	X(cuMemcpyPeer, cuMemcpyPeer, 4000)                               \
+	X(cuMemcpyPeerAsync, cuMemcpyPeerAsync, 4000)                     \
 	X(cuMemcpyHtoD_v2, cuMemcpyHtoD, 3020)                            \
 	X(cuMemcpyDtoH_v2, cuMemcpyDtoH, 3020)                            \
 	X(cuMemcpyHtoDAsync_v2, cuMemcpyHtoDAsync, 3020)                  \

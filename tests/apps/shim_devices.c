@@ -6,18 +6,24 @@
  * uploads a pattern into each and checksums each on the device, round
  * after round (each round touches every buffer, so each round evicts and
  * reloads), and compares the sums with the host's.  Then the main thread,
- * with device 0's context current, writes and reads back each of device
- * 1's buffers (unified addressing: the pointer names its device, and the
- * shim must make it resident through device 1's pager), asks which device
- * each is on and frees them there, whatever context is current.  Prints
+ * with device 0's context current, copies between the devices with
+ * cuMemcpyPeer (even buffers, device 1 to device 0) and cuMemcpyPeerAsync
+ * (odd ones, device 0 to device 1), buffers that were evicted on both
+ * sides, and compares both sides byte for byte with the pattern copied.
+ * Last it writes and reads back each of device 1's buffers (unified
+ * addressing: the pointer names its device, and the shim must make it
+ * resident through device 1's pager), asks which device and context each
+ * is on and frees them there, whatever context is current.  Prints
  *
  *   shim_devices: D devices, R rounds, N failures
  *
  * and exits 0 when there were none, 1 otherwise, 2 with fewer than two
- * devices.
+ * devices.  Usage: shim_devices [--resolve MODE] (shim_cuda.h; link by
+ * default).
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "shim_app_sum.h"
 #include "shim_cuda.h"
@@ -28,6 +34,7 @@
 #define BUF_SIZE ((4u << 20) + 4096)
 
 static CUdeviceptr bufs[DEVICES][BUFS];
+static CUcontext ctxs[DEVICES];
 static int failures;
 
 static void fail(unsigned d, const char *what, const char *why)
@@ -64,6 +71,7 @@ static void *worker(void *arg)
 	CHECK(cu.cuDeviceGet(&dev, (int)d));
 	CHECK(cu.cuDevicePrimaryCtxRetain(&ctx, dev));
 	CHECK(cu.cuCtxSetCurrent(ctx));
+	ctxs[d] = ctx;
 	module = shim_cuda_load_kernels("shim_app_kernels.so");
 	CHECK(cu.cuModuleGetFunction(&checksum, module, "checksum"));
 	CHECK(cu.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
@@ -89,15 +97,89 @@ static void *worker(void *arg)
 			if (results_host[2 * b] != round || results_host[2 * b + 1] != sums[b])
 				fail(d, "checksum", "a buffer differs from what was uploaded");
 	}
-	/* Device 0 frees its own buffers; device 1's are left for the main thread. */
-	if (d == 0)
-		for (unsigned b = 0; b < BUFS; b++)
-			CHECK(cu.cuMemFree_v2(bufs[d][b]));
+	/* The buffers are left for the main thread. */
 	CHECK(cu.cuMemFree_v2(results));
 	CHECK(cu.cuMemFreeHost(staging));
 	CHECK(cu.cuMemFreeHost(results_host));
 	CHECK(cu.cuStreamDestroy_v2(stream));
 	CHECK(cu.cuModuleUnload(module));
+	return NULL;
+}
+
+/* Even buffers go from device 1 to device 0, odd ones the other way. */
+static unsigned peer_source(unsigned b)
+{
+	return b % 2 ? 0 : 1;
+}
+
+/* Both copies of buffer b hold the source's last round, byte for byte. */
+static void *check_peer_copy(unsigned b, uint64_t *words, uint64_t *want)
+{
+	unsigned d = peer_source(b);
+
+	for (uint64_t i = 0; i < BUF_SIZE / 8; i++)
+		want[i] = shim_pattern(seed_of(d, ROUNDS, b), i);
+	for (unsigned side = 0; side < DEVICES; side++) {
+		CHECK(cu.cuMemcpyDtoH_v2(words, bufs[side][b], BUF_SIZE));
+		if (memcmp(words, want, BUF_SIZE))
+			fail(side, side == d ? "peer copy source" : "peer copy destination",
+			     "differs from the pattern copied");
+	}
+	return NULL;
+}
+
+/*
+ * From device 0's context, buffers evicted on both devices (the last round
+ * went through them all in order) copied between the devices: each side
+ * must be made resident by its own device's pager.
+ */
+static void *copy_between(void)
+{
+	static uint64_t words[BUF_SIZE / 8], want[BUF_SIZE / 8];
+	CUstream stream;
+	unsigned d = 0;
+
+	CHECK(cu.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
+	for (unsigned b = 0; b < BUFS; b++) {
+		unsigned src = peer_source(b), dst = 1 - src;
+
+		if (src == 1)
+			CHECK(cu.cuMemcpyPeer(bufs[dst][b], ctxs[dst], bufs[src][b], ctxs[src],
+					      BUF_SIZE));
+		else
+			CHECK(cu.cuMemcpyPeerAsync(bufs[dst][b], ctxs[dst], bufs[src][b],
+						   ctxs[src], BUF_SIZE, stream));
+	}
+	CHECK(cu.cuStreamSynchronize(stream));
+	for (unsigned b = 0; b < BUFS; b++)
+		check_peer_copy(b, words, want);
+	CHECK(cu.cuStreamDestroy_v2(stream));
+	return NULL;
+}
+
+/* A buffer of device 1's asked from device 0's context: its device and context are 1's. */
+static void *check_owner(CUdeviceptr p)
+{
+	CUpointer_attribute attrs[] = { CU_POINTER_ATTRIBUTE_CONTEXT,
+					CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL };
+	CUcontext ctx = NULL;
+	int ordinal = -1;
+	void *data[] = { &ctx, &ordinal };
+	unsigned d = 1;
+
+	/* Set again: a call the shim makes resident on device 1 may leave its context current. */
+	CHECK(cu.cuCtxSetCurrent(ctxs[0]));
+	CHECK(cu.cuPointerGetAttribute(&ordinal, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL, p));
+	if (ordinal != 1)
+		fail(d, "cuPointerGetAttribute", "the buffer is not on device 1");
+	CHECK(cu.cuPointerGetAttribute(&ctx, CU_POINTER_ATTRIBUTE_CONTEXT, p));
+	if (ctx != ctxs[1])
+		fail(d, "cuPointerGetAttribute", "the buffer is not in device 1's context");
+	ctx = NULL;
+	ordinal = -1;
+	CHECK(cu.cuPointerGetAttributes(2, attrs, data, p));
+	if (ctx != ctxs[1] || ordinal != 1)
+		fail(d, "cuPointerGetAttributes", "the buffer is not device 1's");
 	return NULL;
 }
 
@@ -122,12 +204,8 @@ static void *use_elsewhere(void)
 	for (unsigned b = 0; b < BUFS; b++) {
 		CUdeviceptr base = 0;
 		size_t size = 0;
-		int ordinal = -1;
 
-		CHECK(cu.cuPointerGetAttribute(&ordinal, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL,
-					       bufs[1][b]));
-		if (ordinal != 1)
-			fail(d, "cuPointerGetAttribute", "the buffer is not on device 1");
+		check_owner(bufs[1][b]);
 		CHECK(cu.cuMemGetAddressRange_v2(&base, &size, bufs[1][b] + 100));
 		if (base != bufs[1][b] || size != BUF_SIZE)
 			fail(d, "cuMemGetAddressRange", "not the allocation's range");
@@ -136,12 +214,16 @@ static void *use_elsewhere(void)
 	return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	pthread_t threads[DEVICES];
 	int n = 0;
 
-	if (shim_cuda_resolve("link"))
+	if (argc != 1 && (argc != 3 || strcmp(argv[1], "--resolve"))) {
+		fprintf(stderr, "usage: shim_devices [--resolve MODE]\n");
+		return 2;
+	}
+	if (shim_cuda_resolve(argc == 3 ? argv[2] : "link"))
 		return 2;
 	shim_cuda_start();
 	CU(cuDeviceGetCount, &n);
@@ -156,7 +238,10 @@ int main(void)
 		}
 	for (unsigned d = 0; d < DEVICES; d++)
 		pthread_join(threads[d], NULL);
+	copy_between();
 	use_elsewhere();
+	for (unsigned b = 0; b < BUFS; b++)
+		CU(cuMemFree_v2, bufs[0][b]);
 	printf("shim_devices: %d devices, %d rounds, %d failures\n", DEVICES, ROUNDS, failures);
 	return failures ? 1 : 0;
 }
