@@ -8,9 +8,15 @@
 
 #include "common/sim_test.h"
 
-/* cuda.h declares the per-thread forms only for the driver's own build. */
+/* cuda.h declares the per-thread and old forms only for the driver's own build. */
 CUresult cuStreamBeginCapture_v2_ptsz(CUstream hstream, CUstreamCaptureMode mode);
 CUresult cuGraphLaunch_ptsz(CUgraphExec exec, CUstream hstream);
+CUresult cuGraphInstantiateWithParams_ptsz(CUgraphExec *exec, CUgraph graph,
+					   CUDA_GRAPH_INSTANTIATE_PARAMS *params);
+CUresult cuGraphInstantiate_v2(CUgraphExec *exec, CUgraph graph, CUgraphNode *error_node,
+			       char *log, size_t log_size);
+CUresult graph_instantiate_v10000(CUgraphExec *exec, CUgraph graph, CUgraphNode *error_node,
+				  char *log, size_t log_size) __asm__("cuGraphInstantiate");
 
 #define N_WORDS 1024u
 #define BYTES (N_WORDS * sizeof(uint32_t))
@@ -346,6 +352,119 @@ Test(sim_graph, explicit_nodes_run_in_dependency_order)
 	sim_assert_ok(cuMemFree(a));
 }
 
+/* A graph of one memset node setting N_WORDS words of dev to value. */
+static CUgraph memset_graph(CUdeviceptr dev, uint32_t value)
+{
+	CUDA_MEMSET_NODE_PARAMS mp = {
+		.dst = dev, .value = value, .elementSize = 4, .width = N_WORDS, .height = 1,
+	};
+	CUgraphNode node;
+	CUgraph graph;
+
+	sim_assert_ok(cuGraphCreate(&graph, 0));
+	sim_assert_ok(cuGraphAddMemsetNode(&node, graph, NULL, 0, &mp, NULL));
+	return graph;
+}
+
+/* Launch exec on s over a zeroed dev: whether it then holds value in every word. */
+static bool sets(CUgraphExec exec, CUstream s, CUdeviceptr dev, uint32_t value)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	for (size_t i = 0; i < N_WORDS; i++)
+		h = (h ^ value) * 1099511628211ull;
+	sim_assert_ok(cuMemsetD32(dev, 0, N_WORDS));
+	sim_assert_ok(cuGraphLaunch(exec, s));
+	sim_assert_ok(cuStreamSynchronize(s));
+	return checksum(dev, N_WORDS) == h;
+}
+
+/* result_out and hErrNode_out are set either way; the upload needs its flag. */
+Test(sim_graph, instantiate_with_params_reports_its_result)
+{
+	CUDA_GRAPH_INSTANTIATE_PARAMS p;
+	CUgraphNode junk = (CUgraphNode)&p;
+	CUgraphExec exec;
+	CUdeviceptr a;
+	CUgraph graph;
+	CUstream s;
+
+	sim_assert_ok(cuMemAlloc(&a, BYTES));
+	sim_assert_ok(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+	graph = memset_graph(a, 0x600d);
+
+	p = (CUDA_GRAPH_INSTANTIATE_PARAMS){ .flags = CUDA_GRAPH_INSTANTIATE_FLAG_UPLOAD,
+					     .hUploadStream = s, .hErrNode_out = junk,
+					     .result_out = CUDA_GRAPH_INSTANTIATE_ERROR };
+	sim_assert_ok(cuGraphInstantiateWithParams(&exec, graph, &p));
+	cr_assert_eq(p.result_out, CUDA_GRAPH_INSTANTIATE_SUCCESS);
+	cr_assert_null(p.hErrNode_out);
+	cr_assert(sets(exec, s, a, 0x600d));
+	sim_assert_ok(cuGraphExecDestroy(exec));
+
+	/* The per-thread form's null upload stream is the thread's. */
+	p = (CUDA_GRAPH_INSTANTIATE_PARAMS){ .flags = CUDA_GRAPH_INSTANTIATE_FLAG_UPLOAD,
+					     .hErrNode_out = junk };
+	sim_assert_ok(cuGraphInstantiateWithParams_ptsz(&exec, graph, &p));
+	cr_assert_eq(p.result_out, CUDA_GRAPH_INSTANTIATE_SUCCESS);
+	cr_assert_null(p.hErrNode_out);
+	cr_assert(sets(exec, s, a, 0x600d));
+	sim_assert_ok(cuGraphExecDestroy(exec));
+
+	/* Device launch is not simulated: an error the returned code describes. */
+	p = (CUDA_GRAPH_INSTANTIATE_PARAMS){ .flags = CUDA_GRAPH_INSTANTIATE_FLAG_DEVICE_LAUNCH,
+					     .hErrNode_out = junk };
+	sim_assert_result(cuGraphInstantiateWithParams(&exec, graph, &p),
+			  CUDA_ERROR_INVALID_VALUE);
+	cr_assert_eq(p.result_out, CUDA_GRAPH_INSTANTIATE_ERROR);
+	cr_assert_null(p.hErrNode_out);
+	sim_assert_result(cuGraphInstantiateWithParams(&exec, graph, NULL),
+			  CUDA_ERROR_INVALID_VALUE);
+	/* Only cuGraphInstantiateWithParams takes the upload flag. */
+	sim_assert_result(cuGraphInstantiate(&exec, graph, CUDA_GRAPH_INSTANTIATE_FLAG_UPLOAD),
+			  CUDA_ERROR_INVALID_VALUE);
+
+	sim_assert_ok(cuGraphDestroy(graph));
+	p = (CUDA_GRAPH_INSTANTIATE_PARAMS){ .result_out = CUDA_GRAPH_INSTANTIATE_SUCCESS };
+	sim_assert_result(cuGraphInstantiateWithParams(&exec, graph, &p),
+			  CUDA_ERROR_INVALID_VALUE);
+	cr_assert_eq(p.result_out, CUDA_GRAPH_INSTANTIATE_ERROR);
+	sim_assert_ok(cuStreamDestroy(s));
+	sim_assert_ok(cuMemFree(a));
+}
+
+/* The 10.0 and 11.0 forms: no error node and an empty log on success. */
+Test(sim_graph, old_instantiate_forms_take_an_error_node_and_a_log)
+{
+	CUresult (*const forms[])(CUgraphExec *, CUgraph, CUgraphNode *, char *, size_t) = {
+		graph_instantiate_v10000, cuGraphInstantiate_v2,
+	};
+	CUgraphNode err_node;
+	CUgraphExec exec;
+	CUdeviceptr a;
+	CUgraph graph;
+	char log[64];
+	CUstream s;
+
+	sim_assert_ok(cuMemAlloc(&a, BYTES));
+	sim_assert_ok(cuStreamCreate(&s, CU_STREAM_NON_BLOCKING));
+	graph = memset_graph(a, 0x01d);
+	for (int i = 0; i < 2; i++) {
+		err_node = (CUgraphNode)log;
+		memset(log, 'x', sizeof(log));
+		sim_assert_ok(forms[i](&exec, graph, &err_node, log, sizeof(log)));
+		cr_assert_null(err_node, "form %d", i);
+		cr_assert_str_empty(log, "form %d", i);
+		cr_assert(sets(exec, s, a, 0x01d), "form %d", i);
+		sim_assert_ok(cuGraphExecDestroy(exec));
+	}
+	sim_assert_ok(cuGraphDestroy(graph));
+	sim_assert_result(cuGraphInstantiate_v2(&exec, graph, NULL, NULL, 0),
+			  CUDA_ERROR_INVALID_VALUE);
+	sim_assert_ok(cuStreamDestroy(s));
+	sim_assert_ok(cuMemFree(a));
+}
+
 Test(sim_graph, proc_address_knows_the_forms)
 {
 	void *fn = NULL;
@@ -363,4 +482,16 @@ Test(sim_graph, proc_address_knows_the_forms)
 	cr_assert_eq(fn, (void *)cuGraphLaunch_ptsz);
 	sim_assert_ok(cuGetProcAddress("cuGraphAddKernelNode", &fn, 12000, 0, &status));
 	cr_assert_eq(fn, (void *)cuGraphAddKernelNode_v2);
+	sim_assert_ok(cuGetProcAddress("cuGraphInstantiate", &fn, 10000, 0, &status));
+	cr_assert_eq(fn, (void *)graph_instantiate_v10000);
+	sim_assert_ok(cuGetProcAddress("cuGraphInstantiate", &fn, 11000, 0, &status));
+	cr_assert_eq(fn, (void *)cuGraphInstantiate_v2);
+	sim_assert_ok(cuGetProcAddress("cuGraphInstantiateWithParams", &fn, 12000, 0, &status));
+	cr_assert_eq(fn, (void *)cuGraphInstantiateWithParams);
+	sim_assert_ok(cuGetProcAddress("cuGraphInstantiateWithParams", &fn, 12000,
+				       CU_GET_PROC_ADDRESS_PER_THREAD_DEFAULT_STREAM, &status));
+	cr_assert_eq(fn, (void *)cuGraphInstantiateWithParams_ptsz);
+	sim_assert_result(cuGetProcAddress("cuGraphInstantiateWithParams", &fn, 11080, 0,
+					   &status), CUDA_ERROR_NOT_FOUND);
+	cr_assert_eq(status, CU_GET_PROC_ADDRESS_VERSION_NOT_SUFFICIENT);
 }

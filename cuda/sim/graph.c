@@ -378,24 +378,17 @@ static void exec_free(CUgraphExec e)
 	free(e);
 }
 
-CUresult cuGraphInstantiate(CUgraphExec *out, CUgraph graph, unsigned long long flags)
+/* Snapshot graph's operations into a new executable graph (flags checked by the caller). */
+static CUresult instantiate(const char *func, CUgraphExec *out, CUgraph graph)
 {
-	CUresult err = sim_enter("cuGraphInstantiate", SIM_NEED_CTX);
-	CUgraphExec e;
+	CUresult err = CUDA_SUCCESS;
+	CUgraphExec e = calloc(1, sizeof(*e));
 
-	if (err)
-		return err;
-	/* Auto-free-on-launch, upload, device launch and priorities do not apply here. */
-	if (!out || (flags & ~(unsigned long long)(CUDA_GRAPH_INSTANTIATE_FLAG_AUTO_FREE_ON_LAUNCH |
-						   CUDA_GRAPH_INSTANTIATE_FLAG_USE_NODE_PRIORITY)))
-		return sim_error(CUDA_ERROR_INVALID_VALUE, "cuGraphInstantiate: bad flags %#llx",
-				 flags);
-	e = calloc(1, sizeof(*e));
 	if (!e)
 		return CUDA_ERROR_OUT_OF_MEMORY;
 	sim_sched_lock();
 	if (!graph_live(graph)) {
-		err = sim_error(CUDA_ERROR_INVALID_VALUE, "cuGraphInstantiate: no such graph");
+		err = sim_error(CUDA_ERROR_INVALID_VALUE, "%s: no such graph", func);
 		goto fail;
 	}
 	e->ops = calloc(graph->n + 1, sizeof(*e->ops));
@@ -427,6 +420,63 @@ fail:
 	else
 		free(e);
 	return err;
+}
+
+/*
+ * Auto-free-on-launch and node priorities change nothing here (no
+ * allocation nodes, no priorities); device launch is not simulated.
+ */
+#define SIM_INSTANTIATE_FLAGS                             \
+	(CUDA_GRAPH_INSTANTIATE_FLAG_AUTO_FREE_ON_LAUNCH | \
+	 CUDA_GRAPH_INSTANTIATE_FLAG_USE_NODE_PRIORITY)
+
+/* cuGraphInstantiateWithFlags (cuda.h's cuGraphInstantiate): upload is not one of its flags. */
+CUresult cuGraphInstantiate(CUgraphExec *out, CUgraph graph, unsigned long long flags)
+{
+	CUresult err = sim_enter("cuGraphInstantiate", SIM_NEED_CTX);
+
+	if (err)
+		return err;
+	if (!out || (flags & ~(unsigned long long)SIM_INSTANTIATE_FLAGS))
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "cuGraphInstantiate: bad flags %#llx",
+				 flags);
+	return instantiate("cuGraphInstantiate", out, graph);
+}
+
+/*
+ * CUDA 12.0's form.  result_out says why it failed: every failure the
+ * simulator can have is CUDA_GRAPH_INSTANTIATE_ERROR (the returned code
+ * tells the rest; its graphs cannot have cycles and device launch is not
+ * simulated), and hErrNode_out is always NULL.  An upload has nothing to
+ * copy to a simulated device, so hUploadStream is not used.
+ */
+CUresult cuGraphInstantiateWithParams(CUgraphExec *out, CUgraph graph,
+				      CUDA_GRAPH_INSTANTIATE_PARAMS *p)
+{
+	const char *func = "cuGraphInstantiateWithParams";
+	CUresult err = sim_enter(func, SIM_NEED_CTX);
+
+	if (err)
+		return err;
+	if (!p)
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: no parameters", func);
+	p->hErrNode_out = NULL;
+	p->result_out = CUDA_GRAPH_INSTANTIATE_ERROR;
+	if (!out || (p->flags & ~(cuuint64_t)(SIM_INSTANTIATE_FLAGS |
+					      CUDA_GRAPH_INSTANTIATE_FLAG_UPLOAD)))
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: bad flags %#llx", func,
+				 (unsigned long long)p->flags);
+	err = instantiate(func, out, graph);
+	if (!err)
+		p->result_out = CUDA_GRAPH_INSTANTIATE_SUCCESS;
+	return err;
+}
+
+/* The upload stream would be the thread's default one: nothing is uploaded either way. */
+CUresult cuGraphInstantiateWithParams_ptsz(CUgraphExec *out, CUgraph graph,
+					   CUDA_GRAPH_INSTANTIATE_PARAMS *p)
+{
+	return cuGraphInstantiateWithParams(out, graph, p);
 }
 
 /* CUDA 10.0 and 11.0's form: errors are returned, the log stays empty. */

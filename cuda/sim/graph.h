@@ -89,6 +89,8 @@ CUresult sim_graph_instantiate_v10000(CUgraphExec *exec, CUgraph g, CUgraphNode 
 				      char *log, size_t log_size) __asm__("cuGraphInstantiate");
 CUresult cuGraphInstantiate_v2(CUgraphExec *exec, CUgraph g, CUgraphNode *error_node,
 			       char *log, size_t log_size);
+CUresult cuGraphInstantiateWithParams_ptsz(CUgraphExec *exec, CUgraph g,
+					   CUDA_GRAPH_INSTANTIATE_PARAMS *params);
 CUresult cuGraphLaunch_ptsz(CUgraphExec exec, CUstream hstream);
 
 #endif

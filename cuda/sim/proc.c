@@ -86,6 +86,7 @@ static const struct proc procs[] = {
 	PROC("cuGraphInstantiate", 11000, cuGraphInstantiate_v2),
 	PROC("cuGraphInstantiate", 12000, cuGraphInstantiateWithFlags),
 	PROC("cuGraphInstantiateWithFlags", 11040, cuGraphInstantiateWithFlags),
+	PROC_PTSZ("cuGraphInstantiateWithParams", 12000, cuGraphInstantiateWithParams),
 	PROC("cuGraphKernelNodeGetParams", 12000, cuGraphKernelNodeGetParams_v2),
 	PROC_PTSZ("cuGraphLaunch", 10000, cuGraphLaunch),
 	PROC("cuGraphNodeGetType", 10000, cuGraphNodeGetType),
