@@ -7,6 +7,7 @@
 
 #include "decide.h"
 #include "error.h"
+#include "heap.h"
 #include "log.h"
 #include "pager.h"
 #include "trace.h"
@@ -53,7 +54,8 @@ static void note_access(struct gp_model *m, uint32_t first, uint32_t count)
 			continue;
 		last_group = g;
 		m->done_hint[g] = false;
-		gp_policy_access(m->policy, g);
+		if (gp_heap_back_reports(m, g))
+			gp_policy_access(m->policy, g);
 	}
 }
 

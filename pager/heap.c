@@ -14,6 +14,7 @@
 #include "error.h"
 #include "heap.h"
 #include "log.h"
+#include "model.h"
 #include "pager.h"
 
 static int heap_desc(const char *name, uint64_t chunk_size, uint32_t n_chunks,
@@ -96,5 +97,152 @@ int gp_heap_discard(struct gp_model *m, uint64_t offset, uint64_t len)
 	for (uint64_t c = first; c < end && !err; c++)
 		err = gp_res_discard(m, (uint32_t)c);
 	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+/* A heap's grouping being built: runs of chunks, and each run's name. */
+struct heap_groups {
+	uint32_t n;
+	uint32_t *first, *count, *resident;     /* [n_chunks] at most */
+	int64_t *block;
+	struct gp_group *groups;
+};
+
+static void heap_groups_free(struct heap_groups *hg, bool with_names)
+{
+	for (uint32_t g = 0; with_names && hg->groups && g < hg->n; g++)
+		free(hg->groups[g].name);
+	free(hg->first);
+	free(hg->count);
+	free(hg->resident);
+	free(hg->block);
+	free(hg->groups);
+}
+
+/* Chunk c continues the run of chunk c - 1: both hold the same named group's tensors. */
+static bool same_run(const struct gp_group *prev, const struct gp_group *cur)
+{
+	return prev && cur && (prev == cur || !strcmp(prev->name, cur->name));
+}
+
+/* Runs of file-backed chunks holding one group's tensors; every other chunk alone. */
+static int heap_groups_build(const struct gp_model *m, struct heap_groups *hg)
+{
+	uint32_t n = m->n_chunks;
+	const struct gp_group *prev = NULL;
+
+	hg->first = malloc(n * sizeof(*hg->first));
+	hg->count = calloc(n, sizeof(*hg->count));
+	hg->resident = calloc(n, sizeof(*hg->resident));
+	hg->block = malloc(n * sizeof(*hg->block));
+	hg->groups = calloc(n, sizeof(*hg->groups));
+	if (!hg->first || !hg->count || !hg->resident || !hg->block || !hg->groups)
+		return gp_fail(GP_ENOMEM, "%s: out of memory grouping %u chunks", m->desc->source, n);
+	for (uint32_t c = 0; c < n; c++) {
+		const struct gp_group *cur = gp_heap_back_group(m, c);
+		enum gp_chunk_state st = m->chunks[c].state;
+		struct gp_group *g;
+		char text[32];
+
+		if (!c || !same_run(prev, cur)) {
+			g = &hg->groups[hg->n];
+			snprintf(text, sizeof(text), "chunk.%u", c);
+			g->name = strdup(cur ? cur->name : text);
+			if (!g->name)
+				return gp_fail(GP_ENOMEM, "%s: out of memory grouping %u chunks",
+					       m->desc->source, n);
+			g->block_index = cur ? cur->block_index : -1;
+			g->range_offset = (uint64_t)c * m->desc->chunk_size;
+			hg->first[hg->n] = c;
+			hg->block[hg->n] = g->block_index;
+			hg->n++;
+		}
+		g = &hg->groups[hg->n - 1];
+		g->range_size += m->desc->chunk_size;
+		hg->count[hg->n - 1]++;
+		hg->resident[hg->n - 1] += st == GP_CHUNK_RESIDENT || st == GP_CHUNK_EVICTING;
+		prev = cur;
+	}
+	return 0;
+}
+
+static bool same_spans(const struct gp_model *m, const struct heap_groups *hg)
+{
+	if (hg->n != m->desc->n_groups)
+		return false;
+	for (uint32_t g = 0; g < hg->n; g++)
+		if (hg->first[g] != m->group_first_chunk[g] || hg->count[g] != m->group_chunk_count[g])
+			return false;
+	return true;
+}
+
+/* The heap's tables take hg's groups (nothing here can fail). */
+static void heap_groups_commit(struct gp_model *m, struct heap_groups *hg)
+{
+	struct gp_model_desc *d = m->desc;
+
+	for (uint32_t g = 0; g < d->n_groups; g++)
+		free(d->groups[g].name);
+	free(d->groups);
+	d->groups = hg->groups;
+	d->n_groups = hg->n;
+	hg->groups = NULL;
+	for (uint32_t g = 0; g < hg->n; g++) {
+		m->group_first_chunk[g] = hg->first[g];
+		m->group_chunk_count[g] = hg->count[g];
+		m->group_block_index[g] = hg->block[g];
+		m->done_hint[g] = false;
+		for (uint32_t i = 0; i < hg->count[g]; i++)
+			m->chunk_group[hg->first[g] + i] = g;
+	}
+	gp_stats_model_regroup(m->pager->stats, m->stats_slot, hg->n, hg->count, hg->resident);
+}
+
+/* Lock held. */
+static int regroup(struct gp_model *m)
+{
+	struct heap_groups hg = { 0 };
+	struct gp_policy_layout layout;
+	int err = heap_groups_build(m, &hg);
+
+	if (err)
+		goto out;
+	if (same_spans(m, &hg))
+		goto out;
+	layout = (struct gp_policy_layout){
+		.n_groups = hg.n,
+		.n_chunks = m->n_chunks,
+		.group_first_chunk = hg.first,
+		.group_chunk_count = hg.count,
+		.group_block_index = hg.block,
+	};
+	/* The prefetch worker names groups of the old layout: let it finish first. */
+	gp_prefetch_forget(m);
+	err = gp_policy_regroup(m->policy, &layout);
+	if (err)
+		goto out;
+	gp_log_info("%s: %u chunks in %u groups by the tensors they hold", m->desc->source,
+		    m->n_chunks, hg.n);
+	heap_groups_commit(m, &hg);
+out:
+	heap_groups_free(&hg, true);
+	return err;
+}
+
+int gp_heap_regroup(struct gp_model *m)
+{
+	struct gp_pager *p;
+	int err = 0;
+
+	if (!m || !m->pager)
+		return gp_fail(GP_EINVAL, "gp_heap_regroup: no heap");
+	p = m->pager;
+	pthread_mutex_lock(&p->lock);
+	/* A trace that has written this heap's layout keeps it: its lines name those groups. */
+	if ((!m->trace_gen || m->trace_gen != p->trace_gen) && gp_heap_back_take_regroup(m))
+		err = regroup(m);
+	pthread_mutex_unlock(&p->lock);
+	if (err)
+		gp_fail_context(err, "%s: grouping chunks by tensor name: ", m->desc->source);
 	return err;
 }

@@ -50,6 +50,17 @@ void gp_heap_note_file(struct gp_model *m, uint64_t off, uint64_t len, struct gp
 /* Heap bytes [off, off + len) were written with something else: their chunks are anonymous. */
 void gp_heap_note_write(struct gp_model *m, uint64_t off, uint64_t len);
 
+/*
+ * Group the heap's chunks by the tensors they hold: a run of file-backed
+ * chunks holding only tensors of one of the file's groups ("blocks.3",
+ * found by the model's own group detection) becomes one group, named so;
+ * every other chunk is a group alone.  The policy then learns the order of
+ * blocks, as for a model's gp_acquire_group.  Does nothing unless copies
+ * changed what chunks hold since the last call, or the grouping is the
+ * same; the shim calls it before each launch.  On error the groups are kept.
+ */
+int gp_heap_regroup(struct gp_model *m);
+
 struct gp_heap_back_stats {
 	uint64_t dropped;               /* file-backed chunks evicted without a copy */
 	uint64_t written;               /* file-backed chunks found written: swapped instead */
@@ -77,5 +88,23 @@ bool gp_heap_back_evictable(const struct gp_model *m, uint32_t c);
 bool gp_heap_back_may_drop(struct gp_model *m, uint32_t c);
 /* Chunk c holds nothing any more (freed). */
 void gp_heap_back_reset(struct gp_model *m, uint32_t c);
+/*
+ * The group (of its file's tensor names) every file byte of chunk c belongs
+ * to; NULL when the chunk is not file-backed, holds pieces of several
+ * groups (small tensors of different blocks packed together: such a chunk
+ * is used by each of them, so it is no part of one block's run) or bytes
+ * outside any tensor.
+ */
+struct gp_group;
+const struct gp_group *gp_heap_back_group(const struct gp_model *m, uint32_t c);
+/* Whether a chunk changed kind or pieces since the last call (then cleared). */
+bool gp_heap_back_take_regroup(struct gp_model *m);
+/*
+ * Whether an access of group should reach the policy (acquire.c): not a
+ * repeat of the group reported last (a launch after a launch on the same
+ * block says nothing about the order), and, when only file-backed chunks
+ * may be evicted, only their groups.  True for a model without backing.
+ */
+bool gp_heap_back_reports(struct gp_model *m, uint32_t group);
 
 #endif

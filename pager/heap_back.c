@@ -23,6 +23,7 @@
 #include "heap.h"
 #include "kernels.h"
 #include "log.h"
+#include "model.h"
 #include "pager.h"
 
 struct gp_heap_file {
@@ -30,6 +31,7 @@ struct gp_heap_file {
 	int fd;                         /* ours, for the identity check */
 	uint64_t dev, ino, size;
 	struct timespec mtime;
+	struct gp_model_desc *desc;     /* its tensors and their groups; NULL: header unreadable */
 };
 
 struct piece {
@@ -49,6 +51,8 @@ struct back_chunk {
 
 struct gp_heap_back {
 	bool evict_anon;
+	bool regroup;                   /* a chunk's kind or pieces changed since gp_heap_regroup */
+	uint32_t last_reported;         /* the group gp_heap_back_reports last let through */
 	struct back_chunk *chunks;      /* [n_chunks] */
 	struct gp_heap_file **files;
 	size_t n_files;
@@ -67,6 +71,7 @@ int gp_heap_back_enable(struct gp_model *m, bool evict_anon)
 	if (!b)
 		return gp_fail(GP_ENOMEM, "out of memory");
 	b->evict_anon = evict_anon;
+	b->last_reported = UINT32_MAX;
 	b->chunks = calloc(m->n_chunks, sizeof(*b->chunks));
 	if (!b->chunks) {
 		err = gp_fail(GP_ENOMEM, "out of memory");
@@ -103,6 +108,14 @@ static void clear_pieces(struct back_chunk *bc, uint8_t kind)
 	bc->sum_known = false;
 }
 
+/* Chunk c holds other bytes now (lock held): its group may change. */
+static void set_kind(struct gp_heap_back *b, uint32_t c, uint8_t kind)
+{
+	if (b->chunks[c].kind != kind)
+		b->regroup = true;
+	clear_pieces(&b->chunks[c], kind);
+}
+
 void gp_heap_back_free(struct gp_model *m)
 {
 	struct gp_heap_back *b = m->back;
@@ -117,6 +130,7 @@ void gp_heap_back_free(struct gp_model *m)
 	for (size_t i = 0; i < b->n_files; i++) {
 		gp_io_remove_file(m->pager->io, b->files[i]->io);
 		close(b->files[i]->fd);
+		gp_model_desc_free(b->files[i]->desc);
 		free(b->files[i]);
 	}
 	gp_pager_free(m->pager, b->word, NULL);
@@ -129,6 +143,22 @@ static bool same_file(const struct gp_heap_file *f, const struct stat *st)
 {
 	return f->dev == st->st_dev && f->ino == st->st_ino && f->size == (uint64_t)st->st_size &&
 	       f->mtime.tv_sec == st->st_mtim.tv_sec && f->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/*
+ * The file's tensors and their groups (the model's own group detection), so
+ * that chunks can be grouped by the tensors they hold.  Best effort: a file
+ * whose header does not parse still backs its chunks, grouped alone.
+ */
+static void read_tensor_names(struct gp_heap_file *f, const char *path)
+{
+	if (gp_model_desc_open(path, &f->desc) || gp_model_group(f->desc, NULL)) {
+		gp_log_info("%s: its tensor names are unknown (%s); the chunks it backs are "
+			    "grouped alone", path, gp_last_error());
+		gp_clear_error();
+		gp_model_desc_free(f->desc);
+		f->desc = NULL;
+	}
 }
 
 /* Open our own descriptor of fd's file, which must be inode (dev, ino). */
@@ -156,6 +186,7 @@ static int file_open(struct gp_pager *p, int fd, uint64_t dev, uint64_t ino,
 	err = gp_io_add_file(p->io, path, f->size, &f->io);
 	if (err)
 		goto fail;
+	read_tensor_names(f, path);
 	*out = f;
 	return 0;
 fail:
@@ -206,12 +237,20 @@ static void changed(struct gp_model *m, uint32_t c)
 	m->back->chunks[c].sum_known = false;
 }
 
-static bool add_piece(struct back_chunk *bc, struct piece pc)
+/* Record piece pc in bc; false when it overlaps another (the chunk is then anonymous). */
+static bool add_piece(struct back_chunk *bc, struct piece pc, bool *added)
 {
-	for (uint32_t i = 0; i < bc->n; i++)
-		if (pc.off < bc->pieces[i].off + bc->pieces[i].len &&
-		    bc->pieces[i].off < pc.off + pc.len)
+	*added = false;
+	for (uint32_t i = 0; i < bc->n; i++) {
+		const struct piece *o = &bc->pieces[i];
+
+		/* The same bytes again from the same place: an app reloading its weights. */
+		if (o->off == pc.off && o->len == pc.len && o->file == pc.file &&
+		    o->file_off == pc.file_off)
+			return true;
+		if (pc.off < o->off + o->len && o->off < pc.off + pc.len)
 			return false;   /* written twice: rare, and anonymous is always right */
+	}
 	if (bc->n == bc->cap) {
 		uint32_t cap = bc->cap ? bc->cap * 2 : 4;
 		struct piece *n = realloc(bc->pieces, cap * sizeof(*n));
@@ -222,6 +261,7 @@ static bool add_piece(struct back_chunk *bc, struct piece pc)
 		bc->cap = cap;
 	}
 	bc->pieces[bc->n++] = pc;
+	*added = true;
 	return true;
 }
 
@@ -237,12 +277,18 @@ void gp_heap_note_file(struct gp_model *m, uint64_t off, uint64_t len, struct gp
 		uint64_t end = (uint64_t)(c + 1) * cs < off + len ? (uint64_t)(c + 1) * cs : off + len;
 		struct back_chunk *bc = &m->back->chunks[c];
 		struct piece pc = { pos - (uint64_t)c * cs, end - pos, file_off + (pos - off), file };
+		bool added;
 
-		changed(m, c);
-		if (bc->kind != BACK_ANON && add_piece(bc, pc))
-			bc->kind = BACK_FILE;
-		else
-			clear_pieces(bc, BACK_ANON);
+		if (bc->kind != BACK_ANON && add_piece(bc, pc, &added)) {
+			if (added) {
+				changed(m, c);
+				bc->kind = BACK_FILE;
+				m->back->regroup = true;
+			}
+		} else {
+			changed(m, c);
+			set_kind(m->back, c, BACK_ANON);
+		}
 		pos = end;
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -258,7 +304,7 @@ void gp_heap_note_write(struct gp_model *m, uint64_t off, uint64_t len)
 		if (m->back->chunks[c].kind == BACK_ANON)
 			continue;
 		changed(m, (uint32_t)c);
-		clear_pieces(&m->back->chunks[c], BACK_ANON);
+		set_kind(m->back, (uint32_t)c, BACK_ANON);
 	}
 	pthread_mutex_unlock(&p->lock);
 }
@@ -383,12 +429,90 @@ swap:
 		gp_clear_error();
 	}
 	changed(m, c);
-	clear_pieces(bc, BACK_ANON);
+	set_kind(m->back, c, BACK_ANON);
 	return false;
 }
 
 void gp_heap_back_reset(struct gp_model *m, uint32_t c)
 {
 	if (m->back)
-		clear_pieces(&m->back->chunks[c], BACK_UNTOUCHED);
+		set_kind(m->back, c, BACK_UNTOUCHED);
+}
+
+/* The tensor of f holding byte file_off, or NULL (header, padding, unknown names). */
+static const struct gp_st_tensor *tensor_at(const struct gp_heap_file *f, uint64_t file_off)
+{
+	const struct gp_model_desc *d = f->desc;
+	uint32_t lo = 0, hi = d ? d->n_tensors : 0;
+
+	/* Tensors are in file order: the last one starting at or before file_off. */
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (d->tensors[mid].file_offset <= file_off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo || file_off >= d->tensors[lo - 1].file_offset + d->tensors[lo - 1].nbytes)
+		return NULL;
+	return &d->tensors[lo - 1];
+}
+
+/* The group of the tensor holding a piece's byte at k, or NULL. */
+static const struct gp_group *group_at(const struct piece *pc, uint64_t k)
+{
+	const struct gp_st_tensor *t = tensor_at(pc->file, pc->file_off + k);
+
+	return t ? &pc->file->desc->groups[t->group] : NULL;
+}
+
+const struct gp_group *gp_heap_back_group(const struct gp_model *m, uint32_t c)
+{
+	const struct gp_group *group = NULL;
+	const struct back_chunk *bc;
+
+	if (!gp_heap_back_is_file(m, c))
+		return NULL;
+	bc = &m->back->chunks[c];
+	/* Every piece's first and last byte in one group: a copy spanning groups mixes them. */
+	for (uint32_t i = 0; i < bc->n; i++) {
+		const struct gp_group *a = group_at(&bc->pieces[i], 0);
+		const struct gp_group *b = group_at(&bc->pieces[i], bc->pieces[i].len - 1);
+
+		if (!a || !b || strcmp(a->name, b->name) || (group && strcmp(group->name, a->name)))
+			return NULL;
+		group = a;
+	}
+	return group;
+}
+
+bool gp_heap_back_take_regroup(struct gp_model *m)
+{
+	bool was = m->back && m->back->regroup;
+
+	if (was) {
+		m->back->regroup = false;
+		m->back->last_reported = UINT32_MAX;
+	}
+	return was;
+}
+
+bool gp_heap_back_reports(struct gp_model *m, uint32_t group)
+{
+	struct gp_heap_back *b = m->back;
+	uint32_t c;
+
+	if (!b)
+		return true;
+	if (group == b->last_reported)
+		return false;
+	if (!b->evict_anon) {
+		/* Only file-backed chunks can go: the rest is no part of the order to learn. */
+		c = m->group_first_chunk[group];
+		if (b->chunks[c].kind != BACK_FILE)
+			return false;
+	}
+	b->last_reported = group;
+	return true;
 }

@@ -74,7 +74,9 @@ static int copy_layout(struct gp_policy *p, const struct gp_policy_layout *layou
 	p->chunk_group = malloc(nc * sizeof(*p->chunk_group));
 	p->resident = calloc(nc, sizeof(*p->resident));
 	p->compute_ns = calloc(ng ? ng : 1, sizeof(*p->compute_ns));
-	p->stamps = calloc(2 * (ng ? ng : 1), sizeof(*p->stamps));
+	/* Room for any regrouping (gp_policy_regroup keeps the array: callbacks write into it). */
+	p->n_stamps = ng > nc ? ng : nc;
+	p->stamps = calloc(2 * (size_t)p->n_stamps, sizeof(*p->stamps));
 	p->prev = malloc(nc * sizeof(*p->prev));
 	p->next = malloc(nc * sizeof(*p->next));
 	if (!p->group_first || !p->group_count || !p->group_block || !p->group_resident ||
@@ -114,6 +116,7 @@ int gp_policy_create(const struct gp_policy_layout *layout, const struct gp_poli
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return gp_fail(GP_ENOMEM, "policy: out of memory");
+	p->opts = *opts;
 	p->capacity = opts->capacity_chunks;
 	p->chunk_ns = 1.0;
 	err = copy_layout(p, layout);
@@ -149,6 +152,69 @@ void gp_policy_destroy(struct gp_policy *policy)
 	free(policy->prev);
 	free(policy->next);
 	free(policy);
+}
+
+/* Resident chunks of old in recency order (its LRU list, then the rest by index). */
+static uint32_t *recency_order(const struct gp_policy *old, uint32_t *n)
+{
+	uint32_t *order = malloc((old->n_chunks ? old->n_chunks : 1) * sizeof(*order));
+	uint8_t *seen = calloc(old->n_chunks ? old->n_chunks : 1, 1);
+
+	*n = 0;
+	if (!order || !seen) {
+		free(order);
+		free(seen);
+		return NULL;
+	}
+	for (uint32_t c = old->lru.head; c != GP_POLICY_NONE; c = old->next[c]) {
+		if (old->resident[c] && !seen[c]) {
+			seen[c] = 1;
+			order[(*n)++] = c;
+		}
+	}
+	for (uint32_t c = 0; c < old->n_chunks; c++)
+		if (old->resident[c] && !seen[c])
+			order[(*n)++] = c;
+	free(seen);
+	return order;
+}
+
+int gp_policy_regroup(struct gp_policy *policy, const struct gp_policy_layout *layout)
+{
+	struct gp_policy *fresh = NULL, tmp;
+	uint32_t *order, n;
+	uint64_t *stamps;
+	int err;
+
+	if (layout->n_chunks != policy->n_chunks || layout->n_groups > policy->n_stamps)
+		return gp_fail(GP_EINVAL, "policy: regrouping %u chunks into %u groups does not fit "
+			       "a policy made for %u chunks", layout->n_chunks, layout->n_groups,
+			       policy->n_chunks);
+	err = gp_policy_create(layout, &policy->opts, &fresh);
+	if (err)
+		return err;
+	order = recency_order(policy, &n);
+	if (!order) {
+		gp_policy_destroy(fresh);
+		return gp_fail(GP_ENOMEM, "policy: out of memory regrouping %u chunks",
+			       policy->n_chunks);
+	}
+	for (uint32_t i = 0; i < n; i++)
+		gp_policy_loaded(fresh, order[i]);
+	free(order);
+	if (policy->link_known)
+		gp_policy_set_link(fresh, policy->chunk_ns);
+	/* Stream callbacks may still stamp the old array: the policy keeps it. */
+	stamps = fresh->stamps;
+	fresh->stamps = policy->stamps;
+	policy->stamps = stamps;
+	for (uint32_t i = 0; i < 2 * fresh->n_stamps; i++)
+		__atomic_store_n(&fresh->stamps[i], 0, __ATOMIC_RELAXED);
+	tmp = *policy;
+	*policy = *fresh;
+	*fresh = tmp;
+	gp_policy_destroy(fresh);
+	return 0;
 }
 
 const char *gp_policy_name(const struct gp_policy *policy)

@@ -63,6 +63,14 @@ int gp_policy_kind_parse(const char *name, int *kind);
 int gp_policy_create(const struct gp_policy_layout *layout, const struct gp_policy_opts *opts,
 		     struct gp_policy **out);
 void gp_policy_destroy(struct gp_policy *policy);
+/*
+ * Replace the groups over the same chunks (a heap grouped by tensor names
+ * once the app has copied its weights in): the policy starts learning
+ * again, with the resident chunks in their recency order and the link
+ * kept.  All or nothing: on error (GP_ENOMEM, GP_EINVAL for another chunk
+ * count) the policy is unchanged.
+ */
+int gp_policy_regroup(struct gp_policy *policy, const struct gp_policy_layout *layout);
 const char *gp_policy_name(const struct gp_policy *policy);
 
 /* The app acquires group: called once per acquire, before its chunks are loaded. */

@@ -41,6 +41,7 @@ struct gp_policy_ops {
 
 struct gp_policy {
 	const struct gp_policy_ops *ops;
+	struct gp_policy_opts opts;     /* as created (gp_policy_regroup makes it again) */
 	uint64_t capacity;
 	uint32_t n_groups, n_chunks;
 	uint32_t *group_first;          /* [n_groups] */
@@ -55,7 +56,8 @@ struct gp_policy {
 	bool link_known;
 	uint64_t *compute_ns;           /* [n_groups] */
 	uint64_t timing_gen;            /* bumped by every change of the two */
-	uint64_t *stamps;               /* [2 * n_groups] the engine's, see gp_policy_stamps */
+	uint64_t *stamps;               /* [2 * n_stamps] the engine's, see gp_policy_stamps */
+	uint32_t n_stamps;              /* groups it has room for: max(n_groups, n_chunks) */
 	/* Recency links, used by every policy but clock. */
 	uint32_t *prev, *next;          /* [n_chunks] */
 	struct gp_chunk_list lru;

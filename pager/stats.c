@@ -238,6 +238,25 @@ static void copy_name_tail(char *dst, const char *name)
 	snprintf(dst, GP_STATS_NAME_LEN, "%s%s", len >= GP_STATS_NAME_LEN ? "..." : "", name);
 }
 
+/* Per-group counts into the segment's arrays; groups past the last slot are summed into it. */
+static void set_groups(struct gp_stats_model *m, uint32_t n_groups, const uint32_t *group_chunks,
+		       const uint32_t *group_resident)
+{
+	m->n_groups = n_groups < GP_STATS_MAX_GROUPS ? n_groups : GP_STATS_MAX_GROUPS;
+	memset(m->group_chunks, 0, sizeof(m->group_chunks));
+	memset(m->group_resident, 0, sizeof(m->group_resident));
+	for (uint32_t g = 0; g < n_groups; g++) {
+		uint32_t slot = g < GP_STATS_MAX_GROUPS ? g : GP_STATS_MAX_GROUPS - 1;
+		uint64_t sum = (uint64_t)m->group_chunks[slot] + group_chunks[g];
+
+		m->group_chunks[slot] = sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+		if (group_resident) {
+			sum = (uint64_t)m->group_resident[slot] + group_resident[g];
+			m->group_resident[slot] = sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
+		}
+	}
+}
+
 int gp_stats_model_add(struct gp_stats *stats, const char *name, uint32_t n_groups,
 		       const uint32_t *group_chunks, uint64_t chunk_size)
 {
@@ -262,14 +281,8 @@ int gp_stats_model_add(struct gp_stats *stats, const char *name, uint32_t n_grou
 	seq_begin(seg);
 	memset(m, 0, sizeof(*m));
 	copy_name_tail(m->name, name);
-	m->n_groups = n_groups < GP_STATS_MAX_GROUPS ? n_groups : GP_STATS_MAX_GROUPS;
 	m->chunk_size_kib = (uint32_t)(chunk_size / 1024);
-	for (uint32_t g = 0; g < n_groups; g++) {
-		uint32_t *dst = &m->group_chunks[g < GP_STATS_MAX_GROUPS ? g : GP_STATS_MAX_GROUPS - 1];
-		uint64_t sum = (uint64_t)*dst + group_chunks[g];
-
-		*dst = sum > UINT32_MAX ? UINT32_MAX : (uint32_t)sum;
-	}
+	set_groups(m, n_groups, group_chunks, NULL);
 	if ((uint32_t)slot >= seg->n_models)
 		seg->n_models = (uint32_t)slot + 1;
 	seq_end(seg);
@@ -290,6 +303,18 @@ void gp_stats_model_remove(struct gp_stats *stats, int slot)
 	while (seg->n_models && !seg->models[seg->n_models - 1].name[0])
 		seg->n_models--;
 	seq_end(seg);
+	pthread_mutex_unlock(&stats_lock);
+}
+
+void gp_stats_model_regroup(struct gp_stats *stats, int slot, uint32_t n_groups,
+			    const uint32_t *group_chunks, const uint32_t *group_resident)
+{
+	if (!stats || slot < 0 || slot >= GP_STATS_MAX_MODELS)
+		return;
+	pthread_mutex_lock(&stats_lock);
+	seq_begin(stats->seg);
+	set_groups(&stats->seg->models[slot], n_groups, group_chunks, group_resident);
+	seq_end(stats->seg);
 	pthread_mutex_unlock(&stats_lock);
 }
 

@@ -107,6 +107,9 @@ int gp_stats_model_add(struct gp_stats *stats, const char *name, uint32_t n_grou
 void gp_stats_model_remove(struct gp_stats *stats, int slot);
 /* Add delta (may be negative) to a group's resident chunk count. */
 void gp_stats_group_resident(struct gp_stats *stats, int slot, uint32_t group, int delta);
+/* The model in slot has new groups (a heap regrouped): their chunks and resident chunks. */
+void gp_stats_model_regroup(struct gp_stats *stats, int slot, uint32_t n_groups,
+			    const uint32_t *group_chunks, const uint32_t *group_resident);
 
 void gp_stats_set_device(struct gp_stats *stats, const char *device, const char *policy);
 

@@ -42,6 +42,7 @@ struct heap_state {
 	uint32_t *users;                /* [n_chunks] live allocations touching it */
 	uint64_t **unit_map;            /* [n_chunks] SMALL: bitmap of used units */
 	uint32_t next_fit;              /* where the search for free chunks resumes */
+	uint32_t small_cursor;          /* the chunk of the latest small allocation */
 	struct shim_alloc *allocs;      /* sorted by addr */
 	size_t n_allocs, cap_allocs;
 	uint64_t used;
@@ -72,6 +73,7 @@ static bool heap_ready(struct heap_state *h, struct shim_engine *e)
 		return true;
 	h->n_chunks = (uint32_t)(e->heap_size / e->chunk_size);
 	h->units_per_chunk = (uint32_t)(e->chunk_size / UNIT);
+	h->small_cursor = UINT32_MAX;
 	h->kind = calloc(h->n_chunks, 1);
 	h->users = calloc(h->n_chunks, sizeof(*h->users));
 	h->unit_map = calloc(h->n_chunks, sizeof(*h->unit_map));
@@ -178,22 +180,64 @@ static bool find_units(const struct heap_state *h, const uint64_t *map, uint32_t
 	return false;
 }
 
+/* Units in use in small chunk c. */
+static uint32_t units_used(const struct heap_state *h, uint32_t c)
+{
+	uint32_t n = 0;
+
+	for (uint32_t w = 0; w < (h->units_per_chunk + 63) / 64; w++)
+		n += (uint32_t)__builtin_popcountll(h->unit_map[c][w]);
+	return n;
+}
+
+/* The first small chunk with n free units (at most half used: mostly_free), or false. */
+static bool find_small(const struct heap_state *h, uint32_t n, bool mostly_free, uint32_t *chunk,
+		       uint32_t *first)
+{
+	for (uint32_t c = 0; c < h->n_chunks; c++) {
+		if (h->kind[c] != CHUNK_SMALL ||
+		    (mostly_free && units_used(h, c) > h->units_per_chunk / 2))
+			continue;
+		if (find_units(h, h->unit_map[c], n, first)) {
+			*chunk = c;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Small allocations go into the chunk of the previous one while it has
+ * room, so allocations made in order lie in address order: an app's
+ * tensors, allocated block after block, share chunks only with their
+ * neighbours, and a pass over the blocks touches each chunk once.  Filling
+ * holes anywhere (first fit) would interleave blocks across chunks, which
+ * the policy sees as chunks used at several distant points of a pass.  So
+ * next comes a chunk frees left at least half empty, then a new chunk,
+ * and only when no chunk is free, any room at all.
+ */
 static bool alloc_small(struct shim_engine *e, uint64_t size, struct shim_alloc *a)
 {
 	struct heap_state *h = heap_of(e);
-	uint32_t units = (uint32_t)((size + UNIT - 1) / UNIT), first = 0, c;
+	uint32_t units = (uint32_t)((size + UNIT - 1) / UNIT), first = 0, c = h->small_cursor;
 
-	for (c = 0; c < h->n_chunks; c++)
-		if (h->kind[c] == CHUNK_SMALL && find_units(h, h->unit_map[c], units, &first))
+	if (c < h->n_chunks && h->kind[c] == CHUNK_SMALL &&
+	    find_units(h, h->unit_map[c], units, &first))
+		goto found;
+	if (find_small(h, units, true, &c, &first))
+		goto found;
+	if (!find_free_chunks(h, 1, &c)) {
+		if (find_small(h, units, false, &c, &first))
 			goto found;
-	if (!find_free_chunks(h, 1, &c))
 		return false;
+	}
 	h->unit_map[c] = calloc((h->units_per_chunk + 63) / 64, sizeof(uint64_t));
 	if (!h->unit_map[c])
 		return false;
 	h->kind[c] = CHUNK_SMALL;
 	first = 0;
 found:
+	h->small_cursor = c;
 	set_bits(h->unit_map[c], first, units, true);
 	h->users[c]++;
 	a->addr = e->heap_base + (uint64_t)c * e->chunk_size + (uint64_t)first * UNIT;

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "config.h"
+#include "error.h"
+#include "heap.h"
 #include "launch_extra.h"
 #include "log.h"
 #include "shim.h"
@@ -163,6 +165,22 @@ static void scan_extra(struct shim_use *use, void **extra)
 }
 
 /*
+ * Weights copied in since the last launch: the heap regroups its chunks by
+ * tensor name before this launch's accesses teach the policy their order.
+ * A failure keeps the old groups (slower learning, never wrong bytes).
+ */
+static void regroup(struct shim_engine *e, const struct shim_use *use)
+{
+	static bool told;
+
+	if (!use->n || !gp_heap_regroup(e->heap))
+		return;
+	if (!__atomic_exchange_n(&told, true, __ATOMIC_RELAXED))
+		gp_log_warn("shim: %s", gp_last_error());
+	gp_clear_error();
+}
+
+/*
  * The allocations a launch uses.  Without a parameter layout its words
  * cannot be read: refused while anything may be evicted (logged once).
  */
@@ -175,6 +193,7 @@ CUresult shim_launch_collect(struct shim_engine *e, const void *fn, void **param
 
 	if (extra) {
 		scan_extra(use, extra);
+		regroup(e, use);
 		return CUDA_SUCCESS;
 	}
 	if (!params)
@@ -192,6 +211,7 @@ CUresult shim_launch_collect(struct shim_engine *e, const void *fn, void **param
 	for (uint32_t i = 0; i < l.n; i++)
 		if (params[i])
 			scan_bytes(use, params[i], l.offset[i], l.size[i]);
+	regroup(e, use);
 	return CUDA_SUCCESS;
 }
 
