@@ -373,6 +373,8 @@ struct gp_pager_stats {
 	uint64_t stall_ns;                      /* time acquires waited for data */
 	uint64_t vram_used, vram_budget;
 	uint64_t host_used, host_budget;
+	/* The shim's file-backed chunks: evicted without a copy / found written and swapped. */
+	uint64_t weights_dropped, weights_written;
 };
 GP_API int gp_pager_get_stats(struct gp_pager *pager, struct gp_pager_stats *out);
 /* The process's totals over all its pagers; GP_ENOENT when no pager is open. */
@@ -619,6 +621,8 @@ enum gp_counter {
 	GP_COUNTER_ALLOC_RETRIES,
 	/* gauges: what is held now */
 	GP_COUNTER_VRAM_USED, GP_COUNTER_VRAM_BUDGET, GP_COUNTER_HOST_USED, GP_COUNTER_HOST_BUDGET,
+	/* the shim's weights (file-backed chunks): dropped unchanged / found written, swapped */
+	GP_COUNTER_WEIGHTS_DROPPED, GP_COUNTER_WEIGHTS_WRITTEN,
 	GP_COUNTER_COUNT
 };
 /* "hits", "bytes_h2d", ... as pagerstat --json prints them; "unknown" out of range. */

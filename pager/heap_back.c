@@ -418,10 +418,13 @@ bool gp_heap_back_may_drop(struct gp_model *m, uint32_t c)
 	err = device_sum(m, c, &got);
 	if (!err && got == bc->sum) {
 		m->back->st.dropped++;
+		gp_stats_add(m->pager->stats, GP_STAT_WEIGHTS_DROPPED, 1);
 		return true;
 	}
-	if (!err)
+	if (!err) {
 		m->back->st.written++;
+		gp_stats_add(m->pager->stats, GP_STAT_WEIGHTS_WRITTEN, 1);
+	}
 swap:
 	if (err) {
 		gp_log_warn("%s: chunk %u cannot be proved unchanged (%s); swapped instead",

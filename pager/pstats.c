@@ -74,6 +74,8 @@ static int stats_out(const uint64_t v[GP_STAT_COUNT], struct gp_pager_stats *out
 		.vram_budget = v[GP_STAT_VRAM_BUDGET],
 		.host_used = v[GP_STAT_HOST_USED],
 		.host_budget = v[GP_STAT_HOST_BUDGET],
+		.weights_dropped = v[GP_STAT_WEIGHTS_DROPPED],
+		.weights_written = v[GP_STAT_WEIGHTS_WRITTEN],
 	};
 
 	return gp_abi_out(out, &full, sizeof(full), GP_ABI_V1(struct gp_pager_stats, host_budget),

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #define GP_STATS_MAGIC 0x5453504755504750ull    /* "GPUPGPST" little-endian-ish tag */
-#define GP_STATS_VERSION 1
+#define GP_STATS_VERSION 2
 #define GP_STATS_NAME_FMT "/gpupager.%d"     /* shm_open name for a pid */
 #define GP_STATS_MAX_MODELS 8
 #define GP_STATS_MAX_GROUPS 1024             /* per model; later groups are summed into the last */
@@ -45,7 +45,9 @@
 	X(VRAM_USED, vram_used, "gauge: device bytes held now") \
 	X(VRAM_BUDGET, vram_budget, "gauge: device budget") \
 	X(HOST_USED, host_used, "gauge: host slot bytes held now") \
-	X(HOST_BUDGET, host_budget, "gauge: host budget")
+	X(HOST_BUDGET, host_budget, "gauge: host budget") \
+	X(WEIGHTS_DROPPED, weights_dropped, "file-backed heap chunks evicted without a copy") \
+	X(WEIGHTS_WRITTEN, weights_written, "file-backed heap chunks found written: swapped")
 
 #define GP_STAT_ENUM_ROW(id, name, doc) GP_STAT_##id,
 enum gp_stat_counter {
