@@ -238,6 +238,7 @@ Test(heap_groups, paged_by_block_the_bytes_stay_the_files)
 {
 	struct gp_kernels *k = NULL;
 	struct gp_pager_stats st = { .struct_size = sizeof(st) };
+	struct gp_heap_back_stats back;
 	uint64_t word = 0, zero = 0;
 
 	copy_all_in();
@@ -249,7 +250,12 @@ Test(heap_groups, paged_by_block_the_bytes_stay_the_files)
 	for (int pass = 0; pass < 6; pass++)
 		check_bytes(k, word);
 	cr_assert_eq(gp_pager_get_stats(pager, &st), 0);
+	gp_heap_back_get_stats(heap, &back);
 	cr_expect_gt(st.dev_evictions, 0, "the budget forced evictions");
+	cr_expect_gt(back.dropped, 0, "weights were dropped, not swapped");
+	cr_expect_eq(st.bytes_d2h, 0);
+	cr_expect_eq(st.weights_dropped, back.dropped, "the counter is the heap's count");
+	cr_expect_eq(st.weights_written, 0, "the checksum kernel only reads");
 	gp_pager_free(pager, word, NULL);
 	gp_kernels_unload(k);
 }
