@@ -6,9 +6,13 @@
  */
 #include "shim.h"
 
-/* Both ends of a copy; a host pointer is simply not in the heap. */
-#define ENDS(a, b) (shim_use_add(&use_, (uint64_t)(a)), shim_use_add(&use_, (uint64_t)(b)))
-#define END(a) shim_use_add(&use_, (uint64_t)(a))
+/*
+ * Both ends of a copy; a host pointer is simply not in the heap.  The
+ * driver checks them even when the call is only captured (checked_).
+ */
+#define ENDS(a, b) \
+	(checked_ = true, shim_use_add(&use_, (uint64_t)(a)), shim_use_add(&use_, (uint64_t)(b)))
+#define END(a) (checked_ = true, shim_use_add(&use_, (uint64_t)(a)))
 
 /*
  * What a queued copy or memset put into the heap (backing.c): src is the

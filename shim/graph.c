@@ -1,19 +1,35 @@
 /*
  * graph.c - CUDA graphs.  Captured work does not run at capture time, so
  * the allocations a captured launch, copy or memset uses are only recorded
- * on the graph being captured (SHIM_AROUND asks shim_graph_capture); a
- * kernel node added explicitly is scanned like a launch.  Instantiating a
- * graph pins every allocation it references (acquired and held, so never
- * evicted) until cuGraphExecDestroy; each cuGraphLaunch acquires them on
- * its stream first and records the launch as their last use.  Each span
- * names its engine, so a graph may use several devices' memory.
+ * on the graph being captured (SHIM_AROUND asks shim_graph_capture);
+ * kernel, memcpy and memset nodes added explicitly are scanned the same
+ * way.  The driver checks that a copy's or memset's memory is mapped when
+ * the call is captured or the node added, so that memory is made resident
+ * for the moment on the pager's own stream: nothing joins the capture (a
+ * captured launch's memory is not looked at, so not loaded).  Instantiating
+ * a graph (any of the four forms) pins every allocation it references
+ * (acquired and held, so never evicted) until cuGraphExecDestroy; each
+ * cuGraphLaunch acquires them on its stream first and records the launch
+ * as their last use.  Each span names its engine, so a graph may use
+ * several devices' memory.
  */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "pager.h"
 #include "shim.h"
+
+/* The 10.0 and 11.0 forms (cuda.h's cuGraphInstantiate is cuGraphInstantiateWithFlags). */
+SHIM_EXPORT CUresult shim_graph_instantiate_v10000(CUgraphExec *exec, CUgraph g,
+						   CUgraphNode *error_node, char *log,
+						   size_t log_size) __asm__("cuGraphInstantiate");
+SHIM_EXPORT CUresult cuGraphInstantiate_v2(CUgraphExec *exec, CUgraph g, CUgraphNode *error_node,
+					   char *log, size_t log_size);
+SHIM_EXPORT CUresult cuGraphInstantiateWithParams_ptsz(CUgraphExec *exec, CUgraph g,
+						       CUDA_GRAPH_INSTANTIATE_PARAMS *params);
 
 /* The allocations a graph references. */
 struct graph_refs {
@@ -82,6 +98,39 @@ static void refs_add(CUgraph g, const struct shim_use *use)
 	}
 }
 
+static void record(CUgraph g, const struct shim_use *use)
+{
+	pthread_mutex_lock(&graph_lock);
+	refs_add(g, use);
+	pthread_mutex_unlock(&graph_lock);
+}
+
+/*
+ * A call the driver checks without running it (a captured copy, a node)
+ * holds its spans on the first span's pager's own stream: no app stream
+ * gets an operation (a capture no node, the legacy stream nothing beside
+ * it).  The driver needs the memory mapped, not filled: a launch waits for
+ * the copies.
+ */
+static CUstream hold_stream(const struct shim_use *use)
+{
+	return use->n ? use->engine[0]->pager->own_stream : NULL;
+}
+
+static CUresult hold(struct shim_use *use, const char *call)
+{
+	if (!use->n && !use->too_many)
+		return CUDA_SUCCESS;
+	return shim_use_begin(use, hold_stream(use), call);
+}
+
+/* Nothing was queued on the hold stream: the spans are evictable at once. */
+static void let_go(struct shim_use *use)
+{
+	if (use->n)
+		shim_use_end(use, hold_stream(use));
+}
+
 static capture_info_fn capture_info(void)
 {
 	static capture_info_fn fn;
@@ -95,7 +144,8 @@ static capture_info_fn capture_info(void)
 	return got;
 }
 
-bool shim_graph_capture(const struct shim_use *use, CUstream stream)
+bool shim_graph_capture(struct shim_use *use, CUstream stream, bool checked, const char *call,
+			CUresult *res)
 {
 	CUstreamCaptureStatus status = CU_STREAM_CAPTURE_STATUS_NONE;
 	capture_info_fn info;
@@ -108,10 +158,16 @@ bool shim_graph_capture(const struct shim_use *use, CUstream stream)
 	if (!info || info(stream, &status, NULL, &g, NULL, NULL, NULL) != CUDA_SUCCESS ||
 	    status == CU_STREAM_CAPTURE_STATUS_NONE || !g)
 		return false;
-	pthread_mutex_lock(&graph_lock);
-	refs_add(g, use);
-	pthread_mutex_unlock(&graph_lock);
+	*res = checked ? hold(use, call) : CUDA_SUCCESS;
+	if (*res == CUDA_SUCCESS)
+		record(g, use);
 	return true;
+}
+
+void shim_graph_captured(struct shim_use *use, bool checked)
+{
+	if (checked)
+		let_go(use);
 }
 
 static void refs_drop(CUgraph g)
@@ -191,28 +247,76 @@ SHIM_EXPORT CUresult cuGraphAddKernelNode_v2(CUgraphNode *node, CUgraph g,
 				  p->kernelParams, p->extra, use);
 	if (res == CUDA_SUCCESS)
 		res = real(node, g, deps, n_deps, p);
-	if (res == CUDA_SUCCESS && use->n) {
-		pthread_mutex_lock(&graph_lock);
-		refs_add(g, use);
-		pthread_mutex_unlock(&graph_lock);
-	}
+	if (res == CUDA_SUCCESS && use->n)
+		record(g, use);
 	free(use);
 	return res;
 }
 
-/* Pin what the graph references: resident now, held until the exec is destroyed. */
-SHIM_EXPORT CUresult cuGraphInstantiateWithFlags(CUgraphExec *exec, CUgraph g,
-						 unsigned long long flags)
+/* A copy's side names device memory at its first byte; host memory and arrays are not. */
+static void copy_side(struct shim_use *use, CUmemorytype type, CUdeviceptr dev, size_t x,
+		      size_t y, size_t z, size_t pitch, size_t height)
 {
-	struct exec_pins *pins;
-	struct graph_refs *r;
-	CUresult res;
+	if (type == CU_MEMORYTYPE_DEVICE || type == CU_MEMORYTYPE_UNIFIED)
+		shim_use_add(use, dev + (z * height + y) * pitch + x);
+}
 
-	SHIM_GET_REAL(real, cuGraphInstantiateWithFlags);
-	res = real(exec, g, flags);
-	if (res != CUDA_SUCCESS)
-		return res;
-	pins = calloc(1, sizeof(*pins));
+/* Add a copy or memset node (add, the driver's call) naming use's allocations: see hold. */
+#define ADD_NODE(call, g, use, add)                                                    \
+	do {                                                                           \
+		CUresult res_ = hold(use, call);                                       \
+                                                                                       \
+		if (res_ != CUDA_SUCCESS)                                              \
+			return res_;                                                   \
+		res_ = add;                                                            \
+		if (res_ == CUDA_SUCCESS)                                              \
+			record(g, use);                                                \
+		let_go(use);                                                           \
+		return res_;                                                           \
+	} while (0)
+
+SHIM_EXPORT CUresult cuGraphAddMemcpyNode(CUgraphNode *node, CUgraph g, const CUgraphNode *deps,
+					  size_t n_deps, const CUDA_MEMCPY3D *p, CUcontext ctx)
+{
+	struct shim_use use;
+
+	SHIM_GET_REAL(real, cuGraphAddMemcpyNode);
+	if (!shim_engine_if_open() || !p)
+		return real(node, g, deps, n_deps, p, ctx);
+	use.n = 0;
+	use.too_many = false;
+	copy_side(&use, p->srcMemoryType, p->srcDevice, p->srcXInBytes, p->srcY, p->srcZ,
+		  p->srcPitch, p->srcHeight);
+	copy_side(&use, p->dstMemoryType, p->dstDevice, p->dstXInBytes, p->dstY, p->dstZ,
+		  p->dstPitch, p->dstHeight);
+	ADD_NODE("cuGraphAddMemcpyNode", g, &use, real(node, g, deps, n_deps, p, ctx));
+}
+
+SHIM_EXPORT CUresult cuGraphAddMemsetNode(CUgraphNode *node, CUgraph g, const CUgraphNode *deps,
+					  size_t n_deps, const CUDA_MEMSET_NODE_PARAMS *p,
+					  CUcontext ctx)
+{
+	struct shim_use use;
+
+	SHIM_GET_REAL(real, cuGraphAddMemsetNode);
+	if (!shim_engine_if_open() || !p)
+		return real(node, g, deps, n_deps, p, ctx);
+	use.n = 0;
+	use.too_many = false;
+	shim_use_add(&use, p->dst);
+	ADD_NODE("cuGraphAddMemsetNode", g, &use, real(node, g, deps, n_deps, p, ctx));
+}
+
+/*
+ * Pin what graph g references for its new exec: resident now, held until
+ * the exec is destroyed.  When they cannot be, the exec is destroyed again.
+ */
+static CUresult pin(CUgraphExec exec, CUgraph g)
+{
+	struct exec_pins *pins = calloc(1, sizeof(*pins));
+	struct graph_refs *r;
+	CUresult res = CUDA_ERROR_OUT_OF_MEMORY;
+
 	if (!pins)
 		goto fail;
 	pthread_mutex_lock(&graph_lock);
@@ -227,7 +331,7 @@ SHIM_EXPORT CUresult cuGraphInstantiateWithFlags(CUgraphExec *exec, CUgraph g,
 	res = shim_use_begin(&pins->use, NULL, "cuGraphInstantiate (pinning its memory)");
 	if (res != CUDA_SUCCESS)
 		goto fail;
-	pins->exec = *exec;
+	pins->exec = exec;
 	pthread_mutex_lock(&graph_lock);
 	pins->next = execs;
 	execs = pins;
@@ -236,8 +340,80 @@ SHIM_EXPORT CUresult cuGraphInstantiateWithFlags(CUgraphExec *exec, CUgraph g,
 fail:
 	free(pins);
 	if (shim_real.fn[SHIM_ID_cuGraphExecDestroy])
-		((__typeof__(&cuGraphExecDestroy))shim_real.fn[SHIM_ID_cuGraphExecDestroy])(*exec);
-	return res == CUDA_SUCCESS ? CUDA_ERROR_OUT_OF_MEMORY : res;
+		((__typeof__(&cuGraphExecDestroy))shim_real.fn[SHIM_ID_cuGraphExecDestroy])(exec);
+	return res;
+}
+
+SHIM_EXPORT CUresult cuGraphInstantiateWithFlags(CUgraphExec *exec, CUgraph g,
+						 unsigned long long flags)
+{
+	CUresult res;
+
+	SHIM_GET_REAL(real, cuGraphInstantiateWithFlags);
+	res = real(exec, g, flags);
+	return res == CUDA_SUCCESS ? pin(*exec, g) : res;
+}
+
+/* The old forms' log says why the shim failed an instantiate the driver had done. */
+static CUresult pin_logged(CUgraphExec exec, CUgraph g, char *log, size_t log_size)
+{
+	CUresult res = pin(exec, g);
+
+	if (res != CUDA_SUCCESS && log && log_size)
+		snprintf(log, log_size, "libgpupager: the graph's memory could not be pinned "
+			 "in VRAM (the shim's log says why)");
+	return res;
+}
+
+SHIM_EXPORT CUresult shim_graph_instantiate_v10000(CUgraphExec *exec, CUgraph g,
+						   CUgraphNode *error_node, char *log,
+						   size_t log_size)
+{
+	CUresult res;
+
+	SHIM_GET_REAL_AS(real, cuGraphInstantiate, cuGraphInstantiate_v2);
+	res = real(exec, g, error_node, log, log_size);
+	return res == CUDA_SUCCESS ? pin_logged(*exec, g, log, log_size) : res;
+}
+
+SHIM_EXPORT CUresult cuGraphInstantiate_v2(CUgraphExec *exec, CUgraph g, CUgraphNode *error_node,
+					   char *log, size_t log_size)
+{
+	CUresult res;
+
+	SHIM_GET_REAL(real, cuGraphInstantiate_v2);
+	res = real(exec, g, error_node, log, log_size);
+	return res == CUDA_SUCCESS ? pin_logged(*exec, g, log, log_size) : res;
+}
+
+/* A failed pin is an error the returned code describes (hErrNode_out stays NULL). */
+static CUresult pin_with_params(CUgraphExec exec, CUgraph g, CUDA_GRAPH_INSTANTIATE_PARAMS *p)
+{
+	CUresult res = pin(exec, g);
+
+	if (res != CUDA_SUCCESS)
+		p->result_out = CUDA_GRAPH_INSTANTIATE_ERROR;
+	return res;
+}
+
+SHIM_EXPORT CUresult cuGraphInstantiateWithParams(CUgraphExec *exec, CUgraph g,
+						  CUDA_GRAPH_INSTANTIATE_PARAMS *p)
+{
+	CUresult res;
+
+	SHIM_GET_REAL(real, cuGraphInstantiateWithParams);
+	res = real(exec, g, p);
+	return res == CUDA_SUCCESS ? pin_with_params(*exec, g, p) : res;
+}
+
+SHIM_EXPORT CUresult cuGraphInstantiateWithParams_ptsz(CUgraphExec *exec, CUgraph g,
+						       CUDA_GRAPH_INSTANTIATE_PARAMS *p)
+{
+	CUresult res;
+
+	SHIM_GET_REAL_AS(real, cuGraphInstantiateWithParams_ptsz, cuGraphInstantiateWithParams);
+	res = real(exec, g, p);
+	return res == CUDA_SUCCESS ? pin_with_params(*exec, g, p) : res;
 }
 
 static struct exec_pins *pins_find(CUgraphExec exec)

@@ -59,7 +59,10 @@
 	X(cuStreamEndCapture) X(cuStreamEndCapture_ptsz)                                  \
 	X(cuGraphAddKernelNode_v2) X(cuGraphInstantiateWithFlags)                         \
 	X(cuGraphLaunch) X(cuGraphLaunch_ptsz)                                            \
-	X(cuGraphExecDestroy) X(cuGraphDestroy)
+	X(cuGraphExecDestroy) X(cuGraphDestroy)                                           \
+	X(cuGraphAddMemcpyNode) X(cuGraphAddMemsetNode)                                   \
+	X(cuGraphInstantiate) X(cuGraphInstantiate_v2)                                    \
+	X(cuGraphInstantiateWithParams) X(cuGraphInstantiateWithParams_ptsz)
 
 #define SHIM_ID(name) SHIM_ID_##name,
 enum shim_entry_id { SHIM_ENTRIES(SHIM_ID) SHIM_N_ENTRIES };
@@ -197,16 +200,18 @@ void shim_use_end(struct shim_use *use, CUstream stream);
 
 /*
  * The body of a wrapper: fill (a statement adding to use_ with e_; it may
- * set fres_ to refuse the call) names the allocations the call uses; they
- * are made resident on stream, queue (the driver's call, an expression)
- * runs, and is recorded as their last use.  Without an engine, or using
- * none of its memory, queue alone.
+ * set fres_ to refuse the call, and checked_ when the driver checks that
+ * memory even when the call is captured: copies, memsets) names the
+ * allocations the call uses; they are made resident on stream, queue (the
+ * driver's call, an expression) runs, and is recorded as their last use.
+ * Without an engine, or using none of its memory, queue alone.
  */
 #define SHIM_AROUND(call, stream, fill, queue)                                    \
 	do {                                                                        \
 		struct shim_engine *e_ = shim_engine_if_open();                     \
 		struct shim_use use_; /* not zeroed: 4 KiB a call; n says what is set */ \
 		CUresult res_, fres_ = CUDA_SUCCESS;                                \
+		bool checked_ = false;                                              \
                                                                                     \
 		use_.n = 0;                                                         \
 		use_.too_many = false;                                              \
@@ -220,8 +225,13 @@ void shim_use_end(struct shim_use *use, CUstream stream);
 			return fres_;                                               \
 		if (!use_.n && !use_.too_many)                                      \
 			return queue;                                               \
-		if (shim_graph_capture(&use_, (stream)))                          \
-			return queue;                                               \
+		if (shim_graph_capture(&use_, (stream), checked_, call, &res_)) {   \
+			if (res_ != CUDA_SUCCESS)                                   \
+				return res_;                                        \
+			res_ = queue;                                               \
+			shim_graph_captured(&use_, checked_);                       \
+			return res_;                                                \
+		}                                                                   \
 		res_ = shim_use_begin(&use_, (stream), call);                       \
 		if (res_ != CUDA_SUCCESS)                                           \
 			return res_;                                                \
@@ -237,9 +247,14 @@ CUresult shim_launch_collect(struct shim_engine *e, const void *fn, void **param
 /*
  * graph.c: when stream is capturing, record use's allocations on the graph
  * being captured (pinned once it is instantiated) and return true: the
- * work only runs when the graph is launched.
+ * work only runs when the graph is launched.  When the driver checks them
+ * (checked), they are made resident for the call to be captured, with
+ * nothing queued on any of the app's streams: *res says whether they
+ * were, and shim_graph_captured lets them go once it is.
  */
-bool shim_graph_capture(const struct shim_use *use, CUstream stream);
+bool shim_graph_capture(struct shim_use *use, CUstream stream, bool checked, const char *call,
+			CUresult *res);
+void shim_graph_captured(struct shim_use *use, bool checked);
 
 /* The stream a call means: a _ptsz/_ptds form's null stream is the thread's. */
 static inline CUstream shim_stream(CUstream s, bool per_thread)
