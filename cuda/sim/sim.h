@@ -185,6 +185,7 @@ struct sim_resv {
 	enum sim_resv_kind kind;
 	struct sim_managed *managed;
 	bool free_queued;     /* cuMemFreeAsync queued, not yet reached by its stream */
+	bool from_pool;       /* cuMemAlloc*Async: counted in its device pool's used bytes */
 	int device;           /* cuMemAlloc / managed: the device whose memory it is */
 };
 
@@ -238,6 +239,8 @@ CUresult sim_dev_free(uintptr_t ptr);
  */
 struct sim_resv *sim_dev_find(uintptr_t ptr, const char *func);
 CUresult sim_dev_release(struct sim_resv *resv);
+/* pool.c: bytes allocated from dev's default pool (negative: released); high marks follow. */
+void sim_pool_count(int dev, int64_t bytes);
 
 /* -------------------------------------------------------- managed.c */
 
