@@ -16,6 +16,9 @@
  *                 FIRST + N passes and one of FIRST passes, over N, so loading
  *                 cancels out (exact counters from GPUPAGER_SHIM_STATS_FILE);
  *                 the steady time is the median of the app's own pass times.
+ *                 Each repetition runs run, the app and the app's floor back
+ *                 to back; the ratios are medians over --repeat of them, as
+ *                 on 2 shared cores one measurement of each says little.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -39,6 +42,7 @@
 #define MAX_BUDGETS 8
 #define N_MODES 2
 #define FIRST_PASSES 2
+#define MAX_REPEAT 50
 
 static const char *const mode_names[N_MODES] = { "weights", "all" };
 
@@ -105,7 +109,8 @@ static void help(void)
 	       "  --budgets LIST  percentages of the model (default 30,50,70)\n"
 	       "  --passes N      steady passes measured (default 4)\n"
 	       "  --launches N    calls timed per interception run (default 200000)\n"
-	       "  --repeat N      interception runs each way, medians reported (default 5)\n"
+	       "  --repeat N      runs of each measurement, interleaved; medians reported\n"
+	       "                  (default 5)\n"
 	       "  --json          one JSON object on stdout\n"
 	       "  --help          this text\n");
 }
@@ -164,7 +169,7 @@ static int parse_args(int argc, char **argv, struct shim_opts *o)
 			err = parse_count(optarg, 10000000, &o->launches, "--launches");
 			break;
 		case 'r':
-			err = parse_count(optarg, 50, &v, "--repeat");
+			err = parse_count(optarg, MAX_REPEAT, &v, "--repeat");
 			o->repeat = (unsigned)v;
 			break;
 		case 'j':
@@ -271,7 +276,7 @@ static int cost_once(struct shim_env *s, const struct shim_opts *o, int shim, do
 
 static int measure_cost(struct shim_env *s, const struct shim_opts *o, struct cost_result *r)
 {
-	double launch[2][50], h2d[2][50];
+	double launch[2][MAX_REPEAT], h2d[2][MAX_REPEAT];
 	int err;
 
 	for (unsigned i = 0; i < o->repeat; i++) {
@@ -390,31 +395,67 @@ static int run_once(struct shim_env *s, const struct shim_opts *o, double percen
 	return 0;
 }
 
-static int measure_paging(struct shim_env *s, const struct shim_opts *o, double percent,
-			  const char *mode, struct paging_result *r)
+/* The bound as run's: max(the kernels' time, the bytes moved over the link run measured). */
+static double bound_of(double floor_seconds, double h2d, double link_gbps)
 {
-	struct app_counts first = { 0 }, more = { 0 };
+	double copies = link_gbps > 0 ? h2d / (link_gbps * 1e9) : 0;
+
+	return copies > floor_seconds ? copies : floor_seconds;
+}
+
+/*
+ * One repetition, back to back so that both sides see the same load:
+ * gpupager run, the app at FIRST and at FIRST + N passes, and the app with
+ * the whole model resident (its floor: the kernels' time).  Steady bytes
+ * are the difference of the two app runs over N.
+ */
+static int paging_once(struct shim_env *s, const struct shim_opts *o, struct paging_result *r,
+		       double *ratio, double *run_ratio, double *floor_seconds)
+{
+	struct app_counts first = { 0 }, more = { 0 }, fits = { 0 };
 	uint64_t model_bytes = 0;
 	double n = o->passes;
 	int err;
 
-	*r = (struct paging_result){ .percent = percent, .mode = mode };
-	err = run_once(s, o, percent, r, &model_bytes);
-	if (!err) {
-		r->budget = (uint64_t)(percent / 100.0 * (double)model_bytes);
-		err = app_once(s, r->budget, model_bytes, mode, FIRST_PASSES, &first, r->why,
-			       sizeof(r->why));
-	}
+	err = run_once(s, o, r->percent, r, &model_bytes);
+	r->budget = (uint64_t)(r->percent / 100.0 * (double)model_bytes);
 	if (!err)
-		err = app_once(s, r->budget, model_bytes, mode, FIRST_PASSES + o->passes, &more,
+		err = app_once(s, r->budget, model_bytes, r->mode, FIRST_PASSES, &first, r->why,
+			       sizeof(r->why));
+	if (!err)
+		err = app_once(s, r->budget, model_bytes, r->mode, FIRST_PASSES + o->passes, &more,
 			       r->why, sizeof(r->why));
-	/* The app's own floor, its kernels' time: a pass when the whole model fits. */
-	if (!err && !s->floor_seconds) {
-		struct app_counts fits = { 0 };
-
-		err = app_once(s, 2 * model_bytes, model_bytes, mode, FIRST_PASSES + o->passes,
+	if (!err)
+		err = app_once(s, 2 * model_bytes, model_bytes, r->mode, FIRST_PASSES + o->passes,
 			       &fits, r->why, sizeof(r->why));
-		s->floor_seconds = fits.seconds;
+	if (err)
+		return err;
+	r->h2d = (more.h2d - first.h2d) / n;
+	r->d2h = (more.d2h - first.d2h) / n;
+	r->disk = (more.disk - first.disk) / n;
+	r->dropped = (more.dropped - first.dropped) / n;
+	r->written = (more.written - first.written) / n;
+	r->seconds = more.seconds;
+	r->bound = bound_of(fits.seconds, r->h2d, r->link_gbps);
+	*ratio = r->bound > 0 ? r->seconds / r->bound : 0;
+	*run_ratio = r->run_ratio;
+	*floor_seconds = fits.seconds;
+	return 0;
+}
+
+/* --repeat repetitions at one budget and mode; the ratios are their medians. */
+static int measure_paging(struct shim_env *s, const struct shim_opts *o, double percent,
+			  const char *mode, struct paging_result *r)
+{
+	double ratio[MAX_REPEAT], run_ratio[MAX_REPEAT], floors[MAX_REPEAT];
+	int err = 0;
+
+	*r = (struct paging_result){ .percent = percent, .mode = mode };
+	for (unsigned i = 0; i < o->repeat && !err; i++) {
+		if (!o->json)
+			fprintf(stderr, "\r" CMD ": paging %g%% %s %u/%u   ", percent, mode,
+				i + 1, o->repeat);
+		err = paging_once(s, o, r, &ratio[i], &run_ratio[i], &floors[i]);
 	}
 	if (err) {
 		r->failed = 1;
@@ -423,20 +464,10 @@ static int measure_paging(struct shim_env *s, const struct shim_opts *o, double 
 		gp_clear_error();
 		return 0;
 	}
-	r->h2d = (more.h2d - first.h2d) / n;
-	r->d2h = (more.d2h - first.d2h) / n;
-	r->disk = (more.disk - first.disk) / n;
-	r->dropped = (more.dropped - first.dropped) / n;
-	r->written = (more.written - first.written) / n;
-	r->seconds = more.seconds;
-	/*
-	 * The bound as run's: max(the kernels' time, bytes moved / the link run
-	 * measured); the kernels' time is the app's pass when nothing moves.
-	 */
-	r->bound = s->floor_seconds;
-	if (r->link_gbps > 0 && r->h2d / (r->link_gbps * 1e9) > r->bound)
-		r->bound = r->h2d / (r->link_gbps * 1e9);
-	r->ratio = r->bound > 0 ? r->seconds / r->bound : 0;
+	r->ratio = median(ratio, o->repeat);
+	r->run_ratio = median(run_ratio, o->repeat);
+	if (!s->floor_seconds)
+		s->floor_seconds = median(floors, o->repeat);
 	return 0;
 }
 
@@ -461,8 +492,9 @@ static void print_text(const struct shim_opts *o, const struct shim_env *s,
 	       c->launch_ns[0], c->launch_ns[1], (c->launch_ns[1] - c->launch_ns[0]) / 1000);
 	printf("  cuMemcpyHtoDAsync, 256 B   %8.0f ns plain, %8.0f ns shim: +%.2f us\n\n",
 	       c->h2d_ns[0], c->h2d_ns[1], (c->h2d_ns[1] - c->h2d_ns[0]) / 1000);
-	printf("paging, per steady pass (%u passes after %u), against gpupager run; the app's\n"
-	       "pass with everything resident: %.1f ms\n", o->passes, FIRST_PASSES,
+	printf("paging, per steady pass (%u passes after %u), against gpupager run, ratios the\n"
+	       "medians of %u interleaved runs; the app's pass with everything resident:\n"
+	       "%.1f ms (median of the first row's)\n", o->passes, FIRST_PASSES, o->repeat,
 	       s->floor_seconds * 1e3);
 	bench_table_init(&t, 8, headers);
 	for (unsigned i = 0; i < n; i++) {
@@ -560,9 +592,6 @@ int bench_shim_main(int argc, char **argv)
 	err = measure_cost(&s, &o, &cost);
 	for (unsigned b = 0; !err && b < o.n_budgets; b++) {
 		for (int m = 0; !err && m < N_MODES; m++, n++) {
-			if (!o.json)
-				fprintf(stderr, "\rgpupager bench shim: paging %g%% %s          ",
-					o.budgets[b], mode_names[m]);
 			err = measure_paging(&s, &o, o.budgets[b], mode_names[m], &rows[n]);
 		}
 	}
