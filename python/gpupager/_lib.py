@@ -75,6 +75,7 @@ STATS_FIELDS = (
     "bytes_h2d", "bytes_d2h", "host_hits", "dev_evictions", "host_evictions",
     "prefetch_issued", "prefetch_hits", "prefetch_wasted", "stall_ns",
     "vram_used", "vram_budget", "host_used", "host_budget",
+    "weights_dropped", "weights_written",
 )
 
 

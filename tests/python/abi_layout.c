@@ -34,6 +34,7 @@ int main(void)
 	F(gp_pager_stats, prefetch_hits); F(gp_pager_stats, prefetch_wasted);
 	F(gp_pager_stats, stall_ns); F(gp_pager_stats, vram_used); F(gp_pager_stats, vram_budget);
 	F(gp_pager_stats, host_used); F(gp_pager_stats, host_budget);
+	F(gp_pager_stats, weights_dropped); F(gp_pager_stats, weights_written);
 	S(gp_pager_info); F(gp_pager_info, struct_size); F(gp_pager_info, device_name);
 	F(gp_pager_info, device); F(gp_pager_info, simulated); F(gp_pager_info, driver_path);
 	F(gp_pager_info, driver_version); F(gp_pager_info, chunk_size);
