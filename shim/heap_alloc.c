@@ -307,7 +307,7 @@ static void release_alloc(struct shim_engine *e, const struct shim_alloc *a, boo
 	}
 }
 
-CUresult shim_heap_alloc(struct shim_engine *e, uint64_t size, uint64_t *addr)
+static CUresult heap_alloc(struct shim_engine *e, uint64_t size, uint64_t *addr)
 {
 	struct heap_state *h = heap_of(e);
 	bool pin = e->evict == GP_SHIM_EVICT_NONE;
@@ -354,7 +354,7 @@ static ssize_t find_alloc(const struct heap_state *h, uint64_t ptr)
 	return ptr - a->addr < (a->size ? a->size : 1) ? (ssize_t)(i - 1) : -1;
 }
 
-CUresult shim_heap_free(struct shim_engine *e, uint64_t addr)
+static CUresult heap_free(struct shim_engine *e, uint64_t addr)
 {
 	struct heap_state *h = heap_of(e);
 	ssize_t i;
@@ -372,6 +372,25 @@ CUresult shim_heap_free(struct shim_engine *e, uint64_t addr)
 		res = CUDA_SUCCESS;
 	}
 	pthread_mutex_unlock(&h->lock);
+	return res;
+}
+
+/* Pins and discards bind the engine's context: the caller's is put back (shim_ctx_get). */
+CUresult shim_heap_alloc(struct shim_engine *e, uint64_t size, uint64_t *addr)
+{
+	CUcontext ctx = shim_ctx_get();
+	CUresult res = heap_alloc(e, size, addr);
+
+	shim_ctx_put_back(ctx);
+	return res;
+}
+
+CUresult shim_heap_free(struct shim_engine *e, uint64_t addr)
+{
+	CUcontext ctx = shim_ctx_get();
+	CUresult res = heap_free(e, addr);
+
+	shim_ctx_put_back(ctx);
 	return res;
 }
 

@@ -120,6 +120,21 @@ bool shim_real_is_driver(void *handle)
 	return same && shim_real_init() && handle == shim_real.driver;
 }
 
+CUcontext shim_ctx_get(void)
+{
+	CUcontext ctx = NULL;
+
+	if (shim_real.cuCtxGetCurrent(&ctx))
+		ctx = NULL;
+	return ctx;
+}
+
+void shim_ctx_put_back(CUcontext ctx)
+{
+	if (shim_ctx_get() != ctx)
+		shim_real.cuCtxSetCurrent(ctx);
+}
+
 int shim_entry_find(const char *name)
 {
 	for (int i = 0; i < SHIM_N_ENTRIES; i++)

@@ -37,6 +37,17 @@ bool shim_use_add(struct shim_use *use, uint64_t ptr)
 	return true;
 }
 
+/* An engine binds its own context only where it is not the caller's. */
+static void restore_ctx(const struct shim_use *use)
+{
+	for (uint32_t i = 0; i < use->n; i++) {
+		if (use->engine[i]->pager->gpu->ctx != use->ctx) {
+			shim_ctx_put_back(use->ctx);
+			return;
+		}
+	}
+}
+
 static uint64_t budget_chunks(struct shim_engine *e)
 {
 	struct gp_pager *p = e->pager;
@@ -72,7 +83,7 @@ static bool fits(struct shim_engine *e, const struct shim_use *use, const char *
 	return false;
 }
 
-CUresult shim_use_begin(struct shim_use *use, CUstream stream, const char *call)
+static CUresult acquire_all(struct shim_use *use, CUstream stream, const char *call)
 {
 	int err = 0;
 
@@ -112,7 +123,20 @@ CUresult shim_use_begin(struct shim_use *use, CUstream stream, const char *call)
 	return shim_cu_error(err);
 }
 
+CUresult shim_use_begin(struct shim_use *use, CUstream stream, const char *call)
+{
+	CUresult res;
+
+	use->ctx = shim_ctx_get();
+	res = acquire_all(use, stream, call);
+	restore_ctx(use);
+	return res;
+}
+
+/* The caller's context now: a graph's pins are released by another call than took them. */
 void shim_use_end(struct shim_use *use, CUstream stream)
 {
+	use->ctx = shim_ctx_get();
 	release_first(use, use->n, stream);
+	restore_ctx(use);
 }

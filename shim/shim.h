@@ -105,6 +105,14 @@ bool shim_real_init(void);
 /* handle is the driver's (loading the shim's side of it if the app has loaded it). */
 bool shim_real_is_driver(void *handle);
 /*
+ * The calling thread's current context (NULL: none), and putting it back
+ * if another is current: an engine binds its device's primary context to
+ * queue its copies and events, and the app must keep its own (another
+ * device's, or one it created).
+ */
+CUcontext shim_ctx_get(void);
+void shim_ctx_put_back(CUcontext ctx);
+/*
  * real = the driver's entry point name, typed like the entry like (a
  * _ptsz/_ptds form is typed as its plain form), or return
  * CUDA_ERROR_NOT_INITIALIZED from the wrapper when there is no driver
@@ -182,6 +190,7 @@ struct shim_use {
 	bool too_many;                          /* more than SHIM_MAX_SPANS: the call is refused */
 	uint64_t off[SHIM_MAX_SPANS], len[SHIM_MAX_SPANS];
 	struct shim_engine *engine[SHIM_MAX_SPANS]; /* whose heap: a copy may join two devices */
+	CUcontext ctx;                          /* the caller's, set by shim_use_begin/_end */
 };
 /*
  * Add the allocation holding ptr, if any, to use; true if ptr is in any
@@ -195,7 +204,11 @@ bool shim_use_add(struct shim_use *use, uint64_t ptr);
  * CUDA_ERROR_OUT_OF_MEMORY (logged, naming call) when they cannot fit.
  */
 CUresult shim_use_begin(struct shim_use *use, CUstream stream, const char *call);
-/* The work is queued on stream: record it as the spans' last use and let them go. */
+/*
+ * The work is queued on stream: record it as the spans' last use and let
+ * them go.  Both leave the caller's current context as they found it (the
+ * engines bind their own to queue copies and events).
+ */
 void shim_use_end(struct shim_use *use, CUstream stream);
 
 /*

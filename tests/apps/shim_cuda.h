@@ -29,6 +29,7 @@
 	X(cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRetain, 7000)       \
 	X(cuDevicePrimaryCtxRelease_v2, cuDevicePrimaryCtxRelease, 11000) \
 	X(cuCtxSetCurrent, cuCtxSetCurrent, 4000)                         \
+	X(cuCtxGetCurrent, cuCtxGetCurrent, 4000)                         \
 	X(cuCtxSynchronize, cuCtxSynchronize, 2000)                       \
 	X(cuModuleLoad, cuModuleLoad, 2000)                               \
 	X(cuModuleUnload, cuModuleUnload, 2000)                           \

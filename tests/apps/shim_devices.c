@@ -128,6 +128,17 @@ static void *check_peer_copy(unsigned b, uint64_t *words, uint64_t *want)
 	return NULL;
 }
 
+/* The shim made memory resident through other devices' pagers: the app's context stays. */
+static void *expect_context(unsigned d, const char *after)
+{
+	CUcontext now = NULL;
+
+	CHECK(cu.cuCtxGetCurrent(&now));
+	if (now != ctxs[d])
+		fail(d, after, "the current context is not the one the app set");
+	return NULL;
+}
+
 /*
  * From device 0's context, buffers evicted on both devices (the last round
  * went through them all in order) copied between the devices: each side
@@ -154,6 +165,7 @@ static void *copy_between(void)
 	for (unsigned b = 0; b < BUFS; b++)
 		check_peer_copy(b, words, want);
 	CHECK(cu.cuStreamDestroy_v2(stream));
+	expect_context(0, "cuMemcpyPeer");
 	return NULL;
 }
 
@@ -167,8 +179,6 @@ static void *check_owner(CUdeviceptr p)
 	void *data[] = { &ctx, &ordinal };
 	unsigned d = 1;
 
-	/* Set again: a call the shim makes resident on device 1 may leave its context current. */
-	CHECK(cu.cuCtxSetCurrent(ctxs[0]));
 	CHECK(cu.cuPointerGetAttribute(&ordinal, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL, p));
 	if (ordinal != 1)
 		fail(d, "cuPointerGetAttribute", "the buffer is not on device 1");
@@ -201,6 +211,7 @@ static void *use_elsewhere(void)
 		if (shim_sum(words, BUF_SIZE) != sums[b])
 			fail(d, "cuMemcpyDtoH from device 0's context", "a buffer differs");
 	}
+	expect_context(0, "copies of device 1's memory");
 	for (unsigned b = 0; b < BUFS; b++) {
 		CUdeviceptr base = 0;
 		size_t size = 0;
@@ -211,6 +222,7 @@ static void *use_elsewhere(void)
 			fail(d, "cuMemGetAddressRange", "not the allocation's range");
 		CHECK(cu.cuMemFree_v2(bufs[1][b]));
 	}
+	expect_context(0, "cuMemFree of device 1's memory");
 	return NULL;
 }
 
