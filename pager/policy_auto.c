@@ -36,10 +36,10 @@
 /* Earlier occurrences tried, and accesses compared, when choosing a candidate. */
 #define AUTO_CANDIDATES_MAX 256u
 #define AUTO_LOOKBACK_MAX 4096u
-/* Most groups prefetched ahead (plan() chooses how many by the cost model). */
+/* Most groups prefetched ahead, as far as the room plan() chose holds them. */
 #define AUTO_PREFETCH_MAX 8u
-/* How much faster in the cost model a plan must be to load more bytes, or to replace the one in force. */
-#define AUTO_FASTER_PCT 2
+/* Chunks an iteration a plan may load beyond the fewest possible, in percent (plan_budget()). */
+#define AUTO_BYTES_PCT 10
 
 struct auto_state {
 	uint32_t prefetch;              /* groups to prefetch ahead */
@@ -59,6 +59,8 @@ struct auto_state {
 	/* the residency plan of the learned sequence (keep: see plan()) */
 	struct gp_schedule sched;
 	uint32_t plan_prefetch;         /* groups ahead the plan leaves room for */
+	bool by_size;                   /* the plan's drops grow with group size, not capped alike */
+	uint32_t largest;               /* chunks of the sequence's largest group */
 	uint64_t plan_gen;              /* the policy's timing_gen the plan was made with */
 	double *model_end, *model_host; /* [3 * period] step_time's compute ends and acquires */
 };
@@ -119,9 +121,15 @@ static void find_candidate(struct auto_state *s, uint32_t i)
 	}
 }
 
-static uint64_t dropped(const struct gp_policy *p, uint32_t group, uint64_t drop)
+/* Tail chunks group drops under cap x: at most x, or x in the largest group's size (by_size). */
+static uint64_t dropped(const struct gp_policy *p, const struct auto_state *s, uint32_t group,
+			uint64_t x)
 {
-	return p->group_count[group] < drop ? p->group_count[group] : drop;
+	uint64_t n = p->group_count[group];
+
+	if (s->by_size && x < s->largest)
+		x = (n * x + s->largest - 1) / s->largest;
+	return n < x ? n : x;
 }
 
 /* The most dropped chunks needed at once: the group in use and the next `ahead` groups. */
@@ -140,7 +148,7 @@ static uint64_t window_need(const struct gp_policy *p, const struct auto_state *
 			for (uint32_t j = 0; j < k && !dup; j++)
 				dup = s->seq[(i + j) % s->period] == g;
 			if (!dup)
-				sum += dropped(p, g, drop);
+				sum += dropped(p, s, g, drop);
 		}
 		if (sum > most)
 			most = sum;
@@ -161,7 +169,7 @@ static uint64_t plan_total(const struct gp_policy *p, const struct auto_state *s
 
 	for (uint32_t i = 0; i < s->sched.n_order; i++) {
 		range += p->group_count[s->sched.order[i]];
-		most += dropped(p, s->sched.order[i], x);
+		most += dropped(p, s, s->sched.order[i], x);
 	}
 	need = window_need(p, s, x, ahead);
 	if (range + need <= p->capacity)
@@ -173,11 +181,8 @@ static uint64_t plan_total(const struct gp_policy *p, const struct auto_state *s
 /* The smallest cap x that works (it only gets easier as x grows), or UINT64_MAX. */
 static uint64_t plan_cap(const struct gp_policy *p, const struct auto_state *s, uint32_t ahead)
 {
-	uint64_t lo = 0, hi = 0;
+	uint64_t lo = 0, hi = s->largest;
 
-	for (uint32_t i = 0; i < s->sched.n_order; i++)
-		if (p->group_count[s->sched.order[i]] > hi)
-			hi = p->group_count[s->sched.order[i]];
 	if (plan_total(p, s, hi, ahead) == UINT64_MAX)
 		return UINT64_MAX;
 	while (lo < hi) {
@@ -205,7 +210,7 @@ static void fill_keep(struct gp_policy *p, struct auto_state *s, uint64_t x, uin
 	for (uint32_t i = 0; i < s->sched.n_order; i++) {
 		uint32_t g = s->sched.order[i];
 
-		s->sched.keep[g] = p->group_count[g] - (uint32_t)dropped(p, g, x);
+		s->sched.keep[g] = p->group_count[g] - (uint32_t)dropped(p, s, g, x);
 		excess += p->group_count[g] - s->sched.keep[g];
 	}
 	excess = x == UINT64_MAX ? 0 : excess - total;
@@ -226,8 +231,9 @@ static void fill_keep(struct gp_policy *p, struct auto_state *s, uint64_t x, uin
  * The cost model: the steady step time (ns) of the schedule keep[] makes
  * with room to prefetch `ahead` groups.  The schedule of one iteration:
  * access i loads the chunks of seq[i] beyond its keep, issued when access
- * i - ahead is acquired (on demand, after access i - 1, for ahead 0), and
- * drops them after its compute, which frees them for the next loads.  One
+ * i - AUTO_PREFETCH_MAX is acquired (the prefetch runs as far ahead as the
+ * room lets it; on demand, after access i - 1, for ahead 0), and drops
+ * them after its compute, which frees them for the next loads.  One
  * copy engine (a chunk takes chunk_ns) and one compute engine; a load
  * waits for the engine, for room (the drops of accesses whose compute has
  * ended) and for its issue; the host acquires access i once its loads are
@@ -248,7 +254,8 @@ static double step_time(const struct gp_policy *p, const struct auto_state *s, u
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t g = s->seq[i % s->period];
 		uint32_t load = p->group_count[g] - s->sched.keep[g];
-		uint32_t from = ahead ? (i >= ahead ? i - ahead : UINT32_MAX) : i - 1;
+		uint32_t far = i >= AUTO_PREFETCH_MAX ? i - AUTO_PREFETCH_MAX : UINT32_MAX;
+		uint32_t from = ahead ? far : i - 1;
 		double issue = from == UINT32_MAX || i == 0 ? 0 : host[from];
 		double start = issue, ready = 0;
 
@@ -272,69 +279,115 @@ static double step_time(const struct gp_policy *p, const struct auto_state *s, u
 }
 
 /*
- * Which chunks stay resident across the iteration, and how many groups
- * ahead are prefetched.  Evicting strictly by furthest next use while the
+ * Chunks an iteration may load: AUTO_BYTES_PCT% over the fewest any policy
+ * can, the range of the sequence beyond the capacity (each of its chunks
+ * is used once an iteration, at most capacity of them stay).
+ */
+static uint64_t plan_budget(const struct gp_policy *p, const struct auto_state *s)
+{
+	uint64_t range = 0;
+
+	for (uint32_t i = 0; i < s->sched.n_order; i++)
+		range += p->group_count[s->sched.order[i]];
+	if (range <= p->capacity)
+		return 0;
+	return (range - p->capacity) * (100 + AUTO_BYTES_PCT) / 100;
+}
+
+/* A plan plan() weighs: its room, the shape and cap of its drops, their total, its step time. */
+struct plan_choice {
+	uint32_t ahead;
+	bool by_size;
+	uint64_t x, total;
+	double t;
+};
+
+/*
+ * The plan with room for `ahead` groups and drops shaped by s->by_size,
+ * weighed; false when no cap fits or it loads more than budget.
+ */
+static bool weigh(struct gp_policy *p, struct auto_state *s, uint32_t ahead, uint64_t budget,
+		  struct plan_choice *c)
+{
+	c->x = plan_cap(p, s, ahead);
+	if (c->x == UINT64_MAX)
+		return false;
+	c->total = plan_total(p, s, c->x, ahead);
+	if (c->total > budget && !s->prefetch_asked)
+		return false;
+	fill_keep(p, s, c->x, c->total);
+	c->ahead = ahead;
+	c->by_size = s->by_size;
+	c->t = step_time(p, s, ahead);
+	return true;
+}
+
+/* More room when the caller asked for it; else faster; else fewer bytes; else more room. */
+static bool better(const struct auto_state *s, const struct plan_choice *c,
+		   const struct plan_choice *best)
+{
+	if (s->prefetch_asked && c->ahead != best->ahead)
+		return c->ahead > best->ahead;
+	if (c->t != best->t)
+		return c->t < best->t;
+	if (c->total != best->total)
+		return c->total < best->total;
+	return c->ahead > best->ahead;
+}
+
+/*
+ * Which chunks stay resident across the iteration, and how much room is
+ * left to prefetch.  Evicting strictly by furthest next use while the
  * group in use may not be evicted settles into keeping whole groups and
  * streaming the rest, which loads about one group more per iteration than
  * needed.  Instead every group of the sequence keeps its head and drops at
  * most x tail chunks, the drops spread evenly and adding up to what leaves
- * room for the dropped chunks of the group in use and of the groups
- * prefetched ahead of it: x is the smallest cap for which that works (a
- * cyclic sequence of N equal groups then loads about N/(N-1) of MIN, and
- * N/(N-1-ahead) with room for `ahead` groups).  Room to prefetch buys
- * overlap of copies with compute for those bytes: the plan is the one with
- * the shortest step time under the cost model (step_time), preferring
- * fewer bytes unless more are at least AUTO_FASTER_PCT% faster (and more
- * room when it costs nothing); a plan in force stays unless another is
- * that much faster.  With a prefetch the
+ * room for the dropped chunks of the group in use and of the `ahead`
+ * groups after it: x is the smallest cap for which that works (a cyclic
+ * sequence of N equal groups then loads about N/(N-1) of MIN, and
+ * N/(N-1-ahead) with room for `ahead` groups).  The drops may instead
+ * grow with group size (by_size: x for the largest group, in proportion
+ * for the others), which needs more room for the large groups but keeps
+ * each group's copy in proportion to its compute, where a capped plan
+ * gives small groups copies longer than their compute (flux's single
+ * blocks after its double ones).  Room to prefetch buys overlap of copies
+ * with compute for those bytes: the plan is the one with the shortest
+ * step time under the cost model (step_time) among those that load at
+ * most plan_budget() chunks (the fewest-bytes plan, capped with no room,
+ * is always a candidate), fewer bytes on a tie.  With a prefetch the
  * caller asked for, the room for it is planned whenever it fits.
  */
 static void plan(struct gp_policy *p, struct auto_state *s)
 {
 	uint32_t most = s->prefetch < s->period - 1 ? s->prefetch : s->period - 1;
-	uint32_t best = UINT32_MAX;
-	double best_t = INFINITY, cur_t = INFINITY;
-	uint64_t best_x = UINT64_MAX, best_total = 0;
+	uint64_t budget = plan_budget(p, s);
+	struct plan_choice best = { .x = UINT64_MAX, .t = INFINITY }, c;
+	bool found = false;
 
-	for (uint32_t ahead = 0; ahead <= most; ahead++) {
-		uint64_t x = plan_cap(p, s, ahead), total;
-		double t;
-
-		if (x == UINT64_MAX)
-			break;
-		total = plan_total(p, s, x, ahead);
-		fill_keep(p, s, x, total);
-		t = step_time(p, s, ahead);
-		if (s->locked && ahead == s->plan_prefetch)
-			cur_t = t;
-		/* Faster enough for its bytes, or more room at no cost. */
-		if (best == UINT32_MAX || s->prefetch_asked ||
-		    t * (100 + AUTO_FASTER_PCT) < best_t * 100 ||
-		    (t <= best_t && total <= best_total)) {
-			best = ahead;
-			best_t = t;
-			best_x = x;
-			best_total = total;
+	s->largest = 0;
+	for (uint32_t i = 0; i < s->sched.n_order; i++)
+		if (p->group_count[s->sched.order[i]] > s->largest)
+			s->largest = p->group_count[s->sched.order[i]];
+	for (int by_size = 0; by_size <= 1; by_size++) {
+		s->by_size = by_size;
+		/* The first one weighed (capped alike, no room) moves the fewest bytes: never refused. */
+		for (uint32_t ahead = 0; ahead <= most; ahead++) {
+			if (!weigh(p, s, ahead, found ? budget : UINT64_MAX, &c))
+				break;
+			if (!found || better(s, &c, &best))
+				best = c;
+			found = true;
 		}
 	}
-	if (best != UINT32_MAX && s->locked && !s->prefetch_asked && best != s->plan_prefetch &&
-	    !(best_t * (100 + AUTO_FASTER_PCT) < cur_t * 100)) {
-		best = s->plan_prefetch;
-		best_x = plan_cap(p, s, best);
-		best_total = plan_total(p, s, best_x, best);
-		best_t = cur_t;
-	}
-	s->plan_prefetch = best == UINT32_MAX ? 0 : best;
-	if (best == UINT32_MAX)
-		fill_keep(p, s, UINT64_MAX, 0);
-	else
-		fill_keep(p, s, best_x, best_total);
+	s->by_size = best.by_size;
+	s->plan_prefetch = best.ahead;
+	fill_keep(p, s, best.x, best.total);
 	s->plan_gen = p->timing_gen;
 	gp_schedule_recount(&s->sched, p);
-	gp_log_debug("policy auto: plan drops %llu chunks an iteration, at most %llu a group, "
+	gp_log_debug("policy auto: plan drops %llu chunks an iteration, at most %llu a group%s, "
 		     "room to prefetch %u groups, step %.3f ms in the cost model",
-		     (unsigned long long)best_total, (unsigned long long)best_x,
-		     s->plan_prefetch, best_t / 1e6);
+		     (unsigned long long)best.total, (unsigned long long)best.x,
+		     best.by_size ? " (by size)" : "", best.ahead, best.t / 1e6);
 }
 
 static int lock(struct gp_policy *p, struct auto_state *s)
@@ -426,10 +479,13 @@ static int auto_victim(struct gp_policy *p, gp_policy_can_evict_fn can_evict, vo
 }
 
 /*
- * The next groups of the sequence, as far as the plan leaves room for them:
- * free chunks and chunks beyond the plan's keep, outside the group in use
- * and the groups named before.  Prefetching further would evict kept
- * chunks, which the next iteration would then load again.
+ * The next groups of the sequence (up to AUTO_PREFETCH_MAX), as far as the
+ * plan leaves room for them: free chunks and chunks beyond the plan's keep,
+ * outside the group in use and the groups named before.  Groups, not room,
+ * would stop the copies where small groups come before large ones (the
+ * start of a transformer), and a load then waits for the compute of the
+ * group just before; prefetching beyond the room would evict kept chunks,
+ * which the next iteration would then load again.
  */
 static size_t auto_prefetch(struct gp_policy *p, uint32_t *groups, size_t max)
 {
@@ -442,7 +498,8 @@ static size_t auto_prefetch(struct gp_policy *p, uint32_t *groups, size_t max)
 		return 0;
 	cur = s->seq[s->pos];
 	room = gp_schedule_room(&s->sched, p, cur);
-	for (uint32_t k = 1; k <= s->plan_prefetch && k < s->period && n < max; k++) {
+	for (uint32_t k = 1; s->plan_prefetch && k <= AUTO_PREFETCH_MAX && k < s->period && n < max;
+	     k++) {
 		uint32_t g = s->seq[(s->pos + k) % s->period];
 		bool dup = g == cur;
 
