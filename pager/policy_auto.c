@@ -40,6 +40,8 @@
 #define AUTO_PREFETCH_MAX 8u
 /* Chunks an iteration a plan may load beyond the fewest possible, in percent (plan_budget()). */
 #define AUTO_BYTES_PCT 10
+/* Modelled step times this close are the same one, summed in another order. */
+#define AUTO_SAME_TIME 1e-12
 
 struct auto_state {
 	uint32_t prefetch;              /* groups to prefetch ahead */
@@ -259,18 +261,24 @@ static double step_time(const struct gp_policy *p, const struct auto_state *s, u
 		double issue = from == UINT32_MAX || i == 0 ? 0 : host[from];
 		double start = issue, ready = 0;
 
-		if (load) {
-			while (room < load && rel < i) {
+		/* Chunks copy as soon as room for them is freed, not once all the load's is. */
+		for (uint32_t left = load, take; left; left -= take) {
+			while (!room && rel < i) {
 				uint32_t r = s->seq[rel % s->period];
 
 				room += p->group_count[r] - s->sched.keep[r];
 				room_t = end[rel++];
 			}
-			if (room < load)
+			if (!room)
 				return INFINITY;
-			room -= load;
-			start = fmax(fmax(issue, copy_free), room_t);
-			copy_free = ready = start + load * p->chunk_ns;
+			take = room < left ? (uint32_t)room : left;
+			room -= take;
+			copy_free = fmax(fmax(issue, copy_free), room_t) + take * p->chunk_ns;
+		}
+		/* The acquire returns once its last copy has started. */
+		if (load) {
+			ready = copy_free;
+			start = ready - p->chunk_ns;
 		}
 		host[i] = i ? fmax(host[i - 1], start) : start;
 		end[i] = fmax(fmax(i ? end[i - 1] : 0, ready), host[i]) + (double)p->compute_ns[g];
@@ -328,8 +336,10 @@ static bool better(const struct auto_state *s, const struct plan_choice *c,
 {
 	if (s->prefetch_asked && c->ahead != best->ahead)
 		return c->ahead > best->ahead;
-	if (c->t != best->t)
-		return c->t < best->t;
+	if (c->t < best->t * (1 - AUTO_SAME_TIME))
+		return true;
+	if (best->t < c->t * (1 - AUTO_SAME_TIME))
+		return false;
 	if (c->total != best->total)
 		return c->total < best->total;
 	return c->ahead > best->ahead;
