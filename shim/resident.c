@@ -83,6 +83,18 @@ static bool fits(struct shim_engine *e, const struct shim_use *use, const char *
 	return false;
 }
 
+/* Why a full budget may hold nothing evictable: the weights mode keeps other memory. */
+static const char *weights_only_hint(const struct shim_use *use, int err)
+{
+	for (uint32_t i = 0; err == GP_EDEVMEM && i < use->n; i++)
+		if (use->engine[i]->evict == GP_SHIM_EVICT_WEIGHTS)
+			return "; with GPUPAGER_SHIM_EVICT=weights only chunks copied from "
+			       ".safetensors files are evicted, so the program's other memory "
+			       "must fit the budget: raise it, or swap that memory too with "
+			       "--evict all";
+	return "";
+}
+
 static CUresult acquire_all(struct shim_use *use, CUstream stream, const char *call)
 {
 	int err = 0;
@@ -118,8 +130,8 @@ static CUresult acquire_all(struct shim_use *use, CUstream stream, const char *c
 		/* Other threads hold the chunks it would evict: let their calls be queued. */
 		nanosleep(&(struct timespec){ 0, BUSY_WAIT_NS }, NULL);
 	}
-	gp_log_error("shim: %s: its allocations could not be made resident (%s: %s)", call,
-		     gp_error_name(err), gp_last_error());
+	gp_log_error("shim: %s: its allocations could not be made resident (%s: %s)%s", call,
+		     gp_error_name(err), gp_last_error(), weights_only_hint(use, err));
 	return shim_cu_error(err);
 }
 

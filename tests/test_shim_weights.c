@@ -160,3 +160,24 @@ Test(shim_weights, all_also_swaps_and_none_evicts_nothing)
 	cr_expect_neq(strstr(r.err, " 0 evictions;"), NULL, "%s", r.err);
 	gp_test_cli_free(&r);
 }
+
+Test(shim_weights, other_memory_over_the_budget_says_to_swap_it)
+{
+	/* 24 MiB of activations: more than the 20M budget, which weights mode never evicts. */
+	const char *args[] = { model, "--passes", "1", "--acts", "4", "--act-size", "6291456",
+			       NULL };
+	struct gp_test_cli r;
+
+	shim_test_require_shim();
+	setenv("GPUPAGER_SHIM_EVICT", "weights", 1);
+	r = shim_test_run(SIM_VRAM, BUDGET, "shim_app", args);
+	cr_expect_eq(r.status, 3, "exit %d, not out of device memory:\n%s%s", r.status, r.out,
+		     r.err);
+	cr_expect_neq(strstr(r.err, "--evict all"), NULL, "no hint to swap the rest:\n%s",
+		      r.err);
+	gp_test_cli_free(&r);
+	setenv("GPUPAGER_SHIM_EVICT", "all", 1);
+	r = shim_test_run(SIM_VRAM, BUDGET, "shim_app", args);
+	expect_ok(&r, "the same under all");
+	gp_test_cli_free(&r);
+}
