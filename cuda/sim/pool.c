@@ -15,7 +15,6 @@
  */
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "log.h"
 #include "sim.h"
@@ -212,19 +211,6 @@ CUresult cuDeviceSetMemPool(CUdevice dev, CUmemoryPool pool)
 	return CUDA_SUCCESS;
 }
 
-/* The pool's device, or -1 with the error logged for func. */
-static int checked_pool(CUmemoryPool pool, const void *value, const char *func)
-{
-	int dev = pool_device(pool);
-
-	if (dev < 0)
-		sim_error(CUDA_ERROR_INVALID_VALUE, "%s: %p is not a memory pool", func,
-			  (void *)pool);
-	else if (!value)
-		dev = -1;
-	return dev;
-}
-
 static int *reuse_flag(struct pool_state *ps, CUmemPool_attribute attr)
 {
 	switch (attr) {
@@ -239,54 +225,32 @@ static int *reuse_flag(struct pool_state *ps, CUmemPool_attribute attr)
 	}
 }
 
-/* The reuse flags are on by default; they are kept as "set to off". */
-CUresult cuMemPoolGetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
+/* The reuse flags are on by default; they are kept as "set to off" (pool_lock held). */
+static CUresult get_attribute(struct pool_state *ps, CUmemPool_attribute attr, void *value)
 {
-	CUresult err = sim_enter("cuMemPoolGetAttribute", SIM_NEED_INIT);
-	int dev = err ? -1 : checked_pool(pool, value, "cuMemPoolGetAttribute");
-	struct pool_state *ps;
-	int *flag;
+	int *flag = reuse_flag(ps, attr);
 
-	if (err)
-		return err;
-	if (dev < 0)
-		return CUDA_ERROR_INVALID_VALUE;
-	ps = &pool_states[dev];
-	pthread_mutex_lock(&pool_lock);
-	flag = reuse_flag(ps, attr);
-	if (flag) {
+	if (flag)
 		*(int *)value = !*flag;
-	} else if (attr == CU_MEMPOOL_ATTR_RELEASE_THRESHOLD) {
+	else if (attr == CU_MEMPOOL_ATTR_RELEASE_THRESHOLD)
 		*(cuuint64_t *)value = ps->release_threshold;
-	} else if (attr == CU_MEMPOOL_ATTR_RESERVED_MEM_CURRENT ||
-		   attr == CU_MEMPOOL_ATTR_USED_MEM_CURRENT) {
+	else if (attr == CU_MEMPOOL_ATTR_RESERVED_MEM_CURRENT ||
+		 attr == CU_MEMPOOL_ATTR_USED_MEM_CURRENT)
 		*(cuuint64_t *)value = ps->used;
-	} else if (attr == CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH) {
+	else if (attr == CU_MEMPOOL_ATTR_RESERVED_MEM_HIGH)
 		*(cuuint64_t *)value = ps->reserved_high;
-	} else if (attr == CU_MEMPOOL_ATTR_USED_MEM_HIGH) {
+	else if (attr == CU_MEMPOOL_ATTR_USED_MEM_HIGH)
 		*(cuuint64_t *)value = ps->used_high;
-	} else {
-		err = CUDA_ERROR_INVALID_VALUE;
-	}
-	pthread_mutex_unlock(&pool_lock);
-	return err;
+	else
+		return CUDA_ERROR_INVALID_VALUE;
+	return CUDA_SUCCESS;
 }
 
 /* The high marks may only be reset (to 0, as documented): they restart at what is in use. */
-CUresult cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
+static CUresult set_attribute(struct pool_state *ps, CUmemPool_attribute attr, const void *value)
 {
-	CUresult err = sim_enter("cuMemPoolSetAttribute", SIM_NEED_INIT);
-	int dev = err ? -1 : checked_pool(pool, value, "cuMemPoolSetAttribute");
-	struct pool_state *ps;
-	int *flag;
+	int *flag = reuse_flag(ps, attr);
 
-	if (err)
-		return err;
-	if (dev < 0)
-		return CUDA_ERROR_INVALID_VALUE;
-	ps = &pool_states[dev];
-	pthread_mutex_lock(&pool_lock);
-	flag = reuse_flag(ps, attr);
 	if (flag)
 		*flag = !*(const int *)value;
 	else if (attr == CU_MEMPOOL_ATTR_RELEASE_THRESHOLD)
@@ -296,9 +260,39 @@ CUresult cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void
 	else if (attr == CU_MEMPOOL_ATTR_USED_MEM_HIGH && !*(const cuuint64_t *)value)
 		ps->used_high = ps->used;
 	else
-		err = CUDA_ERROR_INVALID_VALUE;
+		return CUDA_ERROR_INVALID_VALUE;
+	return CUDA_SUCCESS;
+}
+
+static CUresult pool_attribute(const char *func, CUmemoryPool pool, CUmemPool_attribute attr,
+			       void *value, bool set)
+{
+	CUresult err = sim_enter(func, SIM_NEED_INIT);
+	int dev;
+
+	if (err)
+		return err;
+	dev = pool_device(pool);
+	if (dev < 0)
+		return sim_error(CUDA_ERROR_INVALID_VALUE, "%s: %p is not a memory pool", func,
+				 (void *)pool);
+	if (!value)
+		return CUDA_ERROR_INVALID_VALUE;
+	pthread_mutex_lock(&pool_lock);
+	err = set ? set_attribute(&pool_states[dev], attr, value) :
+		    get_attribute(&pool_states[dev], attr, value);
 	pthread_mutex_unlock(&pool_lock);
 	return err;
+}
+
+CUresult cuMemPoolGetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
+{
+	return pool_attribute("cuMemPoolGetAttribute", pool, attr, value, false);
+}
+
+CUresult cuMemPoolSetAttribute(CUmemoryPool pool, CUmemPool_attribute attr, void *value)
+{
+	return pool_attribute("cuMemPoolSetAttribute", pool, attr, value, true);
 }
 
 /* The pool holds nothing beyond what is in use: nothing to release. */
