@@ -263,13 +263,13 @@ static double step_time(const struct gp_policy *p, const struct auto_state *s, u
 
 		/* Chunks copy as soon as room for them is freed, not once all the load's is. */
 		for (uint32_t left = load, take; left; left -= take) {
-			while (!room && rel < i) {
+			while (room <= 0 && rel < i) {
 				uint32_t r = s->seq[rel % s->period];
 
 				room += p->group_count[r] - s->sched.keep[r];
 				room_t = end[rel++];
 			}
-			if (!room)
+			if (room <= 0)
 				return INFINITY;
 			take = room < left ? (uint32_t)room : left;
 			room -= take;
