@@ -940,15 +940,21 @@ Test(policy, auto_prefetches_when_copies_can_hide_behind_compute)
  * than the others, all at the bound); prefetching as far as the room
  * holds starts them during the last block's compute.
  */
-Test(policy, auto_is_fastest_when_small_groups_come_before_large_ones)
+static void layout_wan_small(struct test_layout *t)
 {
 	uint32_t sizes[45] = { 1, 3, 19, 6 };
-	struct test_layout t;
 
 	for (uint32_t g = 4; g < 44; g++)
 		sizes[g] = 42;
 	sizes[44] = 1;
-	layout_init(&t, 45, sizes, NULL);
+	layout_init(t, 45, sizes, NULL);
+}
+
+Test(policy, auto_is_fastest_when_small_groups_come_before_large_ones)
+{
+	struct test_layout t;
+
+	layout_wan_small(&t);
 	check_auto_fastest(&t, 1000);
 }
 
@@ -960,13 +966,9 @@ Test(policy, auto_is_fastest_when_small_groups_come_before_large_ones)
  */
 Test(policy, auto_is_fastest_when_compute_dominates)
 {
-	uint32_t sizes[45] = { 1, 3, 19, 6 };
 	struct test_layout t;
 
-	for (uint32_t g = 4; g < 44; g++)
-		sizes[g] = 42;
-	sizes[44] = 1;
-	layout_init(&t, 45, sizes, NULL);
+	layout_wan_small(&t);
 	check_auto_fastest(&t, 57000);
 }
 
