@@ -28,7 +28,7 @@ CUresult sim_dev_alloc(size_t bytes, enum sim_resv_kind kind, int dev, struct si
 	err = sim_map(resv->base, size, phys);
 	if (err)
 		goto destroy_resv;
-	err = sim_set_access(resv->base, size, PROT_READ | PROT_WRITE);
+	err = sim_set_access(resv->base, size, dev, PROT_READ | PROT_WRITE);
 	if (err)
 		goto unmap;
 	resv->bytes = bytes;

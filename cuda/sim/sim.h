@@ -214,7 +214,10 @@ CUresult sim_resv_destroy(struct sim_resv *resv);
 struct sim_resv *sim_resv_find(uintptr_t ptr);
 CUresult sim_map(uintptr_t va, size_t size, struct sim_phys *phys);
 CUresult sim_unmap(uintptr_t va, size_t size);
-CUresult sim_set_access(uintptr_t va, size_t size, int prot);
+/* Device dev's access to [va, va+size) (the host's is every device's together). */
+CUresult sim_set_access(uintptr_t va, size_t size, int dev, int prot);
+/* Device dev's PROT_* on the mapping holding ptr; -1 when ptr is not mapped device memory. */
+int sim_vmm_access(uintptr_t ptr, int dev);
 /*
  * Whether [ptr, ptr+len) is mapped device memory granting prot: 0, or
  * INVALID_VALUE (not reserved / not mapped) or ILLEGAL_ADDRESS (mapped

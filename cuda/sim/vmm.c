@@ -203,6 +203,7 @@ static CUresult access_prot(CUmemAccess_flags flags, int *prot)
 	}
 }
 
+/* Each descriptor sets its device's access; a device named twice takes the last. */
 CUresult cuMemSetAccess(CUdeviceptr ptr, size_t size, const CUmemAccessDesc *desc, size_t count)
 {
 	CUresult err = sim_enter("cuMemSetAccess", SIM_NEED_INIT);
@@ -213,7 +214,6 @@ CUresult cuMemSetAccess(CUdeviceptr ptr, size_t size, const CUmemAccessDesc *des
 		return err;
 	if (!desc || count == 0)
 		return sim_error(CUDA_ERROR_INVALID_VALUE, "cuMemSetAccess: no access descriptor");
-	/* One device: every descriptor names it, the last one wins. */
 	for (size_t i = 0; i < count; i++) {
 		err = check_location(&desc[i].location, "cuMemSetAccess");
 		if (!err)
@@ -227,8 +227,10 @@ CUresult cuMemSetAccess(CUdeviceptr ptr, size_t size, const CUmemAccessDesc *des
 		err = sim_error(CUDA_ERROR_INVALID_VALUE,
 				"cuMemSetAccess: %#llx belongs to cuMemAlloc/cuMemAllocManaged",
 				ptr);
-	else
-		err = sim_set_access((uintptr_t)ptr, size, prot);
+	for (size_t i = 0; i < count && !err; i++) {
+		access_prot(desc[i].flags, &prot);
+		err = sim_set_access((uintptr_t)ptr, size, desc[i].location.id, prot);
+	}
 	sim_vm_unlock();
 	return err;
 }

@@ -15,6 +15,7 @@
  * pager, the bottleneck of every paging run.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "extent.h"
@@ -28,7 +29,8 @@
 struct granule {
 	struct sim_resv *resv;
 	struct sim_mapping *mapping;
-	unsigned char prot; /* PROT_READ / PROT_WRITE granted */
+	unsigned char prot; /* PROT_READ / PROT_WRITE granted to any device: the host's */
+	unsigned char dev_prot[SIM_MAX_DEVICES]; /* each device's (cuMemSetAccess) */
 };
 
 static pthread_mutex_t vm_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -82,6 +84,12 @@ bool sim_vspace_contains(uintptr_t ptr)
 static struct granule *granule_at(uintptr_t ptr)
 {
 	return &granules[(ptr - va_base) / SIM_GRANULARITY];
+}
+
+static void no_access(struct granule *g)
+{
+	g->prot = PROT_NONE;
+	memset(g->dev_prot, PROT_NONE, sizeof(g->dev_prot));
 }
 
 /* Whether [va, va+size) is granule-aligned and inside the address space. */
@@ -205,7 +213,7 @@ CUresult sim_map(uintptr_t va, size_t size, struct sim_phys *phys)
 	phys->refs++;
 	for (uintptr_t p = va; p < va + size; p += SIM_GRANULARITY) {
 		granule_at(p)->mapping = mapping;
-		granule_at(p)->prot = PROT_NONE;
+		no_access(granule_at(p));
 	}
 	return CUDA_SUCCESS;
 }
@@ -249,7 +257,7 @@ CUresult sim_unmap(uintptr_t va, size_t size)
 
 		for (uintptr_t q = m->va; q < m->va + m->size; q += SIM_GRANULARITY) {
 			granule_at(q)->mapping = NULL;
-			granule_at(q)->prot = PROT_NONE;
+			no_access(granule_at(q));
 		}
 		p = m->va + m->size;
 		sim_phys_put(m->phys);
@@ -258,7 +266,7 @@ CUresult sim_unmap(uintptr_t va, size_t size)
 	return CUDA_SUCCESS;
 }
 
-CUresult sim_set_access(uintptr_t va, size_t size, int prot)
+CUresult sim_set_access(uintptr_t va, size_t size, int dev, int prot)
 {
 	if (!range_ok(va, size))
 		return sim_error(CUDA_ERROR_INVALID_VALUE,
@@ -268,13 +276,31 @@ CUresult sim_set_access(uintptr_t va, size_t size, int prot)
 		if (!granule_at(p)->mapping)
 			return sim_error(CUDA_ERROR_INVALID_VALUE,
 					 "cuMemSetAccess: %#lx is not mapped", (unsigned long)p);
-	if (mprotect((void *)va, size, prot)) {
-		gp_log_warn("simulated device: cuMemSetAccess: mprotect failed: %m");
-		return CUDA_ERROR_OUT_OF_MEMORY;
+	for (uintptr_t p = va; p < va + size; p += SIM_GRANULARITY) {
+		struct granule *g = granule_at(p);
+		int host = PROT_NONE;
+
+		g->dev_prot[dev] = (unsigned char)prot;
+		for (int d = 0; d < SIM_MAX_DEVICES; d++)
+			host |= g->dev_prot[d];
+		/* The host runs every device's kernels: it may touch what any device may. */
+		if (host != g->prot && mprotect((void *)p, SIM_GRANULARITY, host)) {
+			gp_log_warn("simulated device: cuMemSetAccess: mprotect failed: %m");
+			return CUDA_ERROR_OUT_OF_MEMORY;
+		}
+		g->prot = (unsigned char)host;
 	}
-	for (uintptr_t p = va; p < va + size; p += SIM_GRANULARITY)
-		granule_at(p)->prot = (unsigned char)prot;
 	return CUDA_SUCCESS;
+}
+
+int sim_vmm_access(uintptr_t ptr, int dev)
+{
+	struct granule *g;
+
+	if (!sim_vspace_contains(ptr))
+		return -1;
+	g = granule_at(ptr);
+	return g->mapping ? g->dev_prot[dev] : -1;
 }
 
 CUresult sim_dev_check(uintptr_t ptr, size_t len, int prot, struct sim_dev_range *where)
