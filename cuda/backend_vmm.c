@@ -103,15 +103,33 @@ static int vmm_chunk_release(struct gp_devmem *dm, struct gp_dev_chunk *chunk)
 	return 0;
 }
 
+/* Read-write for the device and every peer granted access. */
+static int vmm_set_access(struct gp_devmem *dm, struct gp_dev_range *range, uint64_t offset)
+{
+	struct gp_driver *drv = dm->gpu->drv;
+	CUmemAccessDesc access[1 + GP_DEVMEM_MAX_PEERS];
+	CUresult res;
+
+	for (int i = 0; i <= dm->n_peers; i++)
+		access[i] = (CUmemAccessDesc){
+			.location = { .type = CU_MEM_LOCATION_TYPE_DEVICE,
+				      .id = i ? dm->peers[i - 1] : dm->gpu->device },
+			.flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE,
+		};
+	res = drv->cuMemSetAccess(range->base + offset, dm->chunk_size, access,
+				  (size_t)dm->n_peers + 1);
+	if (res)
+		return gp_cu_fail(drv, res, "cuMemSetAccess", "%llu bytes at offset %llu of the "
+				  "range", (unsigned long long)dm->chunk_size,
+				  (unsigned long long)offset);
+	return 0;
+}
+
 static int vmm_map(struct gp_devmem *dm, struct gp_dev_range *range, uint64_t offset,
 		   struct gp_dev_chunk *chunk, CUstream stream)
 {
 	struct gp_driver *drv = dm->gpu->drv;
 	CUdeviceptr ptr = range->base + offset;
-	CUmemAccessDesc access = {
-		.location = { .type = CU_MEM_LOCATION_TYPE_DEVICE, .id = dm->gpu->device },
-		.flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE,
-	};
 	CUresult res;
 	int err;
 
@@ -120,11 +138,8 @@ static int vmm_map(struct gp_devmem *dm, struct gp_dev_range *range, uint64_t of
 	if (res)
 		return gp_cu_fail(drv, res, "cuMemMap", "%llu bytes at offset %llu of the range",
 				  (unsigned long long)dm->chunk_size, (unsigned long long)offset);
-	res = drv->cuMemSetAccess(ptr, dm->chunk_size, &access, 1);
-	if (res) {
-		err = gp_cu_fail(drv, res, "cuMemSetAccess",
-				 "%llu bytes at offset %llu of the range",
-				 (unsigned long long)dm->chunk_size, (unsigned long long)offset);
+	err = vmm_set_access(dm, range, offset);
+	if (err) {
 		/* Leave the slot unmapped, as it was; the first error is the one to report. */
 		drv->cuMemUnmap(ptr, dm->chunk_size);
 		return err;
@@ -135,6 +150,7 @@ static int vmm_map(struct gp_devmem *dm, struct gp_dev_range *range, uint64_t of
 const struct gp_devmem_ops gp_devmem_vmm_ops = {
 	.name = "vmm",
 	.probe = vmm_probe,
+	.set_access = vmm_set_access,
 	.reserve = vmm_reserve,
 	.free_range = vmm_free_range,
 	.chunk_create = vmm_chunk_create,

@@ -213,6 +213,32 @@ int gp_devmem_map(struct gp_devmem *dm, struct gp_dev_range *range, uint64_t off
 	return 0;
 }
 
+int gp_devmem_add_peer(struct gp_devmem *dm, CUdevice peer)
+{
+	if (peer == dm->gpu->device)
+		return 0;
+	for (int i = 0; i < dm->n_peers; i++)
+		if (dm->peers[i] == peer)
+			return 0;
+	if (dm->n_peers == GP_DEVMEM_MAX_PEERS)
+		return gp_fail(GP_ERANGE, "%s backend: more than %d peer devices", dm->ops->name,
+			       GP_DEVMEM_MAX_PEERS);
+	dm->peers[dm->n_peers++] = peer;
+	return 1;
+}
+
+int gp_devmem_refresh_access(struct gp_devmem *dm, struct gp_dev_range *range)
+{
+	int err = 0;
+
+	if (!dm->ops->set_access)
+		return 0;
+	for (uint64_t s = 0; s < range->n_slots && !err; s++)
+		if (range->slots[s])
+			err = dm->ops->set_access(dm, range, s * dm->chunk_size);
+	return err;
+}
+
 int gp_devmem_unmap(struct gp_devmem *dm, struct gp_dev_range *range, uint64_t offset,
 		    CUevent last_use, CUstream stream)
 {

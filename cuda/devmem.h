@@ -90,4 +90,16 @@ int gp_devmem_map(struct gp_devmem *dm, struct gp_dev_range *range, uint64_t off
 int gp_devmem_unmap(struct gp_devmem *dm, struct gp_dev_range *range, uint64_t offset,
 		    CUevent last_use, CUstream stream);
 
+/*
+ * Kernels on device peer may read and write every chunk mapped from now
+ * on (a program enabled peer access to this device: with vmm, mappings are
+ * only accessible to the devices cuMemSetAccess names).  1 when peer is
+ * new (then call gp_devmem_refresh_access on the ranges already mapped),
+ * 0 when it was granted already; GP_ERANGE past GP_DEVMEM_MAX_PEERS.
+ */
+#define GP_DEVMEM_MAX_PEERS 16
+int gp_devmem_add_peer(struct gp_devmem *dm, CUdevice peer);
+/* Give every mapped slot of range the access of new mappings. */
+int gp_devmem_refresh_access(struct gp_devmem *dm, struct gp_dev_range *range);
+
 #endif

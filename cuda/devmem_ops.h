@@ -22,6 +22,8 @@ struct gp_devmem_ops {
 		   struct gp_dev_chunk *chunk, CUstream stream);
 	int (*unmap)(struct gp_devmem *dm, struct gp_dev_range *range, uint64_t offset,
 		     CUstream stream);
+	/* Optional: give the mapped slot at offset the access its mappings get now. */
+	int (*set_access)(struct gp_devmem *dm, struct gp_dev_range *range, uint64_t offset);
 };
 
 struct gp_devmem {
@@ -30,6 +32,8 @@ struct gp_devmem {
 	uint64_t chunk_size;
 	uint64_t n_chunks;      /* created, not released */
 	uint64_t n_ranges;      /* reserved, not freed */
+	CUdevice peers[GP_DEVMEM_MAX_PEERS];    /* other devices granted access (gp_devmem_add_peer) */
+	int n_peers;
 };
 
 extern const struct gp_devmem_ops gp_devmem_vmm_ops;

@@ -8,6 +8,7 @@
  *   prefetch.c    the background worker that loads what the policy expects next
  *   acquire.c     acquire/release of groups, tensors and ranges; hints
  *   offload.c     whole-model offload to the host tier and restore
+ *   peer.c        other devices granted access to the pager's memory
  *   pstats.c      gp_pager_get_stats, the one-line summary
  *   trace.c       the access trace
  *
@@ -217,6 +218,9 @@ void gp_prefetch_stop(struct gp_pager *p);
 void gp_prefetch_request(struct gp_model *m, const uint32_t *groups, size_t n);
 /* Forget requests for m and wait until no prefetch load of m runs (lock held). */
 void gp_prefetch_forget(struct gp_model *m);
+
+/* peer.c: kernels on device (a CUDA ordinal) may use every model's memory from now on. */
+int gp_pager_grant_peer(struct gp_pager *p, int device);
 /*
  * Time group's compute for auto's cost model: a stream callback stamps when
  * the GPU reaches the acquire (end false: call after it) or the release

@@ -50,6 +50,33 @@ static void register_atfork(void)
 	pthread_atfork(NULL, NULL, mark_forked_child);
 }
 
+/* Bit p of peer_grants[d]: device p's kernels may use device d's memory (under open_lock). */
+static uint32_t peer_grants[SHIM_MAX_DEVICES];
+
+/* Lock held (open_lock), e open. */
+static void grant_peers(struct shim_engine *e, uint32_t peers)
+{
+	for (int p = 0; p < 32; p++) {
+		if (!(peers >> p & 1) || !gp_pager_grant_peer(e->pager, p))
+			continue;
+		gp_log_warn("shim: device %d's kernels cannot be given access to device %d's "
+			    "memory (%s); they fault where they use it", p, e->device,
+			    gp_last_error());
+		gp_clear_error();
+	}
+}
+
+void shim_engine_grant_peer(int owner, int peer)
+{
+	if (owner < 0 || owner >= SHIM_MAX_DEVICES || peer < 0 || peer >= 32 || owner == peer)
+		return;
+	pthread_mutex_lock(&open_lock);
+	peer_grants[owner] |= 1u << peer;
+	if (engine_state[owner] == ENGINE_OPEN)
+		grant_peers(&engines[owner], 1u << peer);
+	pthread_mutex_unlock(&open_lock);
+}
+
 static bool stats_registered;
 /* Physical memory the app made itself with cuMemCreate, by handle. */
 struct outside {
@@ -210,6 +237,7 @@ static int engine_load(int dev)
 		e->heap = NULL;
 		return ENGINE_FAILED;
 	}
+	grant_peers(e, peer_grants[dev]);
 	if ((cfg->shim_stats || cfg->shim_stats_file) && !stats_registered) {
 		stats_registered = true;
 		atexit(print_stats_at_exit);

@@ -79,6 +79,8 @@ static void real_load(void)
 	*(void **)&shim_real.cuCtxGetCurrent = own("cuCtxGetCurrent");
 	*(void **)&shim_real.cuCtxSetCurrent = own("cuCtxSetCurrent");
 	*(void **)&shim_real.cuCtxGetDevice = own("cuCtxGetDevice");
+	*(void **)&shim_real.cuCtxPushCurrent = own("cuCtxPushCurrent_v2");
+	*(void **)&shim_real.cuCtxPopCurrent = own("cuCtxPopCurrent_v2");
 	*(void **)&shim_real.cuDeviceGetDefaultMemPool = own("cuDeviceGetDefaultMemPool");
 	*(void **)&shim_real.cuDevicePrimaryCtxRetain = own("cuDevicePrimaryCtxRetain");
 	*(void **)&shim_real.cuDevicePrimaryCtxRelease = own("cuDevicePrimaryCtxRelease_v2");

@@ -13,6 +13,7 @@
  *   copy.c        copies and memsets
  *   backing.c     copies from .safetensors views: the heap's file-backed chunks
  *   graph.c       stream capture and graphs: allocations pinned while an exec exists
+ *   peer.c        cuCtxEnablePeerAccess: the peer's pager grants the current device
  *
  * Every exported driver entry point is in SHIM_ENTRIES, the one list:
  * dlsym, cuGetProcAddress and the real-function table are made from it.
@@ -49,6 +50,7 @@
 	X(cuMemcpyDtoHAsync_v2) X(cuMemcpyDtoHAsync_v2_ptsz)                              \
 	X(cuMemcpyDtoDAsync_v2) X(cuMemcpyDtoDAsync_v2_ptsz)                              \
 	X(cuMemcpyPeer) X(cuMemcpyPeer_ptds) X(cuMemcpyPeerAsync) X(cuMemcpyPeerAsync_ptsz) \
+	X(cuCtxEnablePeerAccess)                                                          \
 	X(cuMemsetD8_v2) X(cuMemsetD8_v2_ptds)                                            \
 	X(cuMemsetD16_v2) X(cuMemsetD16_v2_ptds)                                          \
 	X(cuMemsetD32_v2) X(cuMemsetD32_v2_ptds)                                          \
@@ -86,6 +88,8 @@ struct shim_real {
 	CUresult (*cuCtxGetCurrent)(CUcontext *);
 	CUresult (*cuCtxSetCurrent)(CUcontext);
 	CUresult (*cuCtxGetDevice)(CUdevice *);
+	CUresult (*cuCtxPushCurrent)(CUcontext);
+	CUresult (*cuCtxPopCurrent)(CUcontext *);
 	CUresult (*cuDeviceGetDefaultMemPool)(CUmemoryPool *, CUdevice);
 	CUresult (*cuDevicePrimaryCtxRetain)(CUcontext *, CUdevice);
 	CUresult (*cuDevicePrimaryCtxRelease)(CUdevice);
@@ -158,6 +162,11 @@ struct shim_engine *shim_engine_of(uint64_t ptr);
 bool shim_in_forked_child(void);
 /* Device memory the app makes itself (cuMemCreate), counted against device's budget. */
 void shim_outside_add(CUmemGenericAllocationHandle handle, uint64_t size, int device);
+/*
+ * Kernels on device peer may use device owner's memory (the program enabled
+ * peer access): granted by owner's pager now if it is open, else when it opens.
+ */
+void shim_engine_grant_peer(int owner, int peer);
 void shim_outside_remove(CUmemGenericAllocationHandle handle);
 /* What the app made itself on e's device. */
 uint64_t shim_engine_outside_total(const struct shim_engine *e);

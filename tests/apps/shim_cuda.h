@@ -44,6 +44,7 @@
 	X(cuPointerGetAttributes, cuPointerGetAttributes, 7000)           \
 	X(cuMemcpyPeer, cuMemcpyPeer, 4000)                               \
 	X(cuMemcpyPeerAsync, cuMemcpyPeerAsync, 4000)                     \
+	X(cuCtxEnablePeerAccess, cuCtxEnablePeerAccess, 4000)             \
 	X(cuMemcpyHtoD_v2, cuMemcpyHtoD, 3020)                            \
 	X(cuMemcpyDtoH_v2, cuMemcpyDtoH, 3020)                            \
 	X(cuMemcpyHtoDAsync_v2, cuMemcpyHtoDAsync, 3020)                  \

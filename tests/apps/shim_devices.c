@@ -10,6 +10,8 @@
  * cuMemcpyPeer (even buffers, device 1 to device 0) and cuMemcpyPeerAsync
  * (odd ones, device 0 to device 1), buffers that were evicted on both
  * sides, and compares both sides byte for byte with the pattern copied.
+ * Then it enables peer access to device 1 and checksums each of device
+ * 1's buffers with a kernel on device 0.
  * Last it writes and reads back each of device 1's buffers (unified
  * addressing: the pointer names its device, and the shim must make it
  * resident through device 1's pager), asks which device and context each
@@ -169,6 +171,45 @@ static void *copy_between(void)
 	return NULL;
 }
 
+/*
+ * With peer access to device 1 enabled from device 0's context, device 0's
+ * checksum kernel reads each of device 1's buffers (evicted by the rounds
+ * and the copies): device 1's pager must grant device 0 its chunks.
+ */
+static void *read_through_peer_access(void)
+{
+	static uint64_t words[BUF_SIZE / 8];
+	uint64_t results_host[2 * BUFS];
+	CUdeviceptr results;
+	CUfunction checksum;
+	CUmodule module;
+	CUstream stream;
+	unsigned d = 0;
+
+	CHECK(cu.cuCtxEnablePeerAccess(ctxs[1], 0));
+	module = shim_cuda_load_kernels("shim_app_kernels.so");
+	CHECK(cu.cuModuleGetFunction(&checksum, module, "checksum"));
+	CHECK(cu.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING));
+	CHECK(cu.cuMemAlloc_v2(&results, 16 * BUFS));
+	for (unsigned b = 0; b < BUFS; b++)
+		CHECK(shim_cuda_launch(checksum, stream,
+				       (uint64_t[]){ bufs[1][b], BUF_SIZE, 7, results + 16 * b }, 4,
+				       0));
+	CHECK(cu.cuMemcpyDtoHAsync_v2(results_host, results, 16 * BUFS, stream));
+	CHECK(cu.cuStreamSynchronize(stream));
+	for (unsigned b = 0; b < BUFS; b++) {
+		for (uint64_t i = 0; i < BUF_SIZE / 8; i++)
+			words[i] = shim_pattern(seed_of(peer_source(b), ROUNDS, b), i);
+		if (results_host[2 * b] != 7 || results_host[2 * b + 1] != shim_sum(words, BUF_SIZE))
+			fail(d, "a kernel through peer access", "device 1's buffer differs");
+	}
+	CHECK(cu.cuMemFree_v2(results));
+	CHECK(cu.cuStreamDestroy_v2(stream));
+	CHECK(cu.cuModuleUnload(module));
+	expect_context(0, "cuCtxEnablePeerAccess");
+	return NULL;
+}
+
 /* A buffer of device 1's asked from device 0's context: its device and context are 1's. */
 static void *check_owner(CUdeviceptr p)
 {
@@ -251,6 +292,7 @@ int main(int argc, char **argv)
 	for (unsigned d = 0; d < DEVICES; d++)
 		pthread_join(threads[d], NULL);
 	copy_between();
+	read_through_peer_access();
 	use_elsewhere();
 	for (unsigned b = 0; b < BUFS; b++)
 		CU(cuMemFree_v2, bufs[0][b]);
