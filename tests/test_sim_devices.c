@@ -409,6 +409,51 @@ Test(sim_devices, kernel_reaches_a_peer_only_with_access)
 	sim_assert_result(cuCtxSynchronize(), CUDA_ERROR_ILLEGAL_ADDRESS);
 }
 
+/*
+ * VMM memory: peer access does not reach it, cuMemSetAccess does, one
+ * device at a time (device 0's grant keeps device 1's).
+ */
+Test(sim_devices, vmm_memory_is_reached_by_the_devices_set_access_names)
+{
+	CUmemAllocationProp prop = sim_test_prop();
+	CUmemAccessDesc access = { .location = { .type = CU_MEM_LOCATION_TYPE_DEVICE, .id = 1 },
+				   .flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE };
+	CUmemGenericAllocationHandle h;
+	uint32_t words[16];
+	CUdeviceptr va;
+	CUcontext c1;
+	CUmodule m0, m1;
+
+	c1 = use_device(1);
+	sim_assert_ok(cuModuleLoad(&m1, SIM_TEST_KERNELS));
+	prop.location.id = 1;
+	sim_assert_ok(cuMemAddressReserve(&va, SIM_TEST_GRANULE, 0, 0, 0));
+	sim_assert_ok(cuMemCreate(&h, SIM_TEST_GRANULE, &prop, 0));
+	sim_assert_ok(cuMemMap(va, SIM_TEST_GRANULE, 0, h, 0));
+	sim_assert_ok(cuMemSetAccess(va, SIM_TEST_GRANULE, &access, 1));
+	launch_fill(m1, va, 5, 16);
+	sim_assert_ok(cuCtxSynchronize());
+	use_device(0);
+	sim_assert_ok(cuModuleLoad(&m0, SIM_TEST_KERNELS));
+	access.location.id = 0;
+	sim_assert_ok(cuMemSetAccess(va, SIM_TEST_GRANULE, &access, 1));
+	launch_fill(m0, va + 64, 9, 16);
+	sim_assert_ok(cuCtxSynchronize());
+	sim_assert_ok(cuMemcpyDtoH(words, va + 64, sizeof(words)));
+	for (size_t i = 0; i < 16; i++)
+		cr_assert_eq(words[i], 9, "word %zu", i);
+	sim_assert_ok(cuCtxSetCurrent(c1));
+	launch_fill(m1, va, 6, 1);
+	sim_assert_ok(cuCtxSynchronize());
+	/* Device 0 without access: peer access to device 1 does not help. */
+	use_device(0);
+	access.flags = CU_MEM_ACCESS_FLAGS_PROT_NONE;
+	sim_assert_ok(cuMemSetAccess(va, SIM_TEST_GRANULE, &access, 1));
+	sim_assert_ok(cuCtxEnablePeerAccess(c1, 0));
+	launch_fill(m0, va, 7, 1);
+	sim_assert_result(cuCtxSynchronize(), CUDA_ERROR_ILLEGAL_ADDRESS);
+}
+
 /* Device 1's own kernels use its memory, and device 0's peer access does not go both ways. */
 Test(sim_devices, peer_access_is_one_way)
 {
