@@ -100,17 +100,20 @@ int gp_heap_discard(struct gp_model *m, uint64_t offset, uint64_t len)
 	return err;
 }
 
-/* A heap's grouping being built: runs of chunks, and each run's name. */
+/*
+ * A heap's grouping being built: runs of chunks (the policy's layout), and
+ * each run's name; the model's group table is made from them at commit.
+ */
 struct heap_groups {
 	uint32_t n;
 	uint32_t *first, *count, *resident;     /* [n_chunks] at most */
 	int64_t *block;
-	struct gp_group *groups;
+	struct gp_group *groups;                /* names only until committed */
 };
 
-static void heap_groups_free(struct heap_groups *hg, bool with_names)
+static void heap_groups_free(struct heap_groups *hg)
 {
-	for (uint32_t g = 0; with_names && hg->groups && g < hg->n; g++)
+	for (uint32_t g = 0; hg->groups && g < hg->n; g++)
 		free(hg->groups[g].name);
 	free(hg->first);
 	free(hg->count);
@@ -141,24 +144,18 @@ static int heap_groups_build(const struct gp_model *m, struct heap_groups *hg)
 	for (uint32_t c = 0; c < n; c++) {
 		const struct gp_group *cur = gp_heap_back_group(m, c);
 		enum gp_chunk_state st = m->chunks[c].state;
-		struct gp_group *g;
 		char text[32];
 
 		if (!c || !same_run(prev, cur)) {
-			g = &hg->groups[hg->n];
 			snprintf(text, sizeof(text), "chunk.%u", c);
-			g->name = strdup(cur ? cur->name : text);
-			if (!g->name)
+			hg->groups[hg->n].name = strdup(cur ? cur->name : text);
+			if (!hg->groups[hg->n].name)
 				return gp_fail(GP_ENOMEM, "%s: out of memory grouping %u chunks",
 					       m->desc->source, n);
-			g->block_index = cur ? cur->block_index : -1;
-			g->range_offset = (uint64_t)c * m->desc->chunk_size;
 			hg->first[hg->n] = c;
-			hg->block[hg->n] = g->block_index;
+			hg->block[hg->n] = cur ? cur->block_index : -1;
 			hg->n++;
 		}
-		g = &hg->groups[hg->n - 1];
-		g->range_size += m->desc->chunk_size;
 		hg->count[hg->n - 1]++;
 		hg->resident[hg->n - 1] += st == GP_CHUNK_RESIDENT || st == GP_CHUNK_EVICTING;
 		prev = cur;
@@ -188,6 +185,9 @@ static void heap_groups_commit(struct gp_model *m, struct heap_groups *hg)
 	d->n_groups = hg->n;
 	hg->groups = NULL;
 	for (uint32_t g = 0; g < hg->n; g++) {
+		d->groups[g].block_index = hg->block[g];
+		d->groups[g].range_offset = (uint64_t)hg->first[g] * d->chunk_size;
+		d->groups[g].range_size = (uint64_t)hg->count[g] * d->chunk_size;
 		m->group_first_chunk[g] = hg->first[g];
 		m->group_chunk_count[g] = hg->count[g];
 		m->group_block_index[g] = hg->block[g];
@@ -225,7 +225,7 @@ static int regroup(struct gp_model *m)
 		    m->n_chunks, hg.n);
 	heap_groups_commit(m, &hg);
 out:
-	heap_groups_free(&hg, true);
+	heap_groups_free(&hg);
 	return err;
 }
 

@@ -252,7 +252,7 @@ bool shim_in_forked_child(void)
 
 struct shim_engine *shim_engine(void)
 {
-	CUcontext ctx = NULL;
+	CUcontext ctx;
 	int dev, state;
 
 	if (!shim_real_init())
@@ -263,7 +263,7 @@ struct shim_engine *shim_engine(void)
 	state = __atomic_load_n(&engine_state[dev], __ATOMIC_ACQUIRE);
 	if (state == ENGINE_UNTRIED) {
 		/* Opening binds the device's primary context (unbinds it on failure): the app's stays. */
-		shim_real.cuCtxGetCurrent(&ctx);
+		ctx = shim_ctx_get();
 		pthread_mutex_lock(&open_lock);
 		state = __atomic_load_n(&engine_state[dev], __ATOMIC_ACQUIRE);
 		if (state == ENGINE_UNTRIED) {
@@ -273,7 +273,7 @@ struct shim_engine *shim_engine(void)
 				__atomic_store_n(&engines_top, dev + 1, __ATOMIC_RELEASE);
 		}
 		pthread_mutex_unlock(&open_lock);
-		shim_real.cuCtxSetCurrent(ctx);
+		shim_ctx_put_back(ctx);
 	}
 	return state == ENGINE_OPEN ? &engines[dev] : NULL;
 }
