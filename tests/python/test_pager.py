@@ -21,6 +21,7 @@ def test_pager_options_and_info(pager):
     s = pager.stats()
     assert set(s) == set(gpupager._lib.STATS_FIELDS)
     assert s["vram_budget"] == 64 << 20
+    assert s["weights_dropped"] == s["weights_written"] == 0  # no shim heap: no weights of its own
     assert pager.stats_line().startswith("VRAM ")
 
 
