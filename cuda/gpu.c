@@ -85,6 +85,20 @@ static int probe_vmm(struct gp_gpu *gpu)
 	return 0;
 }
 
+/*
+ * The L2 size, for measurements that must stream rather than hit the cache;
+ * a driver that does not report it costs only their accuracy.
+ */
+static void read_cache_size(struct gp_gpu *gpu)
+{
+	int bytes = 0;
+
+	if (gpu->drv->cuDeviceGetAttribute(&bytes, CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE,
+					   gpu->device) || bytes < 0)
+		bytes = 0;
+	gpu->l2_cache_size = (uint64_t)bytes;
+}
+
 /* Prefetch and advice need concurrent managed access (Pascal or newer on Linux). */
 static int probe_managed(struct gp_gpu *gpu)
 {
@@ -150,6 +164,7 @@ int gp_gpu_open(const char *driver_path, int ordinal, struct gp_gpu **out)
 	err = read_identity(gpu);
 	if (err)
 		goto fail;
+	read_cache_size(gpu);
 	err = retain_context(gpu);
 	if (err)
 		goto fail;

@@ -26,6 +26,7 @@ struct gp_gpu {
 	char pci_bus_id[32];            /* "0000:3b:00.0", lower case */
 	uint64_t total_mem;
 	uint64_t granularity;           /* VMM minimum granularity; 0 without VMM */
+	uint64_t l2_cache_size;         /* bytes; 0: the driver did not say */
 	int numa_node;                  /* -1: unknown (no affinity known) */
 	bool is_simulator;              /* the device name says "simulated" */
 	bool vmm_supported;             /* driver and device support cuMemCreate/Map */

@@ -471,3 +471,18 @@ Test(pager, eviction_waits_for_every_stream_that_used_a_chunk)
 	gp_stream_destroy(t.p->gpu, other);
 	gp_test_pager_close(&t);
 }
+
+/* The rates are measured in a live pager whose budget the weights fill; nothing is lost. */
+Test(pager, info_measures_rates_beside_resident_weights)
+{
+	struct gp_pager_info info = { .struct_size = sizeof(info) };
+	struct gp_test_pager t;
+
+	gp_test_pager_open(&t, "lru", 50);
+	cr_assert_eq(gp_test_check_pass(&t), 0);
+	cr_assert_eq(gp_pager_info(t.p, &info), 0, "%s", gp_last_error());
+	cr_expect_gt(info.link_h2d_gbps, 0);
+	cr_expect_gt(info.checksum_gbps, 0, "no checksum rate measured");
+	cr_expect_eq(gp_test_check_pass(&t), 0, "tensors differ after the measurement");
+	gp_test_pager_close(&t);
+}

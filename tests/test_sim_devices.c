@@ -10,6 +10,7 @@
 #include <cudaTypedefs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/sim_test.h"
 
@@ -81,6 +82,16 @@ Test(sim_devices, capacity_numa_and_pci_per_device)
 	cr_assert_str_neq(bus[0], bus[1]);
 	cr_assert_str_neq(bus[1], bus[2]);
 	cr_assert_str_neq(bus[0], bus[2]);
+}
+
+/* The simulated kernels run on the host's cores: their L2 is the host's last-level cache. */
+Test(sim_devices, l2_is_the_hosts_last_level_cache)
+{
+	long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE), l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+	long want = l3 > 0 ? l3 : l2 > 0 ? l2 : 50l << 20;
+
+	for (int d = 0; d < 3; d++)
+		cr_assert_eq(attribute(CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE, d), (int)want, "device %d", d);
 }
 
 Test(sim_devices, uuids_distinct_and_stable)

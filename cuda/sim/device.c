@@ -6,9 +6,11 @@
  * capacity and host NUMA node (none unless given); any two can be peers.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gpupager.h"
 #include "log.h"
@@ -263,6 +265,24 @@ CUresult cuDeviceTotalMem_v2(size_t *bytes, CUdevice dev)
 	return CUDA_SUCCESS;
 }
 
+/*
+ * The simulated kernels run on the host's cores, so the cache in front of
+ * their memory is the host's last level; a host that does not say gets an
+ * H100's 50 MiB.
+ */
+static int host_last_level_cache(void)
+{
+	static const int names[] = { _SC_LEVEL3_CACHE_SIZE, _SC_LEVEL2_CACHE_SIZE };
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		long bytes = sysconf(names[i]);
+
+		if (bytes > 0 && bytes <= INT_MAX)
+			return (int)bytes;
+	}
+	return 50 << 20;
+}
+
 CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attribute, CUdevice dev)
 {
 	CUresult err = sim_enter("cuDeviceGetAttribute", SIM_NEED_INIT);
@@ -280,6 +300,9 @@ CUresult cuDeviceGetAttribute(int *value, CUdevice_attribute attribute, CUdevice
 		return CUDA_SUCCESS;
 	case CU_DEVICE_ATTRIBUTE_HOST_NUMA_ID:
 		*value = devices[dev].numa_node;
+		return CUDA_SUCCESS;
+	case CU_DEVICE_ATTRIBUTE_L2_CACHE_SIZE:
+		*value = host_last_level_cache();
 		return CUDA_SUCCESS;
 	default:
 		break;
