@@ -399,8 +399,10 @@ GP_API int gp_trace_stop(struct gp_pager *pager);
  * it is closed.  The two rates are measured on the first call (the later
  * ones return them again): H2D copies of pinned host memory (one untimed
  * copy, then 16 timed ones of up to 16 MiB, taken from the VRAM budget for
- * the moment) and the checksum kernel over that memory.  checksum_gbps is
- * 0 when the kernel module cannot be loaded (see GPUPAGER_KERNELS).
+ * the moment) and the checksum kernel over twice the device's L2 (at least
+ * 16 MiB, in budget room the weights leave; the median of 5 passes).
+ * checksum_gbps is 0 when the kernel module cannot be loaded (see
+ * GPUPAGER_KERNELS).
  */
 struct gp_pager_info {
 	uint32_t struct_size;           /* sizeof(struct gp_pager_info), set by the caller */
