@@ -29,6 +29,7 @@
 #include "error.h"
 #include "mrc.h"
 #include "trace.h"
+#include "sort.h"
 
 static const char *const curve_names[GP_MRC_CURVES] = { "lru", "clock", "static", "auto", "min" };
 
@@ -358,13 +359,6 @@ static int run_jobs(struct pool *pl, uint32_t threads)
 
 /* ------------------------------------------------------------- compute */
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static int make_budgets(struct gp_mrc *r, const struct gp_mrc_options *o)
 {
 	uint64_t model = r->model_bytes, lo, hi;
@@ -378,7 +372,7 @@ static int make_budgets(struct gp_mrc *r, const struct gp_mrc_options *o)
 		if (!r->budget)
 			return gp_fail(GP_ENOMEM, "mrc: out of memory");
 		memcpy(r->budget, o->budgets, o->n_budgets * sizeof(*r->budget));
-		qsort(r->budget, o->n_budgets, sizeof(*r->budget), cmp_u64);
+		qsort(r->budget, o->n_budgets, sizeof(*r->budget), gp_cmp_u64);
 		n = 0;
 		for (uint32_t i = 0; i < o->n_budgets; i++) {
 			if (!r->budget[i])

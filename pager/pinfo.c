@@ -18,6 +18,7 @@
 #include "kernels.h"
 #include "log.h"
 #include "pager.h"
+#include "sort.h"
 
 /* The link measurement: one untimed copy, then this many timed ones of up to MEASURE_BYTES. */
 #define MEASURE_COPIES 16
@@ -91,13 +92,6 @@ int gp_pinfo_kernels(struct gp_pager *p, struct gp_kernels **out)
 /* Checksum kernel passes, timed one by one after an untimed one; the median is the rate. */
 #define CHECKSUM_PASSES 5
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /*
  * The kernel's rate over device memory, over twice the device's L2 where
  * the budget allows: over less the passes read the cache, not the memory
@@ -137,7 +131,7 @@ static void measure_checksum(struct gp_pager *p, struct gp_pinfo *pi)
 		gp_log_info("pager: no checksum rate measured: %s", gp_last_error());
 		return;
 	}
-	qsort(ns, CHECKSUM_PASSES, sizeof(ns[0]), cmp_u64);
+	qsort(ns, CHECKSUM_PASSES, sizeof(ns[0]), gp_cmp_u64);
 	pi->checksum_gbps = (double)len / (double)ns[CHECKSUM_PASSES / 2];
 	if (len < 2 * p->gpu->l2_cache_size)
 		gp_log_info("pager: the checksum rate was measured over %llu MiB, less than twice "
